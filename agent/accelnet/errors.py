@@ -1,0 +1,13 @@
+"""Error types shared by the parsers and readers.
+
+Every parser raises a subclass of :class:`ParseError` (and nothing else) on input it cannot
+read, so callers can turn any bad input into an ``unknown`` finding with one ``except``.
+"""
+
+
+class ParseError(ValueError):
+    """Input that a pure parser cannot make sense of."""
+
+
+class SnapshotError(Exception):
+    """A snapshot that cannot be opened at all (missing, not a snapshot, unsafe archive)."""
