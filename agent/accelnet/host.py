@@ -1,0 +1,252 @@
+"""The one place that reads a host.
+
+Every other module gets a :class:`Host` and asks it for files, links, directory listings,
+command captures and counter samples, so that the live host (root ``/``) and a captured
+snapshot (root ``<snapshot>/root``) are diagnosed by exactly the same code.
+
+Reads are bounded and never raise: a missing file, a permission error, a symlink loop or a
+hostile 1 GB file are all just "no value" (``None`` / empty), because a diagnostic tool must
+report what it could not read instead of crashing on it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence
+
+#: Largest file we read. sysfs attributes are at most a page; /proc/cpuinfo on a 416-vCPU
+#: M-series VM is about 600 KiB; anything bigger is not something we need.
+MAX_READ_BYTES = 1 << 20
+
+#: Same limit as the kernel's MAXSYMLINKS: more hops than this is a loop.
+MAX_SYMLINK_HOPS = 40
+
+
+@dataclass
+class CounterSample:
+    """One reading of an interface's ethtool stats.
+
+    ``stats`` is None when nothing could be read; ``state`` then says why, in the words a
+    report uses: ``missing`` (not captured), ``no-stats`` (the driver has none),
+    ``unavailable`` (netvsc re-attaching, ENODEV), ``gone`` (interface vanished),
+    ``unparsable`` (a capture we could not read).
+    """
+
+    stats: Optional[Dict[str, int]]
+    state: str = "ok"
+    detail: str = ""
+    monotonic: float = 0.0
+
+
+Sampler = Callable[[Sequence[str], float], Dict[str, List[CounterSample]]]
+
+
+@dataclass
+class Host:
+    """A host seen through a root directory.
+
+    ``root`` is ``/`` for the live host. ``captures`` maps a capture name (``lspci``,
+    ``imds``, ``ethtool-S.eth0.0``) to its text for snapshots; on the live host
+    ``run_capture`` produces them on demand. ``sampler`` reads counters (twice, some seconds
+    apart) for a list of interfaces.
+    """
+
+    root: str
+    live: bool
+    captures_dir: Optional[str] = None
+    meta: Dict[str, object] = field(default_factory=dict)
+    sampler: Optional[Sampler] = None
+    run_capture: Optional[Callable[[str], Optional[str]]] = None
+    _resolved: Dict[str, Optional[str]] = field(default_factory=dict, repr=False)
+
+    # -- paths -----------------------------------------------------------------------------
+
+    def _real(self, path: str) -> Optional[str]:
+        """Map a host path to a real path on this machine, following links inside the root.
+
+        The live host needs no jail. For a snapshot every symlink (relative or absolute) is
+        resolved against the snapshot root and can never leave it, so a hostile snapshot
+        cannot make us read this machine's files.
+        """
+        if self.live:
+            return path
+        cached = self._resolved.get(path)
+        if cached is not None or path in self._resolved:
+            return cached
+        real = self._resolve_in_root(path)
+        self._resolved[path] = real
+        return real
+
+    def _resolve_in_root(self, path: str) -> Optional[str]:
+        parts = [p for p in path.split("/") if p and p != "."]
+        done: List[str] = []
+        hops = 0
+        while parts:
+            part = parts.pop(0)
+            if part == "..":
+                if done:
+                    done.pop()
+                continue
+            candidate = os.path.join(self.root, *done, part)
+            try:
+                st = os.lstat(candidate)
+            except OSError:
+                return None
+            if stat.S_ISLNK(st.st_mode):
+                hops += 1
+                if hops > MAX_SYMLINK_HOPS:
+                    return None
+                try:
+                    target = os.readlink(candidate)
+                except OSError:
+                    return None
+                if target.startswith("/"):
+                    done = []
+                parts = [p for p in target.split("/") if p and p != "."] + parts
+                continue
+            done.append(part)
+        return os.path.join(self.root, *done)
+
+    def path(self, path: str) -> str:
+        """The real path of a host path without following links (for lstat and readlink)."""
+        if self.live:
+            return path
+        head, tail = os.path.split(path.rstrip("/"))
+        real_head = self._real(head) if head not in ("", "/") else self.root
+        if real_head is None:
+            return os.path.join(self.root, path.lstrip("/"))
+        return os.path.join(real_head, tail)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def read_text(self, path: str, limit: int = MAX_READ_BYTES) -> Optional[str]:
+        """The text of a file, or None when it is missing, unreadable or larger than ``limit``."""
+        real = self._real(path)
+        if real is None:
+            return None
+        try:
+            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            return None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            chunks = []
+            remaining = limit + 1
+            while remaining > 0:
+                try:
+                    chunk = os.read(fd, min(remaining, 65536))
+                except OSError as exc:
+                    # sysfs answers some attributes with an errno (EINVAL, ENODEV, EIO):
+                    # the attribute exists but has no value now.
+                    if exc.errno == errno.EINTR:
+                        continue
+                    return None
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                remaining -= len(chunk)
+            data = b"".join(chunks)
+        finally:
+            os.close(fd)
+        if len(data) > limit:
+            return None
+        return data.decode("utf-8", errors="replace")
+
+    def read_attr(self, path: str) -> Optional[str]:
+        """A sysfs-style attribute: the file's text stripped, None if absent or empty."""
+        text = self.read_text(path, limit=65536)
+        if text is None:
+            return None
+        text = text.strip()
+        return text or None
+
+    def read_link(self, path: str) -> Optional[str]:
+        """The target of a symlink as stored (not resolved), or None."""
+        try:
+            return os.readlink(self.path(path))
+        except OSError:
+            return None
+
+    def link_name(self, path: str) -> Optional[str]:
+        """The last component of a symlink's target: how sysfs names a driver or a device."""
+        target = self.read_link(path)
+        if not target:
+            return None
+        return os.path.basename(target.rstrip("/")) or None
+
+    def resolve(self, path: str) -> Optional[str]:
+        """The canonical host path of ``path`` (links followed), or None if it does not exist."""
+        if self.live:
+            real = os.path.realpath(path)
+            return real if os.path.exists(real) else None
+        real = self._real(path)
+        if real is None:
+            return None
+        rel = os.path.relpath(real, self.root)
+        return "/" if rel == "." else "/" + rel
+
+    def list_dir(self, path: str) -> List[str]:
+        """Sorted entries of a directory; empty when it is missing or unreadable."""
+        real = self._real(path)
+        if real is None:
+            return []
+        try:
+            return sorted(os.listdir(real))
+        except OSError:
+            return []
+
+    def is_dir(self, path: str) -> bool:
+        real = self._real(path)
+        return real is not None and os.path.isdir(real)
+
+    def exists(self, path: str) -> bool:
+        real = self._real(path)
+        return real is not None and os.path.lexists(real)
+
+    # -- captures and counters ---------------------------------------------------------------
+
+    def capture(self, name: str) -> Optional[str]:
+        """Text a command printed (``lspci``) or a document fetched (``imds``), or None.
+
+        Snapshots keep them under ``cmd/``; the live host produces them on demand.
+        """
+        if self.captures_dir is not None:
+            for candidate in (name + ".txt", name + ".json", name):
+                full = os.path.join(self.captures_dir, candidate)
+                if os.path.isfile(full) and not os.path.islink(full):
+                    text = _read_bounded(full)
+                    if text is not None:
+                        return text
+            return None
+        if self.run_capture is not None:
+            return self.run_capture(name)
+        return None
+
+    def sample_counters(
+        self, interfaces: Sequence[str], interval: float
+    ) -> Dict[str, List[CounterSample]]:
+        """One or two counter samples per interface (two when ``interval`` > 0)."""
+        if self.sampler is None or not interfaces:
+            return {name: [] for name in interfaces}
+        return self.sampler(interfaces, interval)
+
+
+def _read_bounded(path: str, limit: int = MAX_READ_BYTES) -> Optional[str]:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError:
+        return None
+    if len(data) > limit:
+        return None
+    return data.decode("utf-8", errors="replace")
+
+
+def now() -> float:
+    """Monotonic time, kept here so that tests can reason about sample spacing."""
+    return time.monotonic()
