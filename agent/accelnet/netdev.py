@@ -1,0 +1,152 @@
+"""Network interfaces from sysfs, and the pairing of each synthetic NIC with its VF.
+
+The kernel tells us the pairing itself: netvsc links the VF as a lower device
+(``/sys/class/net/<syn>/lower_<vf>``, ``/sys/class/net/<vf>/master``). Only where that link is
+missing (the VF was not enslaved) do we fall back to the MAC, which Azure gives both sides.
+VF names vary (``enP31819s1``, ``enP53091s1np0``, ``eth1``, ``eth8``), so a name never says
+what an interface is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence
+
+from .host import Host
+from .pci import PciDevice
+
+CLASS_NET = "/sys/class/net"
+IFF_UP = 0x1
+IFF_SLAVE = 0x800
+HV_NETVSC = "hv_netvsc"
+VMBUS_NETWORK_CLASS = "{f8615163-df3e-46c5-913f-f2d2f965ed0e}"
+
+
+@dataclass
+class NetInterface:
+    name: str
+    ifindex: Optional[int] = None
+    mac: Optional[str] = None
+    perm_mac: Optional[str] = None
+    flags: Optional[int] = None
+    operstate: Optional[str] = None
+    driver: Optional[str] = None
+    bus: Optional[str] = None  # subsystem of the backing device: "vmbus", "pci", None if virtual
+    device: Optional[str] = None  # VMBus instance GUID or PCI slot
+    vmbus_class_id: Optional[str] = None
+    master: Optional[str] = None
+    lowers: List[str] = field(default_factory=list)
+    udev: Dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_slave(self) -> bool:
+        return bool(self.flags is not None and self.flags & IFF_SLAVE)
+
+    @property
+    def pci_slot(self) -> Optional[str]:
+        return self.device if self.bus == "pci" else None
+
+
+@dataclass
+class Pairing:
+    """A synthetic NIC and what the kernel (or the MAC) says is its VF."""
+
+    synthetic: NetInterface
+    vf: Optional[NetInterface] = None
+    vf_pci: Optional[PciDevice] = None
+    method: str = ""  # "lower", "master", "mac", or "" when there is no VF interface
+
+    @property
+    def enslaved(self) -> bool:
+        return self.vf is not None and self.vf.master == self.synthetic.name
+
+
+def _int(text: Optional[str], base: int = 10) -> Optional[int]:
+    if text is None:
+        return None
+    try:
+        return int(text, base)
+    except ValueError:
+        return None
+
+
+def _mac(text: Optional[str]) -> Optional[str]:
+    return text.lower() if text else None
+
+
+def read_interface(host: Host, name: str) -> NetInterface:
+    base = f"{CLASS_NET}/{name}"
+    entries = host.list_dir(base)
+    iface = NetInterface(
+        name=name,
+        ifindex=_int(host.read_attr(f"{base}/ifindex")),
+        mac=_mac(host.read_attr(f"{base}/address")),
+        flags=_int(host.read_attr(f"{base}/flags"), 16),
+        operstate=host.read_attr(f"{base}/operstate"),
+        master=host.link_name(f"{base}/master"),
+        lowers=[e[len("lower_"):] for e in entries if e.startswith("lower_")],
+    )
+    if "device" in entries:
+        iface.device = host.link_name(f"{base}/device")
+        iface.bus = host.link_name(f"{base}/device/subsystem")
+        iface.driver = host.link_name(f"{base}/device/driver")
+        if iface.bus == "vmbus":
+            class_id = host.read_attr(f"{base}/device/class_id")
+            iface.vmbus_class_id = class_id.lower() if class_id else None
+    return iface
+
+
+def read_interfaces(host: Host) -> List[NetInterface]:
+    return [read_interface(host, name) for name in host.list_dir(CLASS_NET)]
+
+
+def is_synthetic(iface: NetInterface, synthetic_drivers: Sequence[str] = (HV_NETVSC,)) -> bool:
+    """hv_netvsc NICs (or the stand-in drivers a test names).
+
+    A netvsc NIC whose driver link cannot be read is still recognised by its VMBus class.
+    """
+    if iface.driver in synthetic_drivers:
+        return True
+    return HV_NETVSC in synthetic_drivers and iface.vmbus_class_id == VMBUS_NETWORK_CLASS
+
+
+def pair_interfaces(
+    interfaces: Iterable[NetInterface],
+    pci_devices: Iterable[PciDevice] = (),
+    synthetic_drivers: Sequence[str] = (HV_NETVSC,),
+) -> List[Pairing]:
+    ifaces = list(interfaces)
+    by_name = {i.name: i for i in ifaces}
+    pci_by_slot = {d.slot: d for d in pci_devices}
+    synthetic = [i for i in ifaces if is_synthetic(i, synthetic_drivers)]
+    synthetic_names = {i.name for i in synthetic}
+    claimed: set = set()
+    pairings = []
+    for syn in synthetic:
+        vf, method = _find_vf(syn, ifaces, by_name, synthetic_names, claimed)
+        if vf is not None:
+            claimed.add(vf.name)
+        pairing = Pairing(synthetic=syn, vf=vf, method=method)
+        if vf is not None and vf.pci_slot:
+            pairing.vf_pci = pci_by_slot.get(vf.pci_slot)
+        pairings.append(pairing)
+    return pairings
+
+
+def _find_vf(syn, ifaces, by_name, synthetic_names, claimed):
+    for lower in syn.lowers:
+        if lower in by_name and lower not in claimed:
+            return by_name[lower], "lower"
+    for iface in ifaces:
+        if iface.master == syn.name and iface.name not in claimed:
+            return iface, "master"
+    if syn.mac:
+        for iface in ifaces:
+            if (
+                iface.name not in synthetic_names
+                and iface.name not in claimed
+                and iface.bus == "pci"
+                and syn.mac in (iface.mac, iface.perm_mac)
+            ):
+                return iface, "mac"
+    return None, ""

@@ -1,0 +1,165 @@
+"""PCI devices of a host, and which of them are Accelerated Networking virtual functions.
+
+sysfs (``/sys/bus/pci/devices``) is the source of truth: it exists on every kernel and needs
+no tool. ``lspci`` output is used to name devices and, where a capture has no sysfs PCI tree
+(a bundle made by hand), to find the devices at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Dict, List, Optional, Tuple
+
+from .errors import ParseError
+from .host import Host
+
+PCI_DEVICES = "/sys/bus/pci/devices"
+NETWORK_CLASS_PREFIX = "02"  # PCI base class 0x02: network controller
+
+
+@dataclass(frozen=True)
+class VfModel:
+    vendor_id: str
+    device_id: str
+    model: str
+    family: str
+    drivers: Tuple[str, ...]
+
+
+@dataclass
+class PciDevice:
+    slot: str
+    vendor_id: Optional[str] = None
+    device_id: Optional[str] = None
+    subsystem_vendor_id: Optional[str] = None
+    subsystem_device_id: Optional[str] = None
+    class_code: Optional[str] = None
+    driver: Optional[str] = None
+    net_names: List[str] = field(default_factory=list)
+    name: Optional[str] = None  # "Vendor Device" as lspci names it
+    source: str = "sysfs"  # or "lspci" where only lspci saw the device
+    vf_model: Optional[VfModel] = None
+
+    @property
+    def is_an_vf(self) -> bool:
+        return self.vf_model is not None
+
+    @property
+    def model(self) -> Optional[str]:
+        if self.vf_model is not None:
+            return self.vf_model.model
+        return self.name
+
+
+@lru_cache(maxsize=1)
+def vf_table() -> Dict[Tuple[str, str], VfModel]:
+    """The known AN VF ids (rules/vf_ids.json), keyed by (vendor, device)."""
+    path = os.path.join(os.path.dirname(__file__), "rules", "vf_ids.json")
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    table = {}
+    for row in data["virtual_functions"]:
+        model = VfModel(
+            vendor_id=row["vendor_id"],
+            device_id=row["device_id"],
+            model=row["model"],
+            family=row["family"],
+            drivers=tuple(row["drivers"]),
+        )
+        table[(model.vendor_id, model.device_id)] = model
+    return table
+
+
+def known_vf(vendor_id: Optional[str], device_id: Optional[str]) -> Optional[VfModel]:
+    if not vendor_id or not device_id:
+        return None
+    return vf_table().get((vendor_id.lower(), device_id.lower()))
+
+
+def parse_hex_id(text: Optional[str], width: int = 4) -> Optional[str]:
+    """sysfs ids read ``0x15b3``; we keep ``15b3``. Anything else is no id."""
+    if text is None:
+        return None
+    text = text.strip().lower()
+    if text.startswith("0x"):
+        text = text[2:]
+    if not text or len(text) > width or any(c not in "0123456789abcdef" for c in text):
+        return None
+    return text.rjust(width, "0")
+
+
+def read_sysfs_device(host: Host, slot: str) -> PciDevice:
+    base = f"{PCI_DEVICES}/{slot}"
+    device = PciDevice(
+        slot=slot,
+        vendor_id=parse_hex_id(host.read_attr(f"{base}/vendor")),
+        device_id=parse_hex_id(host.read_attr(f"{base}/device")),
+        subsystem_vendor_id=parse_hex_id(host.read_attr(f"{base}/subsystem_vendor")),
+        subsystem_device_id=parse_hex_id(host.read_attr(f"{base}/subsystem_device")),
+        class_code=parse_hex_id(host.read_attr(f"{base}/class"), width=6),
+        driver=host.link_name(f"{base}/driver"),
+        net_names=host.list_dir(f"{base}/net"),
+    )
+    device.vf_model = known_vf(device.vendor_id, device.device_id)
+    return device
+
+
+def read_pci_devices(host: Host) -> List[PciDevice]:
+    """Every PCI device of the host, from sysfs, named and completed by lspci where captured."""
+    devices = {slot: read_sysfs_device(host, slot) for slot in host.list_dir(PCI_DEVICES)}
+    for seen in lspci_devices(host):
+        device = devices.get(seen.slot)
+        if device is None:
+            device = PciDevice(
+                slot=seen.slot,
+                vendor_id=seen.vendor_id,
+                device_id=seen.device_id,
+                driver=seen.driver,
+                source="lspci",
+            )
+            if seen.class_code:
+                device.class_code = seen.class_code
+            devices[seen.slot] = device
+        if device.name is None:
+            device.name = " ".join(n for n in (seen.vendor_name, seen.device_name) if n) or None
+        if device.vf_model is None:
+            device.vf_model = known_vf(device.vendor_id, device.device_id) or _vf_by_name(seen)
+    return [devices[slot] for slot in sorted(devices)]
+
+
+def lspci_devices(host: Host) -> list:
+    """Devices from the captured ``lspci`` output; none when absent or unreadable."""
+    text = host.capture("lspci")
+    if not text:
+        return []
+    from .lspci import parse_lspci
+
+    try:
+        return parse_lspci(text)
+    except ParseError:
+        return []
+
+
+def _vf_by_name(seen) -> Optional[VfModel]:
+    """Plain ``lspci`` prints names, not ids: match the VF models by name then."""
+    if seen.vendor_id and seen.device_id:
+        return None
+    text = f"{seen.vendor_name or ''} {seen.device_name or ''}"
+    if "Virtual Function" not in text:
+        if "Microsoft" in text and (seen.device_name or "").strip().lower() in ("device 00ba", "00ba"):
+            return known_vf("1414", "00ba")
+        return None
+    best: Optional[VfModel] = None
+    best_length = 0
+    for model in vf_table().values():
+        generation = model.model.replace(" Virtual Function", "")
+        if generation in text and len(generation) > best_length:
+            best, best_length = model, len(generation)
+    return best
+
+
+def an_virtual_functions(devices: List[PciDevice]) -> List[PciDevice]:
+    return [d for d in devices if d.is_an_vf]
