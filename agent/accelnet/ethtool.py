@@ -1,0 +1,272 @@
+"""Driver statistics through the SIOCETHTOOL ioctl, without privilege.
+
+Why our own ioctl code instead of pyroute2's ``IoctlEthtool``: that class caches the stat
+names per instance (not per interface) and trusts that GSTATS returns as many values as it
+has names. The kernel copies as many entries as the driver counts *now* (netvsc's count moves
+with channels and CPU hotplug), so a stale cache pairs names with the wrong values, and a
+grown count overruns the caller's buffer. Here every buffer has headroom, the count the
+kernel returns is checked against the cached names, and on a mismatch the names are re-read
+and the read retried once: a value is never reported under another stat's name.
+
+The reader works in the network namespace of the thread that constructs it (the socket keeps
+the namespace it was created in).
+
+Kernel sources: net/ethtool/ioctl.c (ethtool_get_strings, ethtool_get_stats,
+ethtool_get_sset_info), include/uapi/linux/ethtool.h (struct layouts).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import socket
+import struct
+import threading
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+SIOCETHTOOL = 0x8946
+SIOCGIFINDEX = 0x8933
+ETHTOOL_GDRVINFO = 0x00000003
+ETHTOOL_GSTRINGS = 0x0000001B
+ETHTOOL_GSTATS = 0x0000001D
+ETHTOOL_GSSET_INFO = 0x00000037
+ETH_SS_STATS = 1
+ETH_GSTRING_LEN = 32
+IFNAMSIZ = 16
+
+# struct ethtool_drvinfo: cmd, driver[32], version[32], fw_version[32], bus_info[32],
+# erom_version[32], reserved2[12], n_priv_flags, n_stats, testinfo_len, eedump_len, regdump_len
+_DRVINFO = struct.Struct("=I32s32s32s32s32s12s5I")
+# struct ethtool_sset_info with room for one u32 in data[]
+_SSET_INFO = struct.Struct("=IIQI")
+# struct ethtool_gstrings / ethtool_stats headers: cmd, string_set, len / cmd, n_stats
+_GSTRINGS_HDR = struct.Struct("=III")
+_GSTATS_HDR = struct.Struct("=II")
+# struct ifreq: name[16] + a union whose first member we use is the ifr_data pointer;
+# sizeof(struct ifreq) is 40 on 64-bit and 32 on 32-bit Linux.
+_IFREQ = struct.Struct("@16sP%dx" % (24 - struct.calcsize("P")))
+_IFREQ_INDEX = struct.Struct("=16si20x")
+
+# The kernel writes the driver's count at call time, whatever we asked for. Headroom makes a
+# count that grew between two calls land inside our buffer, where we detect it, rather than
+# past its end.
+_HEADROOM_FACTOR = 2
+_HEADROOM_MIN = 256
+
+_UNAVAILABLE_ERRNOS = frozenset({errno.ENODEV, errno.EBUSY, errno.EAGAIN})
+_NOT_SUPPORTED_ERRNOS = frozenset({errno.EOPNOTSUPP, errno.ENOTSUP})
+
+
+class EthtoolError(Exception):
+    """An ethtool request that did not produce an answer."""
+
+
+class CountersUnavailable(EthtoolError):
+    """The driver is momentarily not answering (netvsc answers ENODEV while it re-attaches
+    after an MTU or channel change): a state to report, not a failure and not "no VF"."""
+
+
+class Unsupported(EthtoolError):
+    """The driver does not implement the request (EOPNOTSUPP), e.g. GDRVINFO on ``lo``."""
+
+
+class NoStats(Unsupported):
+    """The driver has no statistics at all (EOPNOTSUPP, or a count of zero)."""
+
+
+class NoSuchInterface(EthtoolError):
+    """The interface does not exist (any more) in this network namespace."""
+
+
+@dataclass(frozen=True)
+class DriverInfo:
+    driver: str
+    version: str
+    fw_version: str
+    bus_info: str
+    n_stats: int
+
+
+@dataclass
+class _Names:
+    """Cached stat names of one interface plus a reusable GSTATS buffer sized with headroom."""
+
+    names: Tuple[str, ...]
+    stats_buf: ctypes.Array
+    capacity: int
+
+
+def _cstr(raw: bytes) -> str:
+    return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+def _capacity(count: int) -> int:
+    return max(count * _HEADROOM_FACTOR, count + _HEADROOM_MIN)
+
+
+def decode_strings(raw: bytes, count: int) -> Tuple[str, ...]:
+    """Split a GSTRINGS payload into ``count`` NUL-padded 32-byte names."""
+    return tuple(
+        _cstr(raw[i * ETH_GSTRING_LEN:(i + 1) * ETH_GSTRING_LEN]) for i in range(count)
+    )
+
+
+class EthtoolReader:
+    """One AF_INET datagram socket for all ethtool reads; stat names cached per interface.
+
+    Thread-safe: one lock serialises the ioctls and the cache.
+    """
+
+    def __init__(self) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._fd = self._sock.fileno()
+        self._lock = threading.Lock()
+        self._cache: Dict[str, _Names] = {}
+
+    # -- context manager ------------------------------------------------------------
+    def __enter__(self) -> "EthtoolReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._cache.clear()
+            self._sock.close()
+
+    # -- public ---------------------------------------------------------------------
+    def driver_info(self, ifname: str) -> DriverInfo:
+        with self._lock:
+            return self._drvinfo(ifname)
+
+    def stat_names(self, ifname: str) -> Tuple[str, ...]:
+        with self._lock:
+            return self._names(ifname).names
+
+    def stats(self, ifname: str) -> Dict[str, int]:
+        """All driver stats, in the driver's order.
+
+        Raises CountersUnavailable when the count keeps changing under us, so that names and
+        values never come from two different layouts.
+        """
+        with self._lock:
+            cached = self._names(ifname)
+            values = self._gstats(ifname, cached)
+            if values is None:
+                cached = self._names(ifname, refresh=True)
+                values = self._gstats(ifname, cached)
+                if values is None:
+                    self._cache.pop(ifname, None)
+                    raise CountersUnavailable(
+                        "%s: the number of stats changed twice while reading" % ifname
+                    )
+            return dict(zip(cached.names, values))
+
+    def forget(self, ifname: Optional[str] = None) -> None:
+        """Drop the cached names of one interface (all when None), e.g. after a rename."""
+        with self._lock:
+            if ifname is None:
+                self._cache.clear()
+            else:
+                self._cache.pop(ifname, None)
+
+    # -- ioctl plumbing ---------------------------------------------------------------
+    def _ioctl(self, ifname: str, payload: ctypes.Array, unsupported: type = NoStats) -> None:
+        name = ifname.encode("utf-8")
+        if not name or len(name) >= IFNAMSIZ or b"\0" in name or b"/" in name:
+            raise NoSuchInterface("%r is not a valid interface name" % ifname)
+        ifreq = _IFREQ.pack(name, ctypes.addressof(payload))
+        try:
+            fcntl.ioctl(self._fd, SIOCETHTOOL, ifreq)
+        except OSError as exc:
+            raise self._translate(ifname, exc, unsupported) from None
+
+    def _translate(self, ifname: str, exc: OSError, unsupported: type) -> EthtoolError:
+        if exc.errno in _NOT_SUPPORTED_ERRNOS:
+            return unsupported("%s: the driver does not support this request" % ifname)
+        if exc.errno == errno.ENODEV and not self._exists(ifname):
+            return NoSuchInterface("%s: no such interface" % ifname)
+        if exc.errno in _UNAVAILABLE_ERRNOS:
+            return CountersUnavailable(
+                "%s: counters unavailable (%s)" % (ifname, errno.errorcode.get(exc.errno, exc.errno))
+            )
+        return EthtoolError("%s: ethtool ioctl failed: %s" % (ifname, exc.strerror or exc))
+
+    def _exists(self, ifname: str) -> bool:
+        """SIOCGIFINDEX on our own socket: the name is looked up in the socket's namespace,
+        which is what ENODEV from SIOCETHTOOL refers to (if_nametoindex would open a socket
+        in the calling thread's namespace instead)."""
+        try:
+            fcntl.ioctl(self._fd, SIOCGIFINDEX, _IFREQ_INDEX.pack(ifname.encode("utf-8"), 0))
+        except OSError:
+            return False
+        return True
+
+    def _drvinfo(self, ifname: str) -> DriverInfo:
+        buf = ctypes.create_string_buffer(_DRVINFO.pack(ETHTOOL_GDRVINFO, *([b""] * 6), 0, 0, 0, 0, 0))
+        self._ioctl(ifname, buf, Unsupported)
+        fields = _DRVINFO.unpack(buf.raw[:_DRVINFO.size])
+        return DriverInfo(
+            driver=_cstr(fields[1]),
+            version=_cstr(fields[2]),
+            fw_version=_cstr(fields[3]),
+            bus_info=_cstr(fields[4]),
+            n_stats=fields[8],
+        )
+
+    def _count(self, ifname: str) -> int:
+        """GSSET_INFO, falling back to GDRVINFO.n_stats on kernels without it."""
+        buf = ctypes.create_string_buffer(_SSET_INFO.pack(ETHTOOL_GSSET_INFO, 0, 1 << ETH_SS_STATS, 0))
+        try:
+            self._ioctl(ifname, buf)
+        except NoStats:
+            try:
+                count = self._drvinfo(ifname).n_stats
+            except Unsupported:
+                count = 0
+        else:
+            _cmd, _res, mask, count = _SSET_INFO.unpack(buf.raw[:_SSET_INFO.size])
+            if not mask & (1 << ETH_SS_STATS):
+                count = 0
+        if count <= 0:
+            raise NoStats("%s: no stats available" % ifname)
+        return count
+
+    def _names(self, ifname: str, refresh: bool = False) -> _Names:
+        cached = None if refresh else self._cache.get(ifname)
+        if cached is not None:
+            return cached
+        for _attempt in range(3):
+            count = self._count(ifname)
+            capacity = _capacity(count)
+            buf = ctypes.create_string_buffer(
+                _GSTRINGS_HDR.size + capacity * ETH_GSTRING_LEN
+            )
+            _GSTRINGS_HDR.pack_into(buf, 0, ETHTOOL_GSTRINGS, ETH_SS_STATS, count)
+            self._ioctl(ifname, buf)
+            got = _GSTRINGS_HDR.unpack_from(buf, 0)[2]
+            if 0 < got <= capacity:
+                names = decode_strings(buf.raw[_GSTRINGS_HDR.size:], got)
+                entry = _Names(
+                    names=names,
+                    stats_buf=ctypes.create_string_buffer(_GSTATS_HDR.size + capacity * 8),
+                    capacity=capacity,
+                )
+                self._cache[ifname] = entry
+                return entry
+            if got == 0:
+                raise NoStats("%s: no stats available" % ifname)
+        raise CountersUnavailable("%s: the stat names keep changing" % ifname)
+
+    def _gstats(self, ifname: str, cached: _Names) -> Optional[Tuple[int, ...]]:
+        """Values, or None when the driver's count no longer matches the cached names."""
+        buf = cached.stats_buf
+        _GSTATS_HDR.pack_into(buf, 0, ETHTOOL_GSTATS, len(cached.names))
+        self._ioctl(ifname, buf)
+        got = _GSTATS_HDR.unpack_from(buf, 0)[1]
+        if got != len(cached.names) or got > cached.capacity:
+            return None
+        return struct.unpack_from("=%dQ" % got, buf, _GSTATS_HDR.size)
