@@ -28,6 +28,7 @@ from typing import Dict, Optional, Tuple
 
 SIOCETHTOOL = 0x8946
 SIOCGIFINDEX = 0x8933
+SIOCGIFNAME = 0x8910
 ETHTOOL_GDRVINFO = 0x00000003
 ETHTOOL_GSTRINGS = 0x0000001B
 ETHTOOL_GSTATS = 0x0000001D
@@ -164,6 +165,14 @@ class EthtoolReader:
                         "%s: the number of stats changed twice while reading" % ifname
                     )
             return dict(zip(cached.names, values))
+
+    def ifname(self, ifindex: int) -> str:
+        """The current name of ``ifindex`` in the reader's namespace (SIOCGIFNAME)."""
+        try:
+            out = fcntl.ioctl(self._fd, SIOCGIFNAME, _IFREQ_INDEX.pack(b"", ifindex))
+        except OSError:
+            raise NoSuchInterface("no interface with index %d" % ifindex) from None
+        return _cstr(_IFREQ_INDEX.unpack(out)[0])
 
     def forget(self, ifname: Optional[str] = None) -> None:
         """Drop the cached names of one interface (all when None), e.g. after a rename."""
