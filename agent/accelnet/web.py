@@ -1,0 +1,741 @@
+"""The HTTP side of ``accelnet-agent``: /metrics, a landing page, health and readiness.
+
+Why not prometheus_client's ``start_http_server``: it spawns a thread per connection without
+bound, has no TLS client-auth, basic auth or security headers from an exporter-toolkit web
+config, and a collector exception there surfaces as a bare traceback. This server keeps the
+stdlib HTTP parser (``BaseHTTPRequestHandler``) and adds what an exporter on every VM needs:
+
+* a bounded pool: at most ``max_workers`` threads and ``max_queue`` waiting connections;
+  beyond that a connection is answered 503 and closed, never given a new thread. Keep-alive
+  is honoured, but a worker gives its connection up as soon as others wait;
+* the TLS handshake happens in the worker, never in the accept loop, so a slow or hostile
+  client cannot stall other scrapers;
+* basic auth checked with bcrypt, successful checks cached so a scrape does not pay bcrypt's
+  cost (exporter-toolkit does the same); failures always pay it, also for unknown users;
+* every answer is bounded: request head size, socket timeouts, 400/404/405/414/431/500/503.
+
+``import accelnet.web`` does not import yaml, bcrypt or cryptography: they are loaded only
+when a web config asks for them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import collections
+import gzip
+import hashlib
+import hmac
+import html
+import http.client
+import logging
+import os
+import queue
+import select
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from urllib.parse import parse_qs, urlsplit
+
+from accelnet import __version__
+from accelnet.errors import ParseError
+from accelnet.webconfig import WebConfig, build_ssl_context, describe, load_web_config, san_allowed
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ssl
+
+__all__ = ["ListenAddressError", "ServeError", "BasicAuth", "Server", "serve",
+           "parse_listen_address", "accepts_gzip"]
+
+log = logging.getLogger("accelnet.web")
+
+#: The largest header block read before answering 431 (the request line has its own 64 KiB).
+MAX_REQUEST_HEAD = 64 * 1024
+
+
+class ListenAddressError(ParseError):
+    """A ``--web.listen-address`` that is not ``host:port``, ``[v6]:port`` or ``:port``."""
+
+
+class ServeError(Exception):
+    """The server cannot start: bad telemetry path, address in use, permission denied."""
+
+
+# --- pure helpers ---------------------------------------------------------------------------
+
+
+def parse_listen_address(text: str) -> Tuple[str, int]:
+    """(host, port) from node_exporter's ``--web.listen-address`` forms; host "" means all
+    addresses. IPv6 hosts need brackets, as Go's net.SplitHostPort requires."""
+    s = text.strip()
+    if s.startswith("["):
+        end = s.find("]")
+        if end < 0 or not s[end + 1:].startswith(":"):
+            raise ListenAddressError(f"listen address {text!r}: expected [ipv6]:port")
+        host, port = s[1:end], s[end + 2:]
+    else:
+        host, sep, port = s.rpartition(":")
+        if not sep:
+            raise ListenAddressError(f"listen address {text!r}: missing port (like :9100 or 127.0.0.1:9100)")
+        if ":" in host:
+            raise ListenAddressError(f"listen address {text!r}: an IPv6 address needs brackets, like [::1]:9100")
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ListenAddressError(f"listen address {text!r}: port must be a number 0-65535")
+    return host, int(port)
+
+
+def accepts_gzip(accept_encoding: Optional[str]) -> bool:
+    """Whether an Accept-Encoding header admits gzip (``gzip;q=0`` refuses it)."""
+    for item in (accept_encoding or "").split(","):
+        name, _, params = item.partition(";")
+        if name.strip().lower() not in ("gzip", "*"):
+            continue
+        q = 1.0
+        for p in params.split(";"):
+            k, _, v = p.partition("=")
+            if k.strip().lower() == "q":
+                try:
+                    q = float(v)
+                except ValueError:
+                    q = 0.0
+        if q > 0:
+            return True
+    return False
+
+
+def _parse_basic(header: Optional[str]) -> Optional[Tuple[bytes, bytes]]:
+    """(user, password) from an ``Authorization: Basic`` header, or None."""
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        raw = base64.b64decode(token.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    user, sep, password = raw.partition(b":")
+    return (user, password) if sep else None
+
+
+# --- basic auth -----------------------------------------------------------------------------
+
+
+class BasicAuth:
+    """bcrypt basic auth with a cache of successes.
+
+    bcrypt at cost 10 takes ~60 ms: paying that per scrape would dominate the scrape. A
+    success is cached under an HMAC (random per-process key) of user, hash and password, so
+    the cache holds no password and a changed hash or password misses. Failures are never
+    cached and always run bcrypt, against a dummy hash of the highest configured cost for
+    unknown users, so timing tells neither whether a user exists nor lets guesses run fast.
+    bcrypt runs under a lock, as in exporter-toolkit, so guessing cannot take all CPUs.
+    """
+
+    CACHE_SIZE = 256
+
+    def __init__(self, users: Mapping[str, str]) -> None:
+        import bcrypt  # only a web config with users pays for it
+
+        self._bcrypt = bcrypt
+        self._users = {u.encode("utf-8"): h.encode("ascii") for u, h in users.items()}
+        cost = max([int(h.split(b"$")[2]) for h in self._users.values()] or [10])
+        self._dummy = bcrypt.hashpw(b"accelnet-no-such-user", bcrypt.gensalt(cost))
+        self._key = os.urandom(32)
+        self._cache: "collections.OrderedDict[bytes, bool]" = collections.OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._bcrypt_lock = threading.Lock()
+
+    def check(self, authorization: Optional[str]) -> bool:
+        creds = _parse_basic(authorization)
+        if creds is None:
+            return False
+        user, password = creds
+        hashed = self._users.get(user)
+        known = hashed is not None
+        if hashed is None:
+            hashed = self._dummy
+        key = hmac.new(self._key, b"\0".join((user, hashed, password)), hashlib.sha256).digest()
+        with self._cache_lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return True
+        with self._bcrypt_lock:
+            try:
+                # bcrypt reads 72 bytes at most; Go's CompareHashAndPassword and htpasswd
+                # truncate likewise, so the same password works as with node_exporter.
+                ok = self._bcrypt.checkpw(password[:72], hashed)
+            except ValueError:
+                ok = False
+        if not (ok and known):
+            return False
+        with self._cache_lock:
+            self._cache[key] = True
+            while len(self._cache) > self.CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return True
+
+
+class _TokenBucket:
+    """exporter-toolkit's rate_limit (Go's rate.Limiter): one token per interval, burst max."""
+
+    def __init__(self, interval: float, burst: int) -> None:
+        self._rate = 1.0 / interval
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._last = time.monotonic()
+        self._lock = threading.Lock()
+
+    def allow(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self._burst, self._tokens + (now - self._last) * self._rate)
+            self._last = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return True
+            return False
+
+
+class _Settings:
+    """What a web config changes, built completely before it replaces the old one, so a
+    reload either takes effect whole or not at all."""
+
+    def __init__(self, config: "Optional[WebConfig]") -> None:
+        self.config = config
+        self.headers: Tuple[Tuple[str, str], ...] = ()
+        self.auth: Optional[BasicAuth] = None
+        self.ssl_context: "Optional[ssl.SSLContext]" = None
+        self.allowed_sans: Optional[Tuple[str, ...]] = None
+        self.limiter: Optional[_TokenBucket] = None
+        if config is None:
+            return
+        self.headers = config.http.headers
+        self.ssl_context = build_ssl_context(config)
+        self.allowed_sans = config.tls.client_allowed_sans if self.ssl_context else None
+        if config.basic_auth_users:
+            self.auth = BasicAuth(config.basic_auth_users)
+        if config.rate_limit.enabled:
+            self.limiter = _TokenBucket(config.rate_limit.interval, config.rate_limit.burst)
+
+
+def _settings_for(web_config: "Union[WebConfig, str, None]") -> _Settings:
+    if isinstance(web_config, str):
+        web_config = load_web_config(web_config) if web_config else None
+    return _Settings(web_config)
+
+
+# --- socket I/O for the handler -------------------------------------------------------------
+
+
+class _Reader:
+    """A buffered reader over a socket that can tell whether the next request is already
+    buffered (pipelining, or TLS records OpenSSL holds), which io.BufferedReader cannot;
+    keep-alive waits depend on it. It also caps the request head at MAX_REQUEST_HEAD."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._buf = bytearray()
+        self.budget = MAX_REQUEST_HEAD
+
+    def pending(self) -> bool:
+        pending = getattr(self._sock, "pending", None)
+        return bool(self._buf) or bool(pending and pending())
+
+    def readline(self, limit: int = -1) -> bytes:
+        while True:
+            nl = self._buf.find(b"\n")
+            if nl >= 0 and (limit < 0 or nl < limit):
+                return self._take(nl + 1)
+            if 0 <= limit <= len(self._buf):
+                return self._take(limit)
+            chunk = self._sock.recv(16384)
+            if not chunk:
+                return self._take(len(self._buf))
+            self._buf += chunk
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self._buf) < n:
+            chunk = self._sock.recv(16384)
+            if not chunk:
+                break
+            self._buf += chunk
+        return self._take(len(self._buf) if n < 0 else min(n, len(self._buf)))
+
+    def _take(self, n: int) -> bytes:
+        self.budget -= n
+        if self.budget < 0:
+            # Raised inside http.client.parse_headers, BaseHTTPRequestHandler answers 431.
+            raise http.client.LineTooLong("request head")
+        out = bytes(self._buf[:n])
+        del self._buf[:n]
+        return out
+
+    def close(self) -> None:
+        """The socket belongs to the server; nothing to release here."""
+
+
+class _Writer:
+    """Collects a whole response and sends it with one sendall on flush: headers and body
+    in one segment, so Nagle and delayed ACK never add 40 ms to a scrape."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._parts: List[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        if self._parts:
+            data, self._parts = b"".join(self._parts), []
+            self._sock.sendall(data)
+
+    def close(self) -> None:
+        self._parts = []
+
+
+# --- the request handler --------------------------------------------------------------------
+
+_LANDING = """<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>accelnet-agent</title></head>
+<body>
+<h1>accelnet-agent</h1>
+<p>Azure Accelerated Networking exporter{version}.</p>
+<ul>
+<li><a href="{metrics}">Metrics</a></li>
+<li><a href="/-/healthy">Health</a></li>
+<li><a href="/-/ready">Readiness</a></li>
+</ul>
+</body>
+</html>
+"""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """One connection: requests until the client closes, idles out, or others wait."""
+
+    protocol_version = "HTTP/1.1"
+    server: "Server"
+
+    def setup(self) -> None:
+        self.connection = self.request
+        self.rfile = _Reader(self.connection)  # type: ignore[assignment]
+        self.wfile = _Writer(self.connection)  # type: ignore[assignment]
+
+    def finish(self) -> None:
+        try:
+            self.wfile.flush()
+        except OSError:
+            pass
+
+    def handle(self) -> None:
+        self.close_connection = True
+        while True:
+            # the stdlib answers 414 past 65536 bytes of request line; the head gets the rest
+            self.rfile.budget = 65537 + MAX_REQUEST_HEAD  # type: ignore[attr-defined]
+            self.handle_one_request()
+            self.wfile.flush()
+            if self.close_connection or not self._await_next_request():
+                return
+
+    def _await_next_request(self) -> bool:
+        """Wait for the next keep-alive request; give the connection up when idle too long,
+        when connections queue for a worker, or when the server stops."""
+        if self.rfile.pending():  # type: ignore[attr-defined]
+            return True
+        srv = self.server
+        poller = select.poll()
+        poller.register(self.connection, select.POLLIN)
+        deadline = time.monotonic() + srv.keepalive_timeout
+        while not srv.stopping:
+            if poller.poll(100):
+                return True
+            if srv.backlogged() or time.monotonic() >= deadline:
+                return False
+        return False
+
+    # -- logging: access lines only at debug, errors through the module logger --
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def version_string(self) -> str:
+        return f"accelnet-agent/{__version__}"
+
+    def address_string(self) -> str:
+        return str(self.client_address[0]) if self.client_address else "-"
+
+    def end_headers(self) -> None:
+        for name, value in self.server.settings.headers:
+            self.send_header(name, value)
+        if self.server.backlogged() and not self.close_connection:
+            self.send_header("Connection", "close")  # let a waiting connection have this worker
+        super().end_headers()
+
+    # -- methods --
+    def do_GET(self) -> None:
+        self._dispatch(head=False)
+
+    def do_HEAD(self) -> None:
+        self._dispatch(head=True)
+
+    def _method_not_allowed(self) -> None:
+        self.close_connection = True  # the body, if any, is not read
+        self._reply(405, b"Method Not Allowed\n", extra=(("Allow", "GET, HEAD"),))
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _method_not_allowed
+
+    def _reply(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8",
+               extra: Iterable[Tuple[str, str]] = (), head: bool = False) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in extra:
+            self.send_header(name, value)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def _dispatch(self, head: bool) -> None:
+        srv = self.server
+        settings = srv.settings
+        if settings.limiter is not None and not settings.limiter.allow():
+            self._reply(429, b"Too Many Requests\n", head=head)
+            return
+        if settings.auth is not None and not settings.auth.check(self.headers.get("Authorization")):
+            self._reply(401, b"Unauthorized\n", extra=(("WWW-Authenticate", "Basic"),), head=head)
+            return
+        url = urlsplit(self.path)
+        path = url.path
+        if path == srv.telemetry_path:
+            self._metrics(url.query, head)
+        elif path == "/":
+            page = _LANDING.format(metrics=html.escape(srv.telemetry_path, quote=True),
+                                   version=html.escape(srv.version_suffix))
+            self._reply(200, page.encode("utf-8"), "text/html; charset=utf-8", head=head)
+        elif path == "/-/healthy":
+            self._reply(200, b"OK\n", head=head)
+        elif path == "/-/ready":
+            if srv.is_ready():
+                self._reply(200, b"OK\n", head=head)
+            else:
+                self._reply(503, b"Not ready\n", extra=(("Retry-After", "1"),), head=head)
+        else:
+            self._reply(404, b"Not Found\n", head=head)
+
+    def _metrics(self, query: str, head: bool) -> None:
+        from prometheus_client.exposition import choose_encoder
+
+        encoder, content_type = choose_encoder(self.headers.get("Accept") or "")
+        registry = self.server.registry
+        names = parse_qs(query).get("name[]")
+        if names and hasattr(registry, "restricted_registry"):
+            registry = registry.restricted_registry(names)
+        try:
+            body = encoder(registry)
+        except Exception as e:  # any collector bug: answer 500, keep serving
+            log.error("scrape of %s failed: %s: %s", self.server.telemetry_path,
+                      type(e).__name__, " ".join(str(e).split()))
+            log.debug("scrape failure detail", exc_info=True)
+            self._reply(500, f"An error has occurred while serving metrics:\n\n{type(e).__name__}: {e}\n"
+                        .encode("utf-8", "replace"), head=head)
+            return
+        extra: List[Tuple[str, str]] = [("Vary", "Accept-Encoding")]
+        if accepts_gzip(self.headers.get("Accept-Encoding")):
+            body = gzip.compress(body, compresslevel=6)
+            extra.append(("Content-Encoding", "gzip"))
+        self._reply(200, body, content_type, extra=extra, head=head)
+
+
+# --- the server -----------------------------------------------------------------------------
+
+
+def _bind(host: str, port: int, backlog: int) -> socket.socket:
+    """A listening socket like Go's net.Listen("tcp", addr): "" is every IPv4 and IPv6
+    address (dual-stack), a name resolves to its first IPv4 address if it has one."""
+    if host == "":
+        candidates = [(socket.AF_INET6, ("::", port)), (socket.AF_INET, ("0.0.0.0", port))]
+        if not socket.has_ipv6:
+            candidates = candidates[1:]
+    else:
+        try:
+            infos = socket.getaddrinfo(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0,
+                                       socket.AI_PASSIVE)
+        except socket.gaierror as e:
+            raise ServeError(f"cannot listen on {host}:{port}: {e.strerror}") from None
+        infos.sort(key=lambda i: i[0] != socket.AF_INET)
+        candidates = [(i[0], i[4]) for i in infos]
+    last: Optional[OSError] = None
+    for family, addr in candidates:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and host == "":
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            sock.bind(addr)
+            sock.listen(backlog)
+            return sock
+        except OSError as e:
+            sock.close()
+            last = e
+            if host == "" and family == socket.AF_INET6 and e.errno in (97, 99):  # no IPv6 here
+                continue
+            break
+    shown = f"[{host}]" if ":" in host else host
+    reason = last.strerror if last is not None and last.strerror else last
+    raise ServeError(f"cannot listen on {shown}:{port}: {reason}")
+
+
+class Server:
+    """A running server: accept loop in one thread, requests in a bounded worker pool.
+
+    ``port`` is the bound port (useful with port 0); ``reload()`` swaps the web config;
+    ``shutdown()`` returns within its timeout (default 1 s).
+    """
+
+    def __init__(self, sock: socket.socket, registry: Any, telemetry_path: str,
+                 settings: _Settings, ready: Callable[[], bool], *, max_workers: int,
+                 max_queue: int, keepalive_timeout: float, io_timeout: float,
+                 version: str = "") -> None:
+        self._sock = sock
+        self.registry = registry
+        self.telemetry_path = telemetry_path
+        self.settings = settings
+        self._ready = ready
+        self.max_workers = max_workers
+        self.keepalive_timeout = keepalive_timeout
+        self.io_timeout = io_timeout
+        self.version_suffix = f" {version}" if version else ""
+        self.stopping = False
+        self._queue: "queue.Queue[Optional[Tuple[socket.socket, Any]]]" = queue.Queue(max_queue)
+        self._lock = threading.Lock()
+        self._workers: List[threading.Thread] = []
+        self._idle = 0
+        self._active: Dict[int, socket.socket] = {}
+        self._rejected = 0
+        self._last_reject_log = 0.0
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._acceptor = threading.Thread(target=self._accept_loop, name="accelnet-web-accept",
+                                          daemon=True)
+        self._acceptor.start()
+
+    # -- facts --
+    @property
+    def address(self) -> Tuple[str, int]:
+        host, port = self._sock.getsockname()[:2]
+        return host, port
+
+    @property
+    def port(self) -> int:
+        return self.address[1]
+
+    @property
+    def url(self) -> str:
+        """A URL a local client can use (the all-addresses bind maps to loopback)."""
+        host, port = self.address
+        host = {"::": "::1", "0.0.0.0": "127.0.0.1"}.get(host, host)
+        scheme = "https" if self.settings.ssl_context is not None else "http"
+        return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
+
+    @property
+    def rejected(self) -> int:
+        """Connections answered 503 because the pool and its queue were full."""
+        return self._rejected
+
+    def backlogged(self) -> bool:
+        return not self._queue.empty()
+
+    def is_ready(self) -> bool:
+        try:
+            return bool(self._ready())
+        except Exception as e:  # a broken readiness probe means "not ready", not a crash
+            log.warning("readiness check failed: %s: %s", type(e).__name__, e)
+            return False
+
+    def reload(self, web_config: "Union[WebConfig, str, None]") -> None:
+        """Apply a new web config to new requests and connections. Raises WebConfigError
+        (and keeps the old settings) when the new one is unusable."""
+        self.settings = _settings_for(web_config)
+
+    # -- accepting --
+    def _accept_loop(self) -> None:
+        poller = select.poll()
+        poller.register(self._sock, select.POLLIN)
+        poller.register(self._wake_r, select.POLLIN)
+        while not self.stopping:
+            try:
+                events = poller.poll()
+            except InterruptedError:  # pragma: no cover - PEP 475 retries; kept for safety
+                continue
+            if self.stopping:
+                break
+            if any(fd == self._wake_r.fileno() for fd, _ in events):
+                break
+            try:
+                conn, addr = self._sock.accept()
+            except OSError as e:  # EMFILE, ECONNABORTED...: keep accepting
+                log.warning("accept failed: %s", e)
+                time.sleep(0.05)
+                continue
+            self._submit(conn, addr)
+
+    def _submit(self, conn: socket.socket, addr: Any) -> None:
+        try:
+            self._queue.put_nowait((conn, addr))
+        except queue.Full:
+            self._reject(conn)
+            return
+        with self._lock:
+            if self._queue.qsize() > self._idle and len(self._workers) < self.max_workers:
+                t = threading.Thread(target=self._work, name=f"accelnet-web-{len(self._workers)}",
+                                     daemon=True)
+                self._workers.append(t)
+                t.start()
+
+    def _reject(self, conn: socket.socket) -> None:
+        """Over capacity: say so in plain HTTP (a TLS client just sees the close)."""
+        self._rejected += 1
+        try:
+            if self.settings.ssl_context is None:
+                conn.setblocking(False)
+                conn.send(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+                          b"Content-Length: 12\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+                          b"Overloaded.\n")
+                conn.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+        now = time.monotonic()
+        if now - self._last_reject_log > 10:
+            self._last_reject_log = now
+            log.warning("server busy (%d workers, queue full): refused connections so far: %d",
+                        self.max_workers, self._rejected)
+
+    # -- working --
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                self._idle += 1
+            item = self._queue.get()
+            with self._lock:
+                self._idle -= 1
+            if item is None:
+                return
+            self._serve_connection(*item)
+
+    def _serve_connection(self, conn: socket.socket, addr: Any) -> None:
+        key = id(conn)
+        with self._lock:
+            self._active[key] = conn
+        try:
+            if self.stopping:
+                return
+            conn.settimeout(self.io_timeout)
+            if conn.family in (socket.AF_INET, socket.AF_INET6):
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            settings = self.settings
+            if settings.ssl_context is not None:
+                conn = settings.ssl_context.wrap_socket(conn, server_side=True)
+                with self._lock:
+                    self._active[key] = conn
+                if settings.allowed_sans is not None:
+                    if not san_allowed(conn.getpeercert(), settings.allowed_sans):  # type: ignore[attr-defined]
+                        log.info("%s: client certificate has none of the allowed SANs", addr[0])
+                        return
+            _Handler(conn, addr, self)
+        except OSError as e:  # resets, timeouts, TLS handshake failures (SSLError is OSError)
+            log.debug("%s: connection ended: %s", addr[0] if addr else "-", e)
+        except Exception:  # a bug here must not take a worker away
+            log.exception("unexpected error serving %s", addr[0] if addr else "-")
+        finally:
+            with self._lock:
+                self._active.pop(key, None)
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    # -- stopping --
+    def shutdown(self, timeout: float = 1.0) -> None:
+        """Stop accepting, let requests in flight finish for half the timeout, then cut
+        the rest; returns within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        if self.stopping:
+            return
+        self.stopping = True
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass
+        self._acceptor.join(max(0.0, deadline - time.monotonic()))
+        self._sock.close()
+        # connections still queued are never served
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                item[0].close()
+        with self._lock:
+            workers = list(self._workers)
+        for _ in workers:
+            self._queue.put(None)
+        grace = time.monotonic() + max(0.0, (deadline - time.monotonic()) / 2)
+        for t in workers:
+            t.join(max(0.0, grace - time.monotonic()))
+        with self._lock:
+            active = list(self._active.values())
+        for conn in active:  # unblock recv/send of slow clients
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for t in workers:
+            t.join(max(0.0, deadline - time.monotonic() - 0.01))
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def __enter__(self) -> "Server":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.shutdown()
+
+
+def serve(listen: str, registry: Any = None, telemetry_path: str = "/metrics",
+          web_config: "Union[WebConfig, str, None]" = None,
+          ready: Callable[[], bool] = lambda: True, *, max_workers: int = 16,
+          max_queue: int = 64, keepalive_timeout: float = 30.0, io_timeout: float = 10.0,
+          version: str = __version__) -> Server:
+    """Start serving ``registry`` (default: prometheus_client's global REGISTRY) on
+    ``listen`` and return the running :class:`Server`.
+
+    ``web_config`` is a parsed WebConfig or the path of a web-config file. Raises
+    ListenAddressError, WebConfigError or ServeError, each with a one-line message.
+    """
+    if registry is None:
+        from prometheus_client import REGISTRY
+
+        registry = REGISTRY
+    if not telemetry_path.startswith("/") or telemetry_path in ("/", "/-/healthy", "/-/ready"):
+        raise ServeError(f"telemetry path {telemetry_path!r}: must start with / and not be "
+                         "/, /-/healthy or /-/ready")
+    if max_workers < 1 or max_queue < 1:
+        raise ServeError("max_workers and max_queue must be at least 1")
+    host, port = parse_listen_address(listen)
+    settings = _settings_for(web_config)
+    sock = _bind(host, port, backlog=max(128, max_queue))
+    server = Server(sock, registry, telemetry_path, settings, ready, max_workers=max_workers,
+                    max_queue=max_queue, keepalive_timeout=keepalive_timeout,
+                    io_timeout=io_timeout, version=version)
+    log.info("listening on %s (%s)", server.url, ", ".join(describe(settings.config)))
+    return server
