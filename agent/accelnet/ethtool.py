@@ -137,6 +137,7 @@ class EthtoolReader:
         with self._lock:
             self._cache.clear()
             self._sock.close()
+            self._fd = -1
 
     # -- public ---------------------------------------------------------------------
     def driver_info(self, ifname: str) -> DriverInfo:
@@ -168,6 +169,8 @@ class EthtoolReader:
 
     def ifname(self, ifindex: int) -> str:
         """The current name of ``ifindex`` in the reader's namespace (SIOCGIFNAME)."""
+        if self._fd < 0:
+            raise EthtoolError("ethtool reader is closed")
         try:
             out = fcntl.ioctl(self._fd, SIOCGIFNAME, _IFREQ_INDEX.pack(b"", ifindex))
         except OSError:
@@ -187,6 +190,8 @@ class EthtoolReader:
         name = ifname.encode("utf-8")
         if not name or len(name) >= IFNAMSIZ or b"\0" in name or b"/" in name:
             raise NoSuchInterface("%r is not a valid interface name" % ifname)
+        if self._fd < 0:
+            raise EthtoolError("ethtool reader is closed")
         ifreq = _IFREQ.pack(name, ctypes.addressof(payload))
         try:
             fcntl.ioctl(self._fd, SIOCETHTOOL, ifreq)
