@@ -1,0 +1,419 @@
+"""The diagnosis: one finding per check id of CONTRACT.md, each with evidence and a remedy.
+
+Pure functions of :class:`~accelnet.facts.Facts`. A check that cannot apply is ``skipped``;
+one whose input could not be read is ``unknown`` (never a guess dressed as ``ok``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from . import counters, distros
+from .facts import Facts
+from .netdev import Pairing
+from .pci import PciDevice
+
+OK, WARNING, CRITICAL, UNKNOWN, SKIPPED = "ok", "warning", "critical", "unknown", "skipped"
+SEVERITY = {OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3, SKIPPED: 0}
+CHECK_IDS = (
+    "platform.azure",
+    "platform.vm_size",
+    "os.distribution",
+    "os.kernel",
+    "nic.synthetic",
+    "vf.present",
+    "vf.driver",
+    "vf.bonded",
+    "datapath.vf",
+)
+
+
+@dataclass
+class Finding:
+    id: str
+    status: str
+    summary: str
+    evidence: Dict[str, object] = field(default_factory=dict)
+    remedy: Optional[str] = None
+
+    def as_dict(self) -> Dict[str, object]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "summary": self.summary,
+            "evidence": self.evidence,
+            "remedy": self.remedy,
+        }
+
+
+# -- remedies ---------------------------------------------------------------------------------
+
+
+def _vm_ref(facts: Facts) -> Dict[str, str]:
+    imds = facts.imds
+    group = getattr(imds, "resource_group", None) or "<resource-group>"
+    name = getattr(imds, "name", None) or "<vm-name>"
+    return {"group": group, "vm": name}
+
+
+def enable_an_remedy(facts: Facts) -> str:
+    ref = _vm_ref(facts)
+    return (
+        "Enable Accelerated Networking on the VM's NICs (the VM must be deallocated; in an "
+        "availability set, every VM of the set): "
+        f"az vm deallocate -g {ref['group']} -n {ref['vm']} && "
+        f"az network nic update -g {ref['group']} -n <nic-name> --accelerated-networking true && "
+        f"az vm start -g {ref['group']} -n {ref['vm']} "
+        f"(or: accelnet-provision enable -g {ref['group']} --vm {ref['vm']})"
+    )
+
+
+def resize_remedy(facts: Facts) -> str:
+    ref = _vm_ref(facts)
+    return (
+        "Resize to a size that supports Accelerated Networking (2+ vCPU general purpose or "
+        "compute optimized, e.g. Standard_D4s_v5), then enable it: "
+        f"az vm deallocate -g {ref['group']} -n {ref['vm']} && "
+        f"az vm resize -g {ref['group']} -n {ref['vm']} --size <size> && "
+        f"az network nic update -g {ref['group']} -n <nic-name> --accelerated-networking true && "
+        f"az vm start -g {ref['group']} -n {ref['vm']} "
+        f"(or: accelnet-provision resize -g {ref['group']} --vm {ref['vm']} --size <size>)"
+    )
+
+
+# -- checks ----------------------------------------------------------------------------------
+
+
+def check_azure(facts: Facts) -> Finding:
+    dmi = facts.dmi
+    evidence = {
+        "sys_vendor": dmi.sys_vendor,
+        "product_name": dmi.product_name,
+        "chassis_asset_tag": dmi.chassis_asset_tag,
+    }
+    if dmi.is_azure is None:
+        return Finding("platform.azure", UNKNOWN, "DMI (/sys/class/dmi/id) could not be read", evidence)
+    if dmi.is_azure:
+        gen = dmi.generation
+        gen_text = f" (Hyper-V generation {gen})" if gen else ""
+        return Finding("platform.azure", OK, f"Azure VM{gen_text}: DMI asset tag is Azure's", evidence)
+    if dmi.is_hyperv:
+        summary = "Hyper-V VM but not Azure (DMI asset tag is not Azure's): Accelerated Networking is an Azure feature"
+    else:
+        summary = f"not an Azure VM (DMI says {dmi.sys_vendor or 'unknown vendor'} {dmi.product_name or ''})".rstrip()
+        summary = summary.replace(" )", ")")
+    return Finding("platform.azure", UNKNOWN, summary, evidence)
+
+
+def check_vm_size(facts: Facts, vf_seen: bool) -> Finding:
+    if not facts.is_azure:
+        return Finding("platform.vm_size", SKIPPED, "not an Azure VM")
+    imds = facts.imds
+    size = getattr(imds, "vm_size", None)
+    evidence: Dict[str, object] = {"imds": facts.imds_state, "vm_size": size, "vcpus_seen": facts.cpus}
+    if not size:
+        if vf_seen:
+            return Finding(
+                "platform.vm_size",
+                OK,
+                f"VM size unknown (IMDS {facts.imds_state}), but a VF is present, so the size supports Accelerated Networking",
+                evidence,
+            )
+        return Finding("platform.vm_size", UNKNOWN, f"VM size unknown: IMDS {facts.imds_state}", evidence)
+    from .sizes import evaluate_size
+
+    verdict = evaluate_size(size)
+    evidence.update({"rule": verdict.reason, "source": verdict.source})
+    if verdict.status == "supported":
+        return Finding("platform.vm_size", OK, f"{size} supports Accelerated Networking", evidence)
+    if verdict.status == "unsupported":
+        return Finding(
+            "platform.vm_size",
+            CRITICAL,
+            f"{size} does not support Accelerated Networking: {verdict.reason}",
+            evidence,
+            resize_remedy(facts),
+        )
+    if vf_seen:
+        return Finding("platform.vm_size", OK, f"{size} is not in the size rules, but a VF is present", evidence)
+    return Finding(
+        "platform.vm_size", UNKNOWN, f"{size} is not in the size rules: cannot tell whether it supports Accelerated Networking", evidence
+    )
+
+
+def check_distribution(facts: Facts) -> Finding:
+    verdict = distros.evaluate_distribution(facts.os_release, facts.os_release_error)
+    return Finding("os.distribution", verdict.status, verdict.summary, verdict.evidence, verdict.remedy)
+
+
+def check_kernel(facts: Facts, vf_devices: List[PciDevice]) -> Finding:
+    families = sorted({d.vf_model.family for d in vf_devices if d.vf_model})
+    image = None
+    if facts.imds is not None:
+        image = getattr(facts.imds, "image_version", None)
+    verdict = distros.evaluate_kernel(facts.os_release, facts.kernel, image, families)
+    return Finding("os.kernel", verdict.status, verdict.summary, verdict.evidence, verdict.remedy)
+
+
+def check_synthetic(facts: Facts) -> Finding:
+    names = [p.synthetic.name for p in facts.pairings]
+    evidence = {"interfaces": names}
+    if names:
+        return Finding("nic.synthetic", OK, f"synthetic NIC(s): {', '.join(names)}", evidence)
+    if not facts.interfaces:
+        return Finding("nic.synthetic", UNKNOWN, "no network interfaces could be read (/sys/class/net)", evidence)
+    if not facts.is_azure:
+        return Finding("nic.synthetic", SKIPPED, "not an Azure VM: no hv_netvsc NIC expected", evidence)
+    return Finding(
+        "nic.synthetic",
+        CRITICAL,
+        "no hv_netvsc interface: the Hyper-V network driver is not loaded",
+        evidence,
+        "Load the driver (sudo modprobe hv_netvsc) and make sure the initramfs includes it "
+        "(Ubuntu/Debian: add hv_netvsc to /etc/initramfs-tools/modules and run update-initramfs -u; "
+        "RHEL/SLES: dracut -f --add-drivers hv_netvsc)",
+    )
+
+
+def _vf_text(device: PciDevice) -> str:
+    return f"{device.model or 'VF'} at {device.slot}"
+
+
+def check_vf_present(facts: Facts, vfs: List[PciDevice]) -> Finding:
+    evidence: Dict[str, object] = {
+        "virtual_functions": [
+            {"pci_slot": d.slot, "vendor_id": d.vendor_id, "device_id": d.device_id, "model": d.model, "source": d.source}
+            for d in vfs
+        ]
+    }
+    if not facts.pci_devices and not facts.interfaces:
+        return Finding("vf.present", UNKNOWN, "neither the PCI bus nor lspci output could be read", evidence)
+    synthetic = [p.synthetic.name for p in facts.pairings]
+    if vfs:
+        without = [p.synthetic.name for p in facts.pairings if p.vf is None]
+        if synthetic and len(vfs) < len(synthetic) and without:
+            evidence["without_vf"] = without
+            return Finding(
+                "vf.present",
+                WARNING,
+                f"{len(vfs)} VF(s) for {len(synthetic)} synthetic NICs: {', '.join(without)} without a VF",
+                evidence,
+                "Accelerated Networking is enabled per NIC: " + enable_an_remedy(facts),
+            )
+        return Finding("vf.present", OK, "; ".join(_vf_text(d) for d in vfs), evidence)
+    if not facts.is_azure:
+        return Finding("vf.present", SKIPPED, "not an Azure VM: no Accelerated Networking VF expected", evidence)
+    return Finding(
+        "vf.present",
+        CRITICAL,
+        "no Accelerated Networking VF (Mellanox ConnectX or MANA) on the PCI bus: Accelerated Networking is off for this VM's NICs",
+        evidence,
+        enable_an_remedy(facts),
+    )
+
+
+def _driver_remedy(device: PciDevice) -> str:
+    family = device.vf_model.family if device.vf_model else ""
+    module = {"mlx4": "mlx4_en", "mlx5": "mlx5_core", "mana": "mana"}.get(family, "the VF driver")
+    return (
+        f"Load the driver: sudo modprobe {module}. If the module is missing, install the cloud "
+        "kernel's modules (Ubuntu: sudo apt-get install linux-azure; older Ubuntu generic kernels: "
+        "linux-modules-extra-$(uname -r); RHEL/CentOS/SLES: update the kernel package) and reboot"
+    )
+
+
+def check_vf_driver(facts: Facts, vfs: List[PciDevice]) -> Finding:
+    if not vfs:
+        return Finding("vf.driver", SKIPPED, "no VF on the PCI bus")
+    problems = []
+    evidence: Dict[str, object] = {"virtual_functions": []}
+    for device in vfs:
+        row = {"pci_slot": device.slot, "driver": device.driver, "interfaces": device.net_names}
+        evidence["virtual_functions"].append(row)  # type: ignore[union-attr]
+        if device.source == "lspci" and not device.driver:
+            problems.append((UNKNOWN, f"{device.slot}: seen only by lspci, driver unknown", None))
+        elif not device.driver:
+            problems.append((CRITICAL, f"{_vf_text(device)} has no driver bound", _driver_remedy(device)))
+        elif device.source == "sysfs" and not device.net_names:
+            problems.append(
+                (CRITICAL, f"{_vf_text(device)} is bound to {device.driver} but has no network interface", _driver_remedy(device))
+            )
+    if not problems:
+        return Finding(
+            "vf.driver",
+            OK,
+            "; ".join(f"{d.slot} bound to {d.driver} ({', '.join(d.net_names) or 'lspci'})" for d in vfs),
+            evidence,
+        )
+    worst = max(problems, key=lambda p: SEVERITY[p[0]])
+    remedy = next((p[2] for p in problems if p[2]), None)
+    return Finding("vf.driver", worst[0], "; ".join(p[1] for p in problems), evidence, remedy)
+
+
+def _bond_remedy(facts: Facts, pairing: Optional[Pairing]) -> str:
+    managed = ""
+    if pairing is not None and pairing.vf is not None:
+        from .udev import nm_unmanaged
+
+        if not nm_unmanaged(pairing.vf.udev):
+            managed = (
+                " Keep NetworkManager/networkd off the VF: a udev rule such as "
+                "SUBSYSTEM==\"net\", ACTION==\"add\", DRIVERS==\"hv_pci\", ENV{NM_UNMANAGED}=\"1\", "
+                "ENV{ID_NET_MANAGED_BY}=\"unmanaged\" in /etc/udev/rules.d/68-azure-sriov-nm-unmanaged.rules, "
+                "then sudo udevadm control --reload && sudo udevadm trigger."
+            )
+    upgrade = distros.upgrade_command(facts.os_release)
+    return (
+        "hv_netvsc enslaves the VF itself when the kernel supports Accelerated Networking: "
+        f"upgrade the kernel ({upgrade}) and do not configure the VF interface yourself "
+        "(no IP address, no bonding/teaming config on it)." + managed
+    )
+
+
+def check_vf_bonded(facts: Facts, vfs: List[PciDevice]) -> Finding:
+    vf_netdevs = {n for d in vfs for n in d.net_names}
+    if not vf_netdevs and not any(p.vf for p in facts.pairings):
+        return Finding("vf.bonded", SKIPPED, "no VF network interface")
+    rows = []
+    problems = []
+    paired = set()
+    for p in facts.pairings:
+        if p.vf is None:
+            continue
+        paired.add(p.vf.name)
+        same_mac = p.vf.mac == p.synthetic.mac
+        row = {
+            "synthetic": p.synthetic.name,
+            "vf": p.vf.name,
+            "method": p.method,
+            "master": p.vf.master,
+            "same_mac": same_mac,
+            "udev": p.vf.udev,
+        }
+        rows.append(row)
+        if not p.enslaved:
+            problems.append((CRITICAL, f"{p.vf.name} has {p.synthetic.name}'s MAC but is not enslaved to it", p))
+        elif not same_mac:
+            problems.append((CRITICAL, f"{p.vf.name} is enslaved to {p.synthetic.name} with a different MAC", p))
+    for name in sorted(vf_netdevs - paired):
+        iface = next((i for i in facts.interfaces if i.name == name), None)
+        master = iface.master if iface else None
+        rows.append({"synthetic": None, "vf": name, "method": "", "master": master, "same_mac": None})
+        problems.append((CRITICAL, f"{name} is not paired with any synthetic NIC (master: {master or 'none'}, no synthetic NIC with its MAC)", None))
+    evidence: Dict[str, object] = {"pairs": rows}
+    if not problems:
+        return Finding(
+            "vf.bonded",
+            OK,
+            "; ".join(f"{r['vf']} enslaved to {r['synthetic']}, same MAC" for r in rows),
+            evidence,
+        )
+    return Finding(
+        "vf.bonded",
+        CRITICAL,
+        "; ".join(p[1] for p in problems),
+        evidence,
+        _bond_remedy(facts, problems[0][2]),
+    )
+
+
+def interface_datapath(facts: Facts, pairing: Pairing) -> str:
+    samples = facts.samples.get(pairing.synthetic.name) or []
+    usable = [s.stats for s in samples if s.stats is not None]
+    if len(usable) < 2:
+        return counters.DATAPATH_UNKNOWN
+    return counters.classify_datapath(usable[0], usable[-1])
+
+
+def check_datapath(facts: Facts) -> Finding:
+    with_vf = [p for p in facts.pairings if p.vf is not None]
+    if not with_vf:
+        return Finding("datapath.vf", SKIPPED, "no VF interface to carry traffic")
+    rows = []
+    statuses = []
+    notes = []
+    for p in with_vf:
+        samples = facts.samples.get(p.synthetic.name) or []
+        first = samples[0] if samples else None
+        path = interface_datapath(facts, p)
+        vf_now = counters.vf_counters(first.stats) if first and first.stats else {}
+        rows.append({"interface": p.synthetic.name, "vf": p.vf.name, "datapath": path,
+                     "counters": vf_now, "samples": len(samples)})
+        name = p.synthetic.name
+        if first is None or first.stats is None:
+            state = first.state if first else "missing"
+            if state == "no-stats":
+                statuses.append(WARNING)
+                notes.append(f"{name}: hv_netvsc reports no statistics (kernel without VF counters)")
+            else:
+                statuses.append(UNKNOWN)
+                notes.append(f"{name}: counters {state}")
+        elif not vf_now:
+            statuses.append(WARNING)
+            notes.append(f"{name}: no vf_* counters: this hv_netvsc cannot report VF traffic")
+        elif path == counters.DATAPATH_VF:
+            statuses.append(OK)
+            notes.append(f"{name}: traffic on the VF {p.vf.name}")
+        elif path == counters.DATAPATH_SYNTHETIC:
+            statuses.append(WARNING)
+            notes.append(f"{name}: traffic on the synthetic path, not the VF {p.vf.name} (fallback)")
+        elif path == counters.DATAPATH_IDLE:
+            statuses.append(OK)
+            notes.append(f"{name}: idle while sampled (vf_* present)")
+        else:
+            statuses.append(OK)
+            notes.append(f"{name}: vf_* counters present (not sampled twice)")
+    worst = max(statuses, key=lambda s: SEVERITY[s])
+    remedy = None
+    if worst == WARNING:
+        remedy = (
+            "Traffic falls back to the synthetic path while Azure services the host (usually "
+            "seconds to minutes): run accelnet-check again; if it persists, check the kernel log "
+            "(dmesg | grep -i 'data path switched') and that the VF is up (ip link show <vf>)"
+        )
+    return Finding("datapath.vf", worst, "; ".join(notes), {"interfaces": rows}, remedy)
+
+
+def run_checks(facts: Facts) -> List[Finding]:
+    vfs = [d for d in facts.pci_devices if d.is_an_vf]
+    findings = [
+        check_azure(facts),
+        check_vm_size(facts, bool(vfs)),
+        check_distribution(facts),
+        check_kernel(facts, vfs),
+        check_synthetic(facts),
+        check_vf_present(facts, vfs),
+        check_vf_driver(facts, vfs),
+        check_vf_bonded(facts, vfs),
+        check_datapath(facts),
+    ]
+    if not facts.is_azure:
+        findings = [_not_applicable(f) for f in findings]
+    return findings
+
+
+def _not_applicable(finding: Finding) -> Finding:
+    """Off Azure, findings about AN itself are not problems to fix here."""
+    if finding.id in ("platform.azure", "os.distribution", "os.kernel"):
+        return finding
+    if finding.status in (CRITICAL, WARNING):
+        finding.status = SKIPPED
+        finding.remedy = None
+    return finding
+
+
+def overall_status(facts: Facts, findings: List[Finding]) -> str:
+    if not facts.is_azure:
+        return UNKNOWN
+    statuses = [f.status for f in findings]
+    if CRITICAL in statuses:
+        return CRITICAL
+    if WARNING in statuses:
+        return WARNING
+    core = {f.id: f.status for f in findings}
+    if all(core.get(i) == OK for i in ("vf.present", "vf.driver", "vf.bonded")):
+        return OK
+    if UNKNOWN in statuses:
+        return UNKNOWN
+    return OK

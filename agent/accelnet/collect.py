@@ -1,0 +1,182 @@
+"""``accelnet-check --collect``: capture this host as a snapshot (the support bundle).
+
+Only what the checks read is captured (CONTRACT.md's snapshot layout): a few /etc and /proc
+files, the sysfs attributes of network interfaces, PCI and VMBus devices and DMI, ``lspci``,
+two ``ethtool -S`` samples and the IMDS document. sysfs symlinks are kept as the kernel lays
+them out (relative), so a snapshot is read by the same code as the live host. DMI serial
+numbers and UUIDs are left out on purpose: a support bundle travels.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import stat
+import tarfile
+import tempfile
+from typing import Dict, List, Optional
+
+from .facts import Options
+from .host import CounterSample, Host
+from .platform import read_dmi
+
+#: Attributes that must not be read (side effects, binary blobs, slow or private).
+SKIP_ATTRS = {
+    "config", "rom", "remove", "rescan", "reset", "new_id", "remove_id", "bind", "unbind",
+    "product_uuid", "product_serial", "board_serial", "chassis_serial", "driver_override",
+    "vpd", "label", "resource0", "resource2", "resource4",
+}
+FOLLOW_LINKS = ("driver", "subsystem", "device", "master")
+FOLLOW_PREFIXES = ("upper_", "lower_")
+MAX_ATTR_BYTES = 65536
+
+
+class _Tree:
+    """Copies host paths into ``<dest>/root`` keeping every symlink on the way."""
+
+    def __init__(self, host: Host, dest_root: str) -> None:
+        self.host = host
+        self.dest = dest_root
+        self._done: Dict[str, Optional[str]] = {}
+
+    def _src(self, path: str) -> str:
+        return path if self.host.live else self.host.path(path)
+
+    def materialize(self, path: str) -> Optional[str]:
+        """Recreate the directories and links leading to ``path``; its canonical host path."""
+        if path in self._done:
+            return self._done[path]
+        self._done[path] = None  # guards against link loops while we work on it
+        current = "/"
+        for part in [p for p in path.split("/") if p]:
+            candidate = os.path.join(current, part)
+            try:
+                st = os.lstat(self._src(candidate))
+            except OSError:
+                return None
+            if stat.S_ISLNK(st.st_mode):
+                target = os.readlink(self._src(candidate))
+                link_dest = self.dest + candidate
+                if not os.path.lexists(link_dest):
+                    os.makedirs(os.path.dirname(link_dest), exist_ok=True)
+                    relative = os.path.relpath(target, current) if target.startswith("/") else target
+                    os.symlink(relative, link_dest)
+                resolved = self.materialize(os.path.normpath(os.path.join(current, target)))
+                if resolved is None:
+                    return None
+                current = resolved
+            else:
+                if stat.S_ISDIR(st.st_mode):
+                    os.makedirs(self.dest + candidate, exist_ok=True)
+                current = candidate
+        self._done[path] = current
+        return current
+
+    def copy_file(self, path: str, limit: int = MAX_ATTR_BYTES) -> bool:
+        real = self.materialize(path)
+        if real is None:
+            return False
+        text = self.host.read_text(real, limit=limit)
+        if text is None:
+            return False
+        os.makedirs(os.path.dirname(self.dest + real), exist_ok=True)
+        with open(self.dest + real, "w", encoding="utf-8") as out:
+            out.write(text)
+        return True
+
+    def copy_attrs(self, directory: str, follow: bool = True) -> Optional[str]:
+        """A sysfs directory's readable attributes, and its identity links (driver, master…)."""
+        real = self.materialize(directory)
+        if real is None:
+            return None
+        for name in self.host.list_dir(real):
+            if name in SKIP_ATTRS:
+                continue
+            full = f"{real}/{name}"
+            try:
+                st = os.lstat(self._src(full))
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode) and st.st_mode & stat.S_IRUSR:
+                self.copy_file(full)
+            elif stat.S_ISLNK(st.st_mode) and follow and (
+                name in FOLLOW_LINKS or name.startswith(FOLLOW_PREFIXES)
+            ):
+                self.materialize(full)
+        return real
+
+
+def _format_ethtool(sample: CounterSample) -> str:
+    """The text ``ethtool -S`` prints, so captures read the same whoever made them."""
+    if sample.stats is None:
+        return "no stats available\n" if sample.state == "no-stats" else ""
+    lines = ["NIC statistics:"] + [f"     {k}: {v}" for k, v in sample.stats.items()]
+    return "\n".join(lines) + "\n"
+
+
+def collect_tree(host: Host, top: str, options: Options) -> None:
+    """Write the snapshot directory ``top`` from ``host``."""
+    root = os.path.join(top, "root")
+    cmd = os.path.join(top, "cmd")
+    os.makedirs(root)
+    os.makedirs(cmd)
+    tree = _Tree(host, root)
+    for path in ("/etc/os-release", "/usr/lib/os-release", "/proc/sys/kernel/osrelease"):
+        tree.copy_file(path)
+    tree.copy_file("/proc/cpuinfo", limit=4 << 20)
+    tree.copy_attrs("/sys/class/dmi/id", follow=False)
+    interfaces: List[str] = host.list_dir("/sys/class/net")
+    for name in interfaces:
+        base = f"/sys/class/net/{name}"
+        tree.copy_attrs(base)
+        tree.copy_attrs(f"{base}/statistics", follow=False)
+        if host.exists(f"{base}/device"):
+            tree.copy_attrs(f"{base}/device")
+        ifindex = host.read_attr(f"{base}/ifindex")
+        if ifindex:
+            tree.copy_file(f"/run/udev/data/n{ifindex}")
+    for bus in ("pci", "vmbus"):
+        for device in host.list_dir(f"/sys/bus/{bus}/devices"):
+            tree.copy_attrs(f"/sys/bus/{bus}/devices/{device}")
+    for slot in host.list_dir("/sys/bus/pci/slots"):
+        tree.copy_file(f"/sys/bus/pci/slots/{slot}/address")
+
+    _write_capture(cmd, "lspci.txt", host.capture("lspci"))
+    if read_dmi(host).is_azure and options.imds:
+        _write_capture(cmd, "imds.json", host.capture("imds"))
+    wanted = [n for n in interfaces if n != "lo"]
+    samples = host.sample_counters(wanted, options.sample_seconds)
+    for name, readings in samples.items():
+        for index, sample in enumerate(readings):
+            _write_capture(cmd, f"ethtool-S.{name}.{index}.txt", _format_ethtool(sample) or None)
+    meta = {
+        "format": 1,
+        "captured_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "sample_interval_s": float(options.sample_seconds),
+    }
+    with open(os.path.join(top, "snapshot.json"), "w", encoding="utf-8") as out:
+        json.dump(meta, out, indent=2)
+        out.write("\n")
+
+
+def _write_capture(cmd: str, name: str, text: Optional[str]) -> None:
+    if text is None:
+        return
+    with open(os.path.join(cmd, name), "w", encoding="utf-8") as out:
+        out.write(text)
+
+
+def collect(host: Host, archive: str, options: Options) -> None:
+    """Capture ``host`` into the ``.tar.gz`` at ``archive`` (written atomically)."""
+    work = tempfile.mkdtemp(prefix="accelnet-collect-")
+    try:
+        top = os.path.join(work, "snapshot")
+        collect_tree(host, top, options)
+        partial = archive + ".partial"
+        with tarfile.open(partial, "w:gz") as tar:
+            tar.add(top, arcname="snapshot")
+        os.replace(partial, archive)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

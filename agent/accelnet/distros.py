@@ -1,0 +1,185 @@
+"""Distributions and kernels against the documented Accelerated Networking minimums.
+
+The rules are data (rules/distributions.json, a source for each row). Versions are compared
+the way each family's package manager does (dpkg for Debian/Ubuntu, rpm for the RPM
+distributions), since a kernel release such as ``3.10.0-693.21.1.el7`` is an rpm version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from .errors import ParseError
+
+OK, WARNING, CRITICAL, UNKNOWN = "ok", "warning", "critical", "unknown"
+
+
+@dataclass
+class Verdict:
+    status: str
+    summary: str
+    evidence: Dict[str, object] = field(default_factory=dict)
+    remedy: Optional[str] = None
+
+
+@lru_cache(maxsize=1)
+def rules() -> dict:
+    path = os.path.join(os.path.dirname(__file__), "rules", "distributions.json")
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def source(key: Optional[str]) -> Optional[str]:
+    return rules()["sources"].get(key) if key else None
+
+
+def find_rule(os_release) -> Tuple[Optional[dict], str]:
+    """The rule for this distribution: by ID, else by ID_LIKE (``how`` says which)."""
+    if os_release is None:
+        return None, ""
+    by_id = {row["id"]: row for row in rules()["distributions"]}
+    ident = (getattr(os_release, "id", None) or "").lower()
+    if ident in by_id:
+        return by_id[ident], "id"
+    for like in getattr(os_release, "id_like", ()) or ():
+        if like.lower() in by_id:
+            return by_id[like.lower()], "id_like"
+    return None, ""
+
+
+def _version_tuple(text: Optional[str]) -> Tuple[int, ...]:
+    parts = []
+    for piece in (text or "").split("."):
+        digits = "".join(c for c in piece if c.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def _os_name(os_release) -> str:
+    return (
+        getattr(os_release, "pretty_name", None)
+        or " ".join(x for x in (getattr(os_release, "name", None), getattr(os_release, "version_id", None)) if x)
+        or getattr(os_release, "id", None)
+        or "unknown distribution"
+    )
+
+
+def evaluate_distribution(os_release, error: Optional[str] = None) -> Verdict:
+    if os_release is None:
+        return Verdict(UNKNOWN, f"distribution unknown: {error or 'no os-release'}")
+    rule, how = find_rule(os_release)
+    name = _os_name(os_release)
+    evidence: Dict[str, object] = {
+        "id": getattr(os_release, "id", None),
+        "id_like": list(getattr(os_release, "id_like", ()) or ()),
+        "version_id": getattr(os_release, "version_id", None),
+    }
+    if rule is None:
+        return Verdict(
+            WARNING,
+            f"{name} is not a distribution Microsoft documents for Accelerated Networking "
+            "(it may still work with a recent kernel)",
+            evidence,
+            "Use a supported image (Ubuntu, RHEL, CentOS, SLES, Debian, Oracle Linux, Flatcar, Azure Linux) "
+            "or make sure the kernel's hv_netvsc pairs the VF (kernel 4.14 or later)",
+        )
+    evidence["rule"] = rule["id"]
+    evidence["source"] = source(rule.get("support_source"))
+    since = rule.get("since")
+    version = getattr(os_release, "version_id", None)
+    if how == "id_like":
+        return Verdict(
+            WARNING,
+            f"{name} is derived from {rule['name']} but is not itself documented for Accelerated Networking",
+            evidence,
+        )
+    if since and version and _version_tuple(version) < _version_tuple(since):
+        return Verdict(
+            CRITICAL,
+            f"{name} is older than {rule['name']} {since}, the first release documented for Accelerated Networking",
+            evidence,
+            f"Move to {rule['name']} {since} or later",
+        )
+    return Verdict(OK, f"{name} supports Accelerated Networking", evidence)
+
+
+def upgrade_command(os_release) -> str:
+    rule, _ = find_rule(os_release)
+    if rule and rule.get("upgrade"):
+        return rule["upgrade"]
+    return "install your distribution's current kernel and reboot"
+
+
+def _mainline(kernel: str) -> Tuple[int, ...]:
+    return _version_tuple(kernel.split("-")[0])
+
+
+def evaluate_kernel(
+    os_release, kernel: Optional[str], image_version: Optional[str], vf_families: Sequence[str]
+) -> Verdict:
+    if not kernel:
+        return Verdict(UNKNOWN, "kernel release unknown (no /proc/sys/kernel/osrelease)")
+    from .kernelrelease import parse_kernel_release
+    from .versions import compare
+
+    evidence: Dict[str, object] = {"kernel": kernel}
+    try:
+        release = parse_kernel_release(kernel)
+    except ParseError as exc:
+        return Verdict(UNKNOWN, f"kernel release {kernel!r} not understood: {exc}", evidence)
+    rule, _ = find_rule(os_release)
+    problems: List[Verdict] = []
+    checked: List[str] = []
+
+    if "mana" in vf_families:
+        minimum = rules()["mana"]["kernel_min_mainline"]
+        checked.append(f"MANA needs {minimum}")
+        if release.upstream < _version_tuple(minimum):
+            problems.append(Verdict(CRITICAL, f"kernel {kernel} is older than {minimum}, the first with the MANA driver"))
+
+    family = rule.get("family") if rule else None
+    flavour = (getattr(release, "flavour", None) or "").lower()
+    minimum = None
+    if rule:
+        minimum = (rule.get("flavour_kernel_min") or {}).get(flavour) or rule.get("kernel_min")
+    if rule and minimum and family:
+        evidence.update({"minimum": minimum, "compared_as": family, "source": source(rule.get("kernel_source"))})
+        checked.append(f"{rule['name']} needs {minimum}")
+        try:
+            below = compare(family, release.comparable(), minimum) < 0
+        except ParseError as exc:
+            return Verdict(UNKNOWN, f"kernel {kernel} cannot be compared with {minimum}: {exc}", evidence)
+        if below:
+            note = f" ({rule['kernel_note']})" if rule.get("kernel_note") else ""
+            problems.append(Verdict(CRITICAL, f"kernel {kernel} is older than {minimum}, the minimum for {rule['name']}{note}"))
+    else:
+        fallback = (rule or {}).get("kernel_min_mainline") or rules()["fallback"]["kernel_min_mainline"]
+        evidence.update({"minimum": fallback, "compared_as": "mainline", "source": source("mainline")})
+        checked.append(f"mainline {fallback}")
+        if release.upstream < _version_tuple(fallback):
+            problems.append(Verdict(CRITICAL, f"kernel {kernel} is older than {fallback}, whose hv_netvsc pairs the VF"))
+
+    image_min = rule.get("image_min") if rule else None
+    if image_min and image_version and image_version[:1].isdigit():
+        evidence.update({"image_version": image_version, "image_minimum": image_min})
+        checked.append(f"image {image_min}")
+        try:
+            if compare("rpm", image_version, image_min) < 0:
+                problems.append(Verdict(CRITICAL, f"image version {image_version} is older than {image_min}"))
+        except ParseError:
+            pass
+
+    if problems:
+        return Verdict(
+            CRITICAL,
+            "; ".join(p.summary for p in problems),
+            evidence,
+            f"Upgrade the kernel: {upgrade_command(os_release)}",
+        )
+    return Verdict(OK, f"kernel {kernel} meets the minimum ({', '.join(checked)})", evidence)
