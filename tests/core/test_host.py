@@ -1,0 +1,76 @@
+"""The host reader: reads stay inside a snapshot, are bounded, and never raise."""
+
+import os
+
+from accelnet.host import MAX_READ_BYTES, Host
+
+
+def make_host(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    return Host(root=str(root), live=False), root
+
+
+def test_relative_links_resolve_inside_root(tmp_path):
+    host, root = make_host(tmp_path)
+    dev = root / "sys/devices/vmbus/abc/net/eth0"
+    dev.mkdir(parents=True)
+    (dev / "address").write_text("00:0d:3a:00:00:01\n")
+    (root / "sys/class/net").mkdir(parents=True)
+    os.symlink("../../devices/vmbus/abc/net/eth0", root / "sys/class/net/eth0")
+    assert host.read_attr("/sys/class/net/eth0/address") == "00:0d:3a:00:00:01"
+    assert host.resolve("/sys/class/net/eth0") == "/sys/devices/vmbus/abc/net/eth0"
+    assert host.link_name("/sys/class/net/eth0") == "eth0"
+
+
+def test_absolute_and_escaping_links_stay_in_root(tmp_path):
+    host, root = make_host(tmp_path)
+    secret = tmp_path / "secret"
+    secret.write_text("outside")
+    (root / "etc").mkdir()
+    (root / "etc/secret").write_text("inside")
+    os.symlink(str(secret), root / "abs")  # absolute target: resolved against the root
+    os.symlink("../../../../../secret", root / "up")  # climbs above the root: clamped
+    assert host.read_text("/abs") is None
+    assert host.read_text("/up") is None
+    os.symlink("/etc/secret", root / "abs2")
+    assert host.read_text("/abs2") == "inside"
+
+
+def test_symlink_loop_is_a_state(tmp_path):
+    host, root = make_host(tmp_path)
+    os.symlink("b", root / "a")
+    os.symlink("a", root / "b")
+    assert host.read_text("/a") is None
+    assert host.list_dir("/a") == []
+    assert not host.exists("/a/x")
+
+
+def test_reads_are_bounded(tmp_path):
+    host, root = make_host(tmp_path)
+    big = root / "big"
+    with open(big, "wb") as handle:
+        handle.truncate(MAX_READ_BYTES + 10)  # sparse: no real gigabyte needed
+    assert host.read_text("/big") is None
+    assert host.read_text("/big", limit=MAX_READ_BYTES + 100) is not None
+
+
+def test_missing_and_special_files(tmp_path):
+    host, root = make_host(tmp_path)
+    os.mkfifo(root / "fifo")
+    assert host.read_text("/fifo") is None  # never blocks on a fifo
+    assert host.read_text("/nope") is None
+    assert host.read_attr("/nope") is None
+    assert host.read_link("/nope") is None
+    assert host.list_dir("/nope") == []
+
+
+def test_captures_ignore_links(tmp_path):
+    cmd = tmp_path / "cmd"
+    cmd.mkdir()
+    (tmp_path / "outside.txt").write_text("x")
+    os.symlink(str(tmp_path / "outside.txt"), cmd / "lspci.txt")
+    (cmd / "imds.json").write_text("{}")
+    host = Host(root=str(tmp_path), live=False, captures_dir=str(cmd))
+    assert host.capture("lspci") is None
+    assert host.capture("imds") == "{}"
