@@ -1,0 +1,106 @@
+"""The text ``ethtool -S IFACE`` prints, as a name -> counter mapping.
+
+Snapshots and support bundles carry the command's output, not the ioctl answer, and users
+paste it (often through ``grep vf_``) into issues; the diagnosis must read all of them the
+same way.  ethtool prints ``NIC statistics:`` and then one ``"     %.*s: %llu"`` line per
+driver string, in the driver's order, which is kept.  Rules, in order:
+
+* ethtool's own failures are recognised first: ``no stats available`` and
+  ``Cannot get stats strings information: Operation not supported`` (a driver without
+  statistics) raise :class:`NoStatsAvailable`; any other ``Cannot get ...`` /
+  ``netlink error: ...`` line (for example ``No such device`` while netvsc re-attaches)
+  raises :class:`EthtoolCommandError` carrying the message.
+* Blank lines, ``#`` comments and header lines ending in ``:`` (``NIC statistics:``,
+  ``Standard stats for eth0:``) are skipped.
+* A statistic splits on the **last** ``": "`` (some drivers put colons and spaces in their
+  names); the name is stripped of the indentation, the value must be an unsigned 64-bit
+  decimal.  Text after the number, separated by blanks, is ignored: pasted output carries
+  annotations such as ``tx_send_full: 75776 <<<<``.
+* A line with no ``": "`` at all (a shell prompt such as ``$ ethtool -S eth0``) is noise and
+  skipped, but text made only of noise (not even a header) raises
+  :class:`EthtoolFormatError`; so does a
+  ``name: value`` line whose value is not a counter (``driver: hv_netvsc`` is ``ethtool -i``).
+* A name seen twice keeps its first position and its last value (as a dict assignment, and
+  as Go's ethtool library does).
+
+Empty text is an empty mapping: it is what ``ethtool -S eth0 | grep vf_`` gives for a NIC
+whose driver has no ``vf_`` counters.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Dict
+
+from accelnet.errors import ParseError
+
+__all__ = [
+    "EthtoolParseError",
+    "NoStatsAvailable",
+    "EthtoolCommandError",
+    "EthtoolFormatError",
+    "parse_ethtool_stats",
+]
+
+_U64_MAX = 2**64 - 1
+_VALUE = re.compile(r"([0-9]+)(?:[ \t].*)?\Z")
+_NO_STATS = re.compile(
+    r"no stats available\Z|Cannot get stats (?:strings )?information: Operation not supported\Z",
+    re.IGNORECASE,
+)
+_COMMAND_ERROR = re.compile(r"(?:Cannot get |netlink error: |ethtool: )", re.IGNORECASE)
+
+
+class EthtoolParseError(ParseError):
+    """Base of every error of this parser."""
+
+
+class NoStatsAvailable(EthtoolParseError):
+    """The driver exposes no statistics at all (ethtool said so)."""
+
+
+class EthtoolCommandError(EthtoolParseError):
+    """ethtool itself failed; ``message`` is its line, e.g. ``... : No such device``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"ethtool failed: {message}")
+        self.message = message
+
+
+class EthtoolFormatError(EthtoolParseError):
+    """Text that is not ``ethtool -S`` output."""
+
+
+def parse_ethtool_stats(text: str) -> Dict[str, int]:
+    """Parse ``ethtool -S`` output (whole or grep-filtered) into an ordered dict."""
+    if not isinstance(text, str):
+        raise EthtoolFormatError(f"ethtool output must be text, not {type(text).__name__}")
+    stats: Dict[str, int] = {}
+    noise = 0
+    saw_header = False
+    for lineno, raw_line in enumerate(text.split("\n"), start=1):
+        line = raw_line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if _NO_STATS.match(line):
+            raise NoStatsAvailable(f"ethtool reports no statistics: {line!r}")
+        if _COMMAND_ERROR.match(line):
+            raise EthtoolCommandError(line)
+        name, sep, value_text = line.rpartition(": ")
+        if not sep:
+            if line.endswith(":"):
+                saw_header = True
+            else:
+                noise += 1
+            continue
+        m = _VALUE.match(value_text.strip())
+        if not m:
+            raise EthtoolFormatError(
+                f"line {lineno}: value of {name.strip()!r} is not a counter: {value_text!r}")
+        value = int(m.group(1))
+        if value > _U64_MAX:
+            raise EthtoolFormatError(f"line {lineno}: {name.strip()!r} exceeds 64 bits: {value}")
+        stats[name.strip()] = value
+    if not stats and noise and not saw_header:
+        raise EthtoolFormatError("no 'name: value' statistic found in ethtool output")
+    return stats
