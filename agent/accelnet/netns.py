@@ -100,26 +100,26 @@ def namespace(name: Optional[str] = None) -> Iterator[str]:
 def add_veth(netns: str, name: str, peer: str, queues: Optional[int] = None) -> None:
     """A veth pair; ``queues`` sets the maximum channel count (``ethtool -L`` limit)."""
     q = ["numtxqueues", str(queues), "numrxqueues", str(queues)] if queues else []
-    ip("link", "add", name, *q, "type", "veth", "peer", "name", peer, *q, netns=netns)
+    ip("link", "add", "name", name, *q, "type", "veth", "peer", "name", peer, *q, netns=netns)
 
 
 def add_bridge(netns: str, name: str) -> None:
-    ip("link", "add", name, "type", "bridge", netns=netns)
+    ip("link", "add", "name", name, "type", "bridge", netns=netns)
 
 
 def set_master(netns: str, ifname: str, master: Optional[str]) -> None:
     if master is None:
-        ip("link", "set", ifname, "nomaster", netns=netns)
+        ip("link", "set", "dev", ifname, "nomaster", netns=netns)
     else:
-        ip("link", "set", ifname, "master", master, netns=netns)
+        ip("link", "set", "dev", ifname, "master", master, netns=netns)
 
 
 def delete_link(netns: str, ifname: str) -> None:
-    ip("link", "del", ifname, netns=netns)
+    ip("link", "del", "dev", ifname, netns=netns)
 
 
 def rename_link(netns: str, old: str, new: str) -> None:
-    ip("link", "set", old, "name", new, netns=netns)
+    ip("link", "set", "dev", old, "name", new, netns=netns)
 
 
 def link_names(netns: str) -> List[str]:
