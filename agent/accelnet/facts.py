@@ -58,6 +58,10 @@ def gather(host: Host, options: Options) -> Facts:
         facts.imds_state = "not asked: not an Azure VM"
     facts.pci_devices = read_pci_devices(host)
     facts.interfaces = read_interfaces(host)
+    if host.live:
+        from .live import fill_virtual_drivers
+
+        fill_virtual_drivers(facts.interfaces)
     _read_udev(host, facts.interfaces, facts.pci_devices)
     facts.pairings = pair_interfaces(facts.interfaces, facts.pci_devices, options.synthetic_drivers)
     synthetic = [p.synthetic.name for p in facts.pairings]

@@ -84,3 +84,19 @@ def sample_ethtool(names: Sequence[str], interval: float) -> Dict[str, List[Coun
             for name in names:
                 result[name].append(read_sample(reader, name))
     return result
+
+
+def fill_virtual_drivers(interfaces) -> None:
+    """Interfaces with no backing device (a bridge standing in for hv_netvsc in tests, veth)
+    have no driver link in sysfs; ethtool GDRVINFO names their driver."""
+    missing = [i for i in interfaces if i.driver is None and i.bus is None]
+    if not missing:
+        return
+    from .ethtool import EthtoolError, EthtoolReader
+
+    with EthtoolReader() as reader:
+        for iface in missing:
+            try:
+                iface.driver = reader.driver_info(iface.name).driver or None
+            except EthtoolError:
+                continue

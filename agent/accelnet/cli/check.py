@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--imds-url", metavar="URL", help="Azure Instance Metadata Service URL (asked only when DMI says Azure)")
     parser.add_argument("--no-imds", action="store_true", help="never ask the Instance Metadata Service")
+    parser.add_argument(
+        "--synthetic-drivers", default="hv_netvsc", metavar="LIST",
+        help="comma-separated drivers whose interfaces are synthetic NICs (default hv_netvsc)",
+    )
     parser.add_argument("--version", action="version", version=f"accelnet-check {__version__}")
     return parser
 
@@ -73,7 +77,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from ..facts import Options
 
-    options = Options(sample_seconds=args.sample_seconds, imds=not args.no_imds)
+    drivers = tuple(d.strip() for d in args.synthetic_drivers.split(",") if d.strip())
+    options = Options(sample_seconds=args.sample_seconds, imds=not args.no_imds, synthetic_drivers=drivers or ("hv_netvsc",))
     if args.snapshot:
         from ..snapshot import open_snapshot
 

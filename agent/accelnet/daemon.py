@@ -1,0 +1,282 @@
+"""``accelnet-agent``'s life: discovery in the background, VF events, serving, systemd.
+
+Scrapes only read counters (one ioctl per NIC) and the last discovery; the slow work (sysfs
+discovery, the checks, IMDS) runs in a background loop, woken early by VF events so that a
+returning VF shows up without waiting for the next period.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Sequence
+
+from . import counters
+from .checks import interface_datapath, run_checks
+from .exporter import AccelnetCollector, AgentView, EthtoolExport, InterfaceState
+from .facts import Facts, Options, gather
+from .host import CounterSample, Host
+from .netdev import HV_NETVSC
+
+log = logging.getLogger("accelnet.agent")
+
+DEFAULT_PORT = 9837
+IMDS_TTL_S = 3600.0
+LSPCI_TTL_S = 300.0
+EVENT_SETTLE_S = 0.5
+
+
+@dataclass
+class AgentConfig:
+    listen: str = f":{DEFAULT_PORT}"
+    telemetry_path: str = "/metrics"
+    web_config_file: Optional[str] = None
+    snapshot: Optional[str] = None
+    synthetic_drivers: Sequence[str] = (HV_NETVSC,)
+    textfile: Optional[str] = None
+    ethtool_include: Optional[str] = None
+    ethtool_exclude: Optional[str] = None
+    interval: float = 30.0
+    imds: bool = True
+    imds_url: Optional[str] = None
+    events: bool = True
+
+
+def _cached(fetch, ttls: Mapping[str, float]):
+    """Wrap a capture function so slow captures (IMDS, lspci) are asked at most once per TTL."""
+    memo: Dict[str, tuple] = {}
+    lock = threading.Lock()
+
+    def capture(name: str):
+        ttl = ttls.get(name)
+        if ttl is None:
+            return fetch(name)
+        with lock:
+            hit = memo.get(name)
+            if hit and time.monotonic() - hit[0] < ttl:
+                return hit[1]
+        value = fetch(name)
+        with lock:
+            memo[name] = (time.monotonic(), value)
+        return value
+
+    return capture
+
+
+def view_from_facts(facts: Facts, findings, datapaths: Mapping[str, str]) -> AgentView:
+    interfaces = []
+    for pairing in facts.pairings:
+        vf = None
+        if pairing.vf is not None:
+            pci = pairing.vf_pci
+            vf = {
+                "name": pairing.vf.name,
+                "pci_slot": pairing.vf.pci_slot,
+                "vendor_id": pci.vendor_id if pci else None,
+                "device_id": pci.device_id if pci else None,
+                "driver": pairing.vf.driver,
+            }
+        name = pairing.synthetic.name
+        interfaces.append(InterfaceState(name=name, vf=vf, datapath=datapaths.get(name, counters.DATAPATH_UNKNOWN)))
+    return AgentView(interfaces=interfaces, check_status={f.id: f.status for f in findings})
+
+
+class Agent:
+    """The running agent. ``start`` returns once the first discovery is done and serving."""
+
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+        self._stack = contextlib.ExitStack()
+        self._view = AgentView()
+        self._facts: Optional[Facts] = None
+        self._host: Optional[Host] = None
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._last_samples: Dict[str, CounterSample] = {}
+        self._reader = None
+        self._reader_lock = threading.Lock()
+        self.monitor = None
+        self.server = None
+        self.registry = None
+        self.heartbeat = time.monotonic()
+        self._thread: Optional[threading.Thread] = None
+
+    # -- setup -----------------------------------------------------------------------------
+
+    def _open_host(self) -> Host:
+        if self.config.snapshot:
+            from .snapshot import open_snapshot
+
+            return self._stack.enter_context(open_snapshot(self.config.snapshot))
+        from .live import live_host
+        from .platform import IMDS_DEFAULT_URL
+
+        host = live_host(self.config.imds_url or IMDS_DEFAULT_URL)
+        host.run_capture = _cached(host.run_capture, {"imds": IMDS_TTL_S, "lspci": LSPCI_TTL_S})
+        return host
+
+    def build_registry(self):
+        import re
+
+        from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
+
+        registry = CollectorRegistry(auto_describe=False)
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        GCCollector(registry=registry)
+        export = EthtoolExport(
+            include=re.compile(self.config.ethtool_include) if self.config.ethtool_include else None,
+            exclude=re.compile(self.config.ethtool_exclude) if self.config.ethtool_exclude else None,
+        )
+        registry.register(
+            AccelnetCollector(self.view, self.read_counters, export, self._all_interfaces)
+        )
+        return registry
+
+    def start(self) -> None:
+        self._host = self._open_host()
+        if not self._host.live:
+            self.config.events = False
+        self.refresh()
+        if self.config.events:
+            self._start_monitor()
+        self.registry = self.build_registry()
+        from .web import serve
+
+        self.server = serve(
+            self.config.listen,
+            self.registry,
+            telemetry_path=self.config.telemetry_path,
+            web_config=self.config.web_config_file,
+            ready=lambda: self._facts is not None,
+        )
+        self._write_textfile()
+        self._thread = threading.Thread(target=self._loop, name="accelnet-refresh", daemon=True)
+        self._thread.start()
+
+    def _start_monitor(self) -> None:
+        try:
+            from .events import VfMonitor
+
+            self.monitor = VfMonitor(self.config.synthetic_drivers, on_event=self._on_event)
+            self.monitor.start()
+        except Exception as exc:  # noqa: BLE001 - events are an extra; the exporter still serves
+            log.warning("VF event monitor not started: %s", exc)
+            self.monitor = None
+
+    def _on_event(self, event) -> None:
+        log.info("VF %s: %s on %s", event.kind, event.vf, event.synthetic)
+        self._wake.set()
+
+    # -- the background loop -----------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self.heartbeat = time.monotonic()
+            woke = self._wake.wait(self.config.interval)
+            if self._stopping.is_set():
+                break
+            if woke:
+                time.sleep(EVENT_SETTLE_S)  # let the kernel finish renaming/enslaving
+                self._wake.clear()
+            try:
+                self.refresh()
+                self._write_textfile()
+            except Exception:  # noqa: BLE001 - keep serving the last good view
+                log.exception("refresh failed; serving the previous state")
+
+    def refresh(self) -> None:
+        """Rediscover the host and rerun the checks (counters sampled by the agent itself)."""
+        assert self._host is not None
+        options = Options(sample_seconds=0, imds=self.config.imds, synthetic_drivers=self.config.synthetic_drivers)
+        facts = gather(self._host, options)
+        findings = run_checks(facts)
+        if self._host.live:
+            datapaths = self._live_datapaths([p.synthetic.name for p in facts.pairings])
+        else:
+            datapaths = {p.synthetic.name: interface_datapath(facts, p) for p in facts.pairings}
+        self._view = view_from_facts(facts, findings, datapaths)
+        self._facts = facts
+        self.heartbeat = time.monotonic()
+
+    def _live_datapaths(self, names: List[str]) -> Dict[str, str]:
+        now = self.read_counters(names)
+        result = {}
+        for name in names:
+            before, after = self._last_samples.get(name), now.get(name)
+            result[name] = counters.classify_datapath(
+                before.stats if before else None, after.stats if after else None
+            )
+        self._last_samples = dict(now)
+        return result
+
+    # -- what the collector asks for ---------------------------------------------------------
+
+    def view(self) -> AgentView:
+        view = self._view
+        if self.monitor is not None:
+            return AgentView(view.interfaces, view.check_status, self.monitor.counts())
+        return view
+
+    def _all_interfaces(self) -> List[str]:
+        facts = self._facts
+        return [i.name for i in facts.interfaces] if facts else []
+
+    def read_counters(self, names: List[str]) -> Dict[str, CounterSample]:
+        if self._host is None or not self._host.live:
+            facts = self._facts
+            if facts is None:
+                return {}
+            return {n: facts.samples[n][-1] for n in names if facts.samples.get(n)}
+        from .ethtool import EthtoolReader
+        from .live import read_sample
+
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = EthtoolReader()
+            return {name: read_sample(self._reader, name) for name in names}
+
+    # -- outputs -----------------------------------------------------------------------------
+
+    def _write_textfile(self) -> None:
+        if not self.config.textfile or self.registry is None:
+            return
+        from .textfile import write_textfile
+
+        try:
+            write_textfile(self.config.textfile, self.registry)
+        except OSError as exc:
+            log.error("cannot write textfile %s: %s", self.config.textfile, exc)
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the web config (certificates rotate) and rediscover now."""
+        if self.server is not None:
+            try:
+                self.server.reload(self.config.web_config_file)
+                log.info("web configuration reloaded")
+            except Exception as exc:  # noqa: BLE001 - a bad new config keeps the old one
+                log.error("web configuration not reloaded, keeping the previous one: %s", exc)
+        self._wake.set()
+
+    def healthy(self, max_age: float) -> bool:
+        return time.monotonic() - self.heartbeat < max_age
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self.server is not None:
+            self.server.shutdown()
+        if self.monitor is not None:
+            self.monitor.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+        self._stack.close()
+
