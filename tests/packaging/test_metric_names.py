@@ -1,0 +1,81 @@
+"""Every metric the alerting rules and the dashboard name is one that is actually served.
+
+A rule on a name the agent does not serve never fires and a panel on one stays empty, both
+silently: this is the test that catches a renamed metric.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import packaging_sources as src
+from packaging_promql import all_metric_names, counter_arguments
+
+
+def _rule_exprs() -> list:
+    return [rule["expr"] for rule in src.load_rules()]
+
+
+def _dashboard_exprs() -> list:
+    return src.dashboard_exprs(src.load_dashboard())
+
+
+def _known() -> dict:
+    known = dict(src.served_metric_names())
+    known.update(src.PROMETHEUS_TARGET_SERIES)
+    return known
+
+
+def test_contract_table_parses_to_the_metrics_it_lists() -> None:
+    path = src.find_contract()
+    if path is None:
+        pytest.skip("shared/CONTRACT.md is not beside the checkout; the fallback list is used")
+    metrics = src.parse_contract_metrics(path.read_text(encoding="utf-8"))
+    # Every name in the contract's table follows the Prometheus conventions the rules rely on.
+    assert "accelnet_vf_present" in metrics and "accelnet_vf_events_total" in metrics
+    for name, kind in metrics.items():
+        assert name.startswith("accelnet_"), name
+        assert kind in ("gauge", "counter"), (name, kind)
+        assert name.endswith("_total") == (kind == "counter"), (name, kind)
+
+
+def test_contract_parser_rejects_a_document_without_the_table() -> None:
+    with pytest.raises(ValueError):
+        src.parse_contract_metrics("# accelnet\n## Commands\n| a | b |\n")
+
+
+def test_client_default_metrics_are_the_process_and_python_ones() -> None:
+    names = src.client_default_metrics()
+    assert "process_resident_memory_bytes" in names
+    assert "python_info" in names
+    assert all(name.startswith(("process_", "python_")) for name in names), sorted(names)
+
+
+@pytest.mark.parametrize("source", ["rules", "dashboard"])
+def test_every_referenced_metric_is_served(source: str) -> None:
+    exprs = _rule_exprs() if source == "rules" else _dashboard_exprs()
+    names = all_metric_names(exprs)
+    assert names, "no metric names found in the %s: the lexer or the file is broken" % source
+    unknown = sorted(names - set(_known()))
+    print("%s reference %d metrics: %s" % (source, len(names), ", ".join(sorted(names))))
+    assert unknown == [], "%s name metrics nobody serves: %s" % (source, unknown)
+
+
+@pytest.mark.parametrize("source", ["rules", "dashboard"])
+def test_rate_and_increase_only_on_counters(source: str) -> None:
+    exprs = _rule_exprs() if source == "rules" else _dashboard_exprs()
+    known = _known()
+    used = set()
+    for expr in exprs:
+        used |= counter_arguments(expr)
+    not_counters = sorted(name for name in used if known.get(name) != "counter")
+    assert not_counters == [], "rate()/increase() over non-counters: %s" % not_counters
+
+
+def test_the_dashboard_shows_the_core_metrics() -> None:
+    names = all_metric_names(_dashboard_exprs())
+    core = {
+        "accelnet_vf_present", "accelnet_datapath", "accelnet_vf_events_total",
+        "accelnet_vf_tx_dropped_total", "accelnet_vf_rx_bytes_total", "accelnet_synthetic_rx_bytes_total",
+    }
+    assert core <= names, sorted(core - names)
