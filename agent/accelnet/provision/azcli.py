@@ -1,0 +1,128 @@
+"""The Azure CLI backend: runs `az` with an argument list, never through a shell.
+
+Every call asks for ``--output json`` and is bounded by a timeout. Errors Azure documents as
+transient (throttling, 5xx, dropped connections) are retried with exponential backoff; the
+operations we run (show, deallocate, start, update to a fixed value) are idempotent, so a
+retry after a timeout cannot do harm.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, List, Optional, Sequence
+
+from accelnet.provision.errors import (AzError, AzMissing, AzNotFound, AzNotLoggedIn,
+                                       AzOutputError, AzTimeout, first_error_line)
+
+# Substrings of az's stderr that mean "try again later".
+TRANSIENT_MARKERS = (
+    "TooManyRequests", "429", "RetryableError", "ServiceUnavailable", "InternalServerError",
+    "GatewayTimeout", "Connection aborted", "Connection reset", "ConnectionResetError",
+    "timed out", "Temporary failure in name resolution", "RequestTimeout",
+    "AnotherOperationInProgress", "OperationPreempted",
+)
+LOGIN_MARKERS = ("az login", "AADSTS", "No subscription found")
+NOT_FOUND_MARKERS = ("ResourceNotFound", "ResourceGroupNotFound", "NotFound", "was not found")
+# az exits with 3 when the resource of a show command does not exist.
+EXIT_NOT_FOUND = 3
+
+
+@dataclass
+class AzCli:
+    """Runs az. ``sleep`` and ``runner`` are injectable so tests never wait."""
+
+    executable: str = "az"
+    timeout: float = 600.0
+    retries: int = 3
+    backoff: float = 2.0
+    sleep: Callable[[float], None] = time.sleep
+    calls: List[List[str]] = field(default_factory=list)
+
+    def resolve(self) -> str:
+        path = shutil.which(self.executable)
+        if path is None:
+            raise AzMissing([self.executable], 127, "",
+                            "the Azure CLI ('az') is not on PATH: install it "
+                            "(https://learn.microsoft.com/cli/azure/install-azure-cli) "
+                            "and run 'az login'")
+        return path
+
+    def run(self, args: Sequence[str]) -> Any:
+        """Run ``az <args> --output json`` and return the parsed JSON (None if no output)."""
+        argv = [*args, "--output", "json"]
+        attempt = 0
+        while True:
+            try:
+                return self._run_once(argv)
+            except (AzMissing, AzNotLoggedIn, AzNotFound):
+                raise
+            except AzError as exc:
+                if attempt >= self.retries or not is_transient(exc):
+                    raise
+                self.sleep(self.backoff * (2 ** attempt))
+                attempt += 1
+
+    def _run_once(self, argv: List[str]) -> Any:
+        path = self.resolve()
+        self.calls.append(list(argv))
+        env = dict(os.environ, AZURE_CORE_NO_COLOR="1", AZURE_CORE_ONLY_SHOW_ERRORS="1")
+        try:
+            proc = subprocess.run([path, *argv], stdin=subprocess.DEVNULL,
+                                  capture_output=True, text=True, timeout=self.timeout, env=env)
+        except subprocess.TimeoutExpired:
+            raise AzTimeout(argv, -1, "", f"az {argv[0]} {argv[1] if len(argv) > 1 else ''} "
+                            f"did not finish within {self.timeout:g} s".replace("  ", " "))
+        except OSError as exc:
+            raise AzMissing(argv, 127, str(exc), f"cannot run az: {exc}") from None
+        if proc.returncode != 0:
+            raise classify(argv, proc.returncode, proc.stderr)
+        return parse_json_output(proc.stdout)
+
+
+def classify(argv: Sequence[str], returncode: int, stderr: str) -> AzError:
+    """Turn a failed az call into the error type the caller needs to react to."""
+    if any(marker in stderr for marker in LOGIN_MARKERS):
+        return AzNotLoggedIn(argv, returncode, stderr,
+                             "not logged in to Azure: run 'az login' (az said: "
+                             f"{first_error_line(stderr)})")
+    if returncode == EXIT_NOT_FOUND or any(m in stderr for m in NOT_FOUND_MARKERS[:2]):
+        return AzNotFound(argv, returncode, stderr)
+    return AzError(argv, returncode, stderr)
+
+
+def is_transient(error: AzError) -> bool:
+    if isinstance(error, AzTimeout):
+        return True
+    return any(marker in error.stderr for marker in TRANSIENT_MARKERS)
+
+
+def parse_json_output(stdout: str) -> Any:
+    text = stdout.strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise AzOutputError(f"az printed something that is not JSON: {text[:120]!r} ({exc})")
+
+
+def make_cli(timeout: Optional[float] = None, retries: Optional[int] = None,
+             backoff: Optional[float] = None) -> AzCli:
+    """An AzCli with CLI flags, else ACCELNET_AZ_* environment values, else defaults."""
+    def pick(value: Optional[float], env: str, default: float) -> float:
+        if value is not None:
+            return value
+        raw = os.environ.get(env)
+        try:
+            return float(raw) if raw else default
+        except ValueError:
+            return default
+
+    return AzCli(timeout=pick(timeout, "ACCELNET_AZ_TIMEOUT", 600.0),
+                 retries=int(pick(retries, "ACCELNET_AZ_RETRIES", 3)),
+                 backoff=pick(backoff, "ACCELNET_AZ_BACKOFF", 2.0))

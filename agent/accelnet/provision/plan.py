@@ -1,0 +1,357 @@
+"""Plans: the ordered `az` calls that bring resources to the state a subcommand asks for.
+
+A plan is built from state read first (see reader.py), so it holds only the changes still
+needed. Ordering follows Azure's constraints (the 2018 article, section "Enable Accelerated
+Networking on existing VMs"): AN can only be switched on a deallocated VM, and for a VM in an
+availability set only once every VM of the set is deallocated; a VM with AN can only be
+resized to a size without AN after AN is switched off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from accelnet.provision.errors import Refused
+from accelnet.provision.reader import Reader
+from accelnet.provision.state import RUNNING_STATES, Ref
+from accelnet.sizes import evaluate_size
+
+AUTOMATIC_WARNING = (
+    "upgradePolicy.mode=Automatic: from now on Azure applies every change of the scale set "
+    "model to all instances at once, restarting them together without asking")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One `az` call (arguments after 'az', without --output) and why it is needed."""
+
+    args: Tuple[str, ...]
+    why: str
+    deallocates: Optional[str] = None  # VM or scale set name this step deallocates
+    starts: Optional[str] = None  # VM or scale set name this step starts
+
+
+@dataclass
+class Plan:
+    command: List[str]  # accelnet-provision arguments that build this plan again
+    steps: List[Step] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)  # what was found and left alone
+    warnings: List[str] = field(default_factory=list)  # said before any change
+
+    def add(self, args: Sequence[str], why: str, **kw: Optional[str]) -> None:
+        self.steps.append(Step(tuple(args), why, **kw))
+
+
+def _where(ref: Ref) -> List[str]:
+    return ["--resource-group", ref.resource_group, "--name", ref.name]
+
+
+def require_size(size: str, allow_unknown: bool, purpose: str) -> None:
+    """Refuse a size without AN (and one the rules cannot place, unless allowed)."""
+    verdict = evaluate_size(size)
+    if verdict.status == "unsupported":
+        raise Refused(f"cannot {purpose}: {verdict.reason} (source: {verdict.source})")
+    if verdict.status == "unknown" and not allow_unknown:
+        raise Refused(f"cannot {purpose}: {verdict.reason}; pass --allow-unknown-size "
+                      "if `az vm list-skus` shows AcceleratedNetworkingEnabled=True for it")
+
+
+# --- VMs and availability sets -------------------------------------------------------------
+
+@dataclass
+class _VmGroup:
+    """The VM and, when it is in an availability set, every VM of the set, with power."""
+
+    members: List[Ref]
+    power: Dict[Tuple[str, str], str]
+    in_set: Optional[Ref]
+
+    def state(self, ref: Ref) -> str:
+        return self.power[ref.key()]
+
+
+def _same_group_spelling(ref: Ref, like: Ref) -> Ref:
+    if ref.resource_group.lower() == like.resource_group.lower():
+        return Ref(like.resource_group, ref.name)
+    return ref
+
+
+def _read_group(reader: Reader, vm_ref: Ref, avset: Optional[Ref]) -> _VmGroup:
+    if avset:
+        avset = _same_group_spelling(avset, vm_ref)
+    members = reader.availability_set(avset) if avset else [vm_ref]
+    # Azure hands out availability set ids upper-cased: keep the VM's own spelling where
+    # it names the same thing (names are case-insensitive, but people read the plan).
+    members = [vm_ref if m.key() == vm_ref.key() else _same_group_spelling(m, vm_ref)
+               for m in members]
+    if not any(m.key() == vm_ref.key() for m in members):
+        members.insert(0, vm_ref)
+    return _VmGroup(members, {m.key(): reader.power(m) for m in members}, avset)
+
+
+def _check_also_start(names: Sequence[str], members: Sequence[Ref], where: str) -> List[Ref]:
+    by_name = {m.name.lower(): m for m in members}
+    refs = []
+    for name in names:
+        if name.lower() not in by_name:
+            raise Refused(f"--also-start {name!r} is not {where}")
+        refs.append(by_name[name.lower()])
+    return refs
+
+
+def _deallocate_all(plan: Plan, group: _VmGroup, reason: str) -> List[Ref]:
+    """Deallocate every member not yet deallocated; return those that were running."""
+    was_running = []
+    for member in group.members:
+        state = group.state(member)
+        if state in RUNNING_STATES:
+            was_running.append(member)
+        if state != "deallocated":
+            plan.add(["vm", "deallocate", *_where(member)], f"Deallocate {member.name}: {reason}",
+                     deallocates=member.name)
+    return was_running
+
+
+def _start_again(plan: Plan, group: _VmGroup, was_running: Sequence[Ref],
+                 also_start: Sequence[Ref], deallocated_now: bool) -> None:
+    """Start what ran before (or what a resumed run was told to start), in set order."""
+    wanted = {m.key() for m in was_running} | {m.key() for m in also_start}
+    for member in group.members:
+        if member.key() not in wanted:
+            continue
+        if not deallocated_now and group.state(member) in RUNNING_STATES:
+            continue
+        plan.add(["vm", "start", *_where(member)],
+                 f"Start {member.name} again: it was running before the change",
+                 starts=member.name)
+    left = [m.name for m in group.members
+            if m.key() not in wanted and group.state(m) != "deallocated" and deallocated_now]
+    if left:
+        plan.notes.append("left deallocated (they were not running before): " + ", ".join(left))
+
+
+def _set_reason(group: _VmGroup) -> str:
+    if group.in_set:
+        return (f"every VM of availability set {group.in_set.name} must be deallocated before "
+                "Accelerated Networking can be switched on any NIC in it")
+    return "Accelerated Networking can only be switched while the VM is deallocated"
+
+
+def plan_vm_accelerated(reader: Reader, command: List[str], vm_ref: Ref, enable: bool,
+                        also_start: Sequence[str] = (), allow_unknown: bool = False) -> Plan:
+    """enable/disable --vm: switch AN on (off) on every NIC of the VM."""
+    plan = Plan(command)
+    vm = reader.vm(vm_ref)
+    if enable:
+        require_size(vm.size, allow_unknown, f"enable Accelerated Networking on {vm.ref.name}")
+    nics = [reader.nic(ref) for ref in vm.nics]
+    group = _read_group(reader, vm.ref, vm.availability_set)
+    restart = _check_also_start(also_start, group.members,
+                                "this VM or a VM of its availability set")
+    todo = [nic for nic in nics if nic.accelerated != enable]
+    word = "on" if enable else "off"
+    for nic in nics:
+        if nic not in todo:
+            plan.notes.append(f"NIC {nic.ref.name} already has Accelerated Networking {word}")
+    was_running: List[Ref] = []
+    if todo:
+        was_running = _deallocate_all(plan, group, _set_reason(group))
+        for nic in todo:
+            plan.add(["network", "nic", "update", *_where(nic.ref),
+                      "--accelerated-networking", "true" if enable else "false"],
+                     f"Switch Accelerated Networking {word} on NIC {nic.ref.name} of {vm.ref.name}")
+    _start_again(plan, group, was_running, restart, bool(todo))
+    return plan
+
+
+def plan_resize(reader: Reader, command: List[str], vm_ref: Ref, size: str,
+                also_start: Sequence[str] = (), allow_unknown: bool = False) -> Plan:
+    """resize --vm --size: directly to a size with AN, else switch AN off first."""
+    plan = Plan(command)
+    vm = reader.vm(vm_ref)
+    verdict = evaluate_size(size)
+    if verdict.status == "unknown" and not allow_unknown:
+        raise Refused(f"cannot resize {vm.ref.name}: {verdict.reason}; pass "
+                      "--allow-unknown-size to resize anyway")
+    nics = [reader.nic(ref) for ref in vm.nics]
+    group = _read_group(reader, vm.ref, vm.availability_set)
+    restart = _check_also_start(also_start, group.members,
+                                "this VM or a VM of its availability set")
+    if vm.size.lower() == size.lower():
+        plan.notes.append(f"{vm.ref.name} already has size {vm.size}")
+        _start_again(plan, group, [], restart, False)
+        return plan
+    resize = (["vm", "resize", *_where(vm.ref), "--size", size],
+              f"Resize {vm.ref.name} from {vm.size} to {size}")
+    accelerated = [nic for nic in nics if nic.accelerated]
+    if verdict.status == "unsupported" and accelerated:
+        plan.warnings.append(f"{size} has no Accelerated Networking: it is switched off on "
+                             + ", ".join(n.ref.name for n in accelerated))
+        was_running = _deallocate_all(plan, group, _set_reason(group))
+        for nic in accelerated:
+            plan.add(["network", "nic", "update", *_where(nic.ref),
+                      "--accelerated-networking", "false"],
+                     f"Switch Accelerated Networking off on NIC {nic.ref.name}: a VM with it "
+                     f"cannot be resized to {size}, which has none")
+        plan.add(*resize)
+        _start_again(plan, group, was_running, restart, True)
+        return plan
+    options = {name.lower() for name in reader.resize_options(vm.ref)}
+    if size.lower() in options or group.state(vm.ref) == "deallocated":
+        plan.add(*resize)
+        _start_again(plan, group, [], restart, False)
+        return plan
+    was_running = _deallocate_all(
+        plan, group, f"{size} is not offered on the hardware the VM runs on now "
+        "(az vm list-vm-resize-options); a deallocated VM can move to any hardware")
+    plan.add(*resize)
+    _start_again(plan, group, was_running, restart, True)
+    return plan
+
+
+# --- scale sets -----------------------------------------------------------------------------
+
+def plan_vmss_accelerated(reader: Reader, command: List[str], ref: Ref, enable: bool,
+                          upgrade_policy: str = "keep", also_start: Sequence[str] = (),
+                          allow_unknown: bool = False) -> Plan:
+    """enable/disable --vmss: deallocate, set the NIC configurations, apply, start."""
+    plan = Plan(command)
+    vmss = reader.vmss(ref)
+    ref = vmss.ref
+    if enable:
+        require_size(vmss.size, allow_unknown, f"enable Accelerated Networking on {ref.name}")
+    for name in also_start:
+        if name.lower() != ref.name.lower():
+            raise Refused(f"--also-start {name!r} is not scale set {ref.name}")
+    powers = reader.vmss_power(ref)
+    running = any(p in RUNNING_STATES for p in powers)
+    path = "virtualMachineProfile.networkProfile.networkInterfaceConfigurations[{}]" \
+           ".enableAcceleratedNetworking={}"
+    value = "true" if enable else "false"
+    todo = [i for i, c in enumerate(vmss.nic_configs) if c.accelerated != enable]
+    word = "on" if enable else "off"
+    for i, config in enumerate(vmss.nic_configs):
+        if i not in todo:
+            plan.notes.append(f"NIC configuration {config.name or i} already has Accelerated "
+                              f"Networking {word}")
+    mode = vmss.upgrade_mode
+    set_automatic = upgrade_policy == "automatic" and mode.lower() != "automatic"
+    if set_automatic:
+        plan.warnings.append(AUTOMATIC_WARNING)
+    changed = bool(todo) or set_automatic
+    if todo:
+        if any(p != "deallocated" for p in powers):
+            plan.add(["vmss", "deallocate", *_where(ref)],
+                     f"Deallocate every instance of {ref.name}: Accelerated Networking can "
+                     "only be switched while they are deallocated", deallocates=ref.name)
+        plan.add(["vmss", "update", *_where(ref), "--set",
+                  *[path.format(i, value) for i in todo]],
+                 f"Switch Accelerated Networking {word} in the scale set model of {ref.name}")
+    if set_automatic:
+        plan.add(["vmss", "update", *_where(ref), "--set", "upgradePolicy.mode=Automatic"],
+                 f"Set the upgrade policy of {ref.name} to Automatic (was {mode}), as asked "
+                 f"by --upgrade-policy automatic: {AUTOMATIC_WARNING}")
+        mode = "Automatic"
+    if todo and mode.lower() == "manual":
+        plan.add(["vmss", "update-instances", *_where(ref), "--instance-ids", "*"],
+                 f"Apply the new model to every instance: the upgrade policy of {ref.name} is "
+                 "Manual, so instances keep the old model until updated")
+    if (running and todo) or (also_start and not all(p in RUNNING_STATES for p in powers)):
+        plan.add(["vmss", "start", *_where(ref)],
+                 f"Start the instances of {ref.name} again", starts=ref.name)
+    if not changed and not also_start:
+        plan.notes.append(f"scale set {ref.name}: nothing to change")
+    return plan
+
+
+# --- a new VM with AN -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CreateSpec:
+    resource_group: str
+    location: str
+    vnet: str
+    address_prefix: str
+    subnet: str
+    subnet_prefix: str
+    nsg: str
+    nic: str
+    vm: str
+    size: str
+    image: str
+    admin_username: str
+    public_ip: Optional[str] = None
+    ssh_key_value: Optional[str] = None  # a public key file; None = --generate-ssh-keys
+
+
+def plan_create(reader: Reader, command: List[str], spec: CreateSpec,
+                allow_unknown: bool = False) -> Plan:
+    """The article's sequence, skipping what already exists."""
+    require_size(spec.size, allow_unknown, f"create {spec.vm} with Accelerated Networking")
+    plan = Plan(command)
+    rg = spec.resource_group
+    group_exists = reader.group_exists(rg)
+
+    def missing(show: List[str], what: str) -> bool:
+        if group_exists and reader.exists(show):
+            plan.notes.append(f"{what} exists already")
+            return False
+        return True
+
+    if not group_exists:
+        plan.add(["group", "create", "--name", rg, "--location", spec.location],
+                 f"Create resource group {rg} to hold everything below")
+    in_rg = ["--resource-group", rg]
+    if missing(["network", "vnet", "show", *in_rg, "--name", spec.vnet],
+               f"virtual network {spec.vnet}"):
+        plan.add(["network", "vnet", "create", *in_rg, "--name", spec.vnet,
+                  "--location", spec.location, "--address-prefix", spec.address_prefix,
+                  "--subnet-name", spec.subnet, "--subnet-prefix", spec.subnet_prefix],
+                 f"Create virtual network {spec.vnet} with subnet {spec.subnet} for the NIC")
+    elif missing(["network", "vnet", "subnet", "show", *in_rg, "--vnet-name", spec.vnet,
+                  "--name", spec.subnet], f"subnet {spec.subnet}"):
+        plan.add(["network", "vnet", "subnet", "create", *in_rg, "--vnet-name", spec.vnet,
+                  "--name", spec.subnet, "--address-prefixes", spec.subnet_prefix],
+                 f"Create subnet {spec.subnet} in {spec.vnet} for the NIC")
+    if missing(["network", "nsg", "show", *in_rg, "--name", spec.nsg],
+               f"network security group {spec.nsg}"):
+        plan.add(["network", "nsg", "create", *in_rg, "--name", spec.nsg,
+                  "--location", spec.location],
+                 f"Create network security group {spec.nsg}: its default rules deny inbound "
+                 "traffic from the internet")
+    if missing(["network", "nsg", "rule", "show", *in_rg, "--nsg-name", spec.nsg,
+                "--name", "Allow-SSH-Internet"], "rule Allow-SSH-Internet"):
+        plan.add(["network", "nsg", "rule", "create", *in_rg, "--nsg-name", spec.nsg,
+                  "--name", "Allow-SSH-Internet", "--access", "Allow", "--protocol", "Tcp",
+                  "--direction", "Inbound", "--priority", "100",
+                  "--source-address-prefix", "Internet", "--source-port-range", "*",
+                  "--destination-address-prefix", "*", "--destination-port-range", "22"],
+                 "Open TCP port 22 from the internet so the VM can be reached with SSH")
+    if spec.public_ip and missing(["network", "public-ip", "show", *in_rg,
+                                   "--name", spec.public_ip], f"public IP {spec.public_ip}"):
+        plan.add(["network", "public-ip", "create", *in_rg, "--name", spec.public_ip,
+                  "--location", spec.location],
+                 f"Create public IP {spec.public_ip} to reach the VM from the internet")
+    nic = reader.optional_nic(Ref(rg, spec.nic)) if group_exists else None
+    if nic is not None and not nic.accelerated:
+        raise Refused(f"NIC {spec.nic} exists without Accelerated Networking; run "
+                      f"'accelnet-provision enable' on its VM, or choose another --nic name")
+    if nic is not None:
+        plan.notes.append(f"NIC {spec.nic} exists already with Accelerated Networking")
+    else:
+        args = ["network", "nic", "create", *in_rg, "--name", spec.nic,
+                "--location", spec.location, "--vnet-name", spec.vnet, "--subnet", spec.subnet,
+                "--accelerated-networking", "true", "--network-security-group", spec.nsg]
+        if spec.public_ip:
+            args += ["--public-ip-address", spec.public_ip]
+        plan.add(args, f"Create NIC {spec.nic} with Accelerated Networking on")
+    if missing(["vm", "show", *in_rg, "--name", spec.vm], f"VM {spec.vm}"):
+        keys = (["--ssh-key-values", spec.ssh_key_value] if spec.ssh_key_value
+                else ["--generate-ssh-keys"])
+        plan.add(["vm", "create", *in_rg, "--name", spec.vm, "--location", spec.location,
+                  "--image", spec.image, "--size", spec.size,
+                  "--admin-username", spec.admin_username, *keys, "--nics", spec.nic],
+                 f"Create VM {spec.vm} ({spec.size}, a size with Accelerated Networking) "
+                 f"with NIC {spec.nic}")
+    return plan

@@ -1,0 +1,156 @@
+"""Pure parsers of the JSON documents `az` prints: resource state in, small values out.
+
+Kept apart from the calls so they are tested on documents alone. Property names follow the
+ARM resource model that `az ... show` prints (camelCase: ``hardwareProfile.vmSize``,
+``enableAcceleratedNetworking``, ``virtualMachineProfile.networkProfile...``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, List, Mapping, Optional, Tuple
+
+from accelnet.provision.errors import AzOutputError
+
+_ID_RE = re.compile(r"/resourceGroups/(?P<rg>[^/]+)/providers/[^/]+/[^/]+/(?P<name>[^/]+)$",
+                    re.IGNORECASE)
+
+RUNNING_STATES = ("running", "starting")
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A resource by group and name (Azure compares both case-insensitively)."""
+
+    resource_group: str
+    name: str
+
+    def key(self) -> Tuple[str, str]:
+        return self.resource_group.lower(), self.name.lower()
+
+
+@dataclass(frozen=True)
+class VmState:
+    ref: Ref
+    size: str
+    nics: Tuple[Ref, ...]
+    availability_set: Optional[Ref]
+
+
+@dataclass(frozen=True)
+class NicState:
+    ref: Ref
+    accelerated: bool
+
+
+@dataclass(frozen=True)
+class NicConfig:
+    name: str
+    accelerated: bool
+
+
+@dataclass(frozen=True)
+class VmssState:
+    ref: Ref
+    size: str
+    nic_configs: Tuple[NicConfig, ...]
+    upgrade_mode: str  # "Automatic" | "Manual" | "Rolling"
+
+
+def _obj(doc: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(doc, Mapping):
+        raise AzOutputError(f"{what}: expected a JSON object, got {type(doc).__name__}")
+    return doc
+
+
+def _get(doc: Any, path: str, what: str) -> Any:
+    node = doc
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            raise AzOutputError(f"{what}: no '{path}' in az output")
+        node = node[part]
+    return node
+
+
+def parse_ref(resource_id: str) -> Ref:
+    """Ref of an ARM id like /subscriptions/…/resourceGroups/RG/providers/NS/TYPE/NAME."""
+    match = _ID_RE.search(resource_id or "") if isinstance(resource_id, str) else None
+    if match is None:
+        raise AzOutputError(f"not an Azure resource id: {resource_id!r}")
+    return Ref(match.group("rg"), match.group("name"))
+
+
+def parse_vm(doc: Any) -> VmState:
+    vm = _obj(doc, "az vm show")
+    name = _get(vm, "name", "az vm show")
+    group = _get(vm, "resourceGroup", "az vm show")
+    size = _get(vm, "hardwareProfile.vmSize", "az vm show")
+    nics = _get(vm, "networkProfile.networkInterfaces", "az vm show")
+    if not isinstance(nics, list):
+        raise AzOutputError("az vm show: networkInterfaces is not a list")
+    avset = vm.get("availabilitySet")
+    avset_ref = parse_ref(_get(avset, "id", "az vm show")) if avset else None
+    return VmState(Ref(group, name), size,
+                   tuple(parse_ref(_get(n, "id", "az vm show")) for n in nics), avset_ref)
+
+
+def parse_power_state(doc: Any) -> str:
+    """'running', 'deallocated', 'stopped', … from `az vm get-instance-view` or an instance
+    view itself; 'unknown' when Azure reports no PowerState yet."""
+    view = _obj(doc, "instance view")
+    inner = view.get("instanceView", view)
+    statuses = inner.get("statuses") if isinstance(inner, Mapping) else None
+    if not isinstance(statuses, list):
+        raise AzOutputError("instance view: no statuses list")
+    for status in statuses:
+        code = status.get("code", "") if isinstance(status, Mapping) else ""
+        if isinstance(code, str) and code.startswith("PowerState/"):
+            return code.split("/", 1)[1].lower()
+    return "unknown"
+
+
+def parse_nic(doc: Any) -> NicState:
+    nic = _obj(doc, "az network nic show")
+    accelerated = nic.get("enableAcceleratedNetworking", False)
+    if not isinstance(accelerated, bool):
+        raise AzOutputError("az network nic show: enableAcceleratedNetworking is not a boolean")
+    return NicState(Ref(_get(nic, "resourceGroup", "az network nic show"),
+                        _get(nic, "name", "az network nic show")), accelerated)
+
+
+def parse_availability_set(doc: Any) -> List[Ref]:
+    avset = _obj(doc, "az vm availability-set show")
+    members = avset.get("virtualMachines") or []
+    if not isinstance(members, list):
+        raise AzOutputError("az vm availability-set show: virtualMachines is not a list")
+    return [parse_ref(_get(m, "id", "az vm availability-set show")) for m in members]
+
+
+def parse_vmss(doc: Any) -> VmssState:
+    vmss = _obj(doc, "az vmss show")
+    what = "az vmss show"
+    configs = _get(vmss, "virtualMachineProfile.networkProfile.networkInterfaceConfigurations",
+                   what)
+    if not isinstance(configs, list):
+        raise AzOutputError(f"{what}: networkInterfaceConfigurations is not a list")
+    mode = (vmss.get("upgradePolicy") or {}).get("mode") or "Manual"
+    return VmssState(
+        Ref(_get(vmss, "resourceGroup", what), _get(vmss, "name", what)),
+        _get(vmss, "sku.name", what),
+        tuple(NicConfig(str(c.get("name", "")), bool(c.get("enableAcceleratedNetworking")))
+              for c in configs if isinstance(c, Mapping)),
+        str(mode))
+
+
+def parse_vmss_power(doc: Any) -> List[str]:
+    """Power state of each instance from `az vmss get-instance-view --instance-id '*'`."""
+    if not isinstance(doc, list):
+        raise AzOutputError("az vmss get-instance-view --instance-id '*': expected a list")
+    return [parse_power_state(view) for view in doc]
+
+
+def parse_resize_options(doc: Any) -> List[str]:
+    if not isinstance(doc, list):
+        raise AzOutputError("az vm list-vm-resize-options: expected a list")
+    return [str(item.get("name")) for item in doc if isinstance(item, Mapping)]

@@ -1,0 +1,97 @@
+"""Helpers: run the real accelnet-provision entry point against the stand-in az on PATH."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import pytest
+
+from accelnet.cli.provision import run
+
+FAKE_AZ_DIR = Path(__file__).resolve().parent / "fake_az"
+RG = "rg(test).1"  # parentheses and a dot: legal in Azure, must be quoted in sh
+
+
+def vm(name: str, size: str, nics: List[str], power: str = "running",
+       avset: str = None) -> Dict[str, Any]:  # type: ignore[assignment]
+    return {"name": name, "rg": RG, "size": size, "nics": nics, "power": power,
+            "availabilitySet": avset}
+
+
+def nic(name: str, vm_name: str, accelerated: bool = False) -> Dict[str, Any]:
+    return {"name": name, "rg": RG, "vm": vm_name, "accelerated": accelerated}
+
+
+def key(name: str) -> str:
+    return f"{RG.lower()}/{name.lower()}"
+
+
+def world(vms=(), nics=(), avsets=None, vmss=None) -> Dict[str, Any]:  # type: ignore[no-untyped-def]
+    state: Dict[str, Any] = {"groups": {RG: {"location": "centralus"}}, "vms": {}, "nics": {},
+                             "avsets": {}, "vmss": {}}
+    for item in vms:
+        state["vms"][key(item["name"])] = item
+    for item in nics:
+        state["nics"][key(item["name"])] = item
+    for name, members in (avsets or {}).items():
+        state["avsets"][key(name)] = {"name": name, "rg": RG, "vms": members}
+    for item in vmss or ():
+        state["vmss"][key(item["name"])] = item
+    return state
+
+
+class FakeAz:
+    def __init__(self, tmp: Path, monkeypatch: pytest.MonkeyPatch):
+        self.state_path = tmp / "state.json"
+        self.log_path = tmp / "calls.log"
+        self.monkeypatch = monkeypatch
+        monkeypatch.setenv("PATH", f"{FAKE_AZ_DIR}{os.pathsep}{os.environ.get('PATH', '')}")
+        monkeypatch.setenv("FAKE_AZ_STATE", str(self.state_path))
+        monkeypatch.setenv("FAKE_AZ_LOG", str(self.log_path))
+        monkeypatch.setenv("ACCELNET_AZ_BACKOFF", "0")
+        for name in ("FAKE_AZ_FAIL_AT", "FAKE_AZ_FAIL_MATCH", "FAKE_AZ_FAIL_KIND",
+                     "FAKE_AZ_FAIL_TIMES"):
+            monkeypatch.delenv(name, raising=False)
+
+    def load(self, state: Dict[str, Any]) -> None:
+        self.state_path.write_text(json.dumps(state))
+
+    @property
+    def state(self) -> Dict[str, Any]:
+        return json.loads(self.state_path.read_text())
+
+    def calls(self) -> List[List[str]]:
+        if not self.log_path.exists():
+            return []
+        return [json.loads(line) for line in self.log_path.read_text().splitlines()]
+
+    def commands(self) -> List[str]:
+        """Each call without --output json, as one space-joined string (easy to compare)."""
+        return [" ".join(c[:-2] if c[-2:] == ["--output", "json"] else c) for c in self.calls()]
+
+    def reset_log(self) -> None:
+        for path in (self.log_path, Path(str(self.log_path) + ".failed")):
+            if path.exists():
+                path.unlink()
+
+    def fail(self, **env: Any) -> None:
+        for name, value in env.items():
+            self.monkeypatch.setenv(f"FAKE_AZ_FAIL_{name.upper()}", str(value))
+
+    def no_fail(self) -> None:
+        for name in ("AT", "MATCH", "KIND", "TIMES"):
+            self.monkeypatch.delenv(f"FAKE_AZ_FAIL_{name}", raising=False)
+
+    def provision(self, *argv: str) -> Tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = run(list(argv), out, err)
+        return code, out.getvalue(), err.getvalue()
+
+
+def clone(state: Dict[str, Any]) -> Dict[str, Any]:
+    return copy.deepcopy(state)

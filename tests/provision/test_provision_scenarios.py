@@ -1,0 +1,207 @@
+"""Exact az call sequences of each accelnet-provision scenario, and idempotence."""
+
+from __future__ import annotations
+
+import pytest
+
+from provision_fakes import RG, key, nic, vm, world
+
+W = f"--resource-group {RG} --name"
+CREATE_ARGS = ["create", "-g", RG, "-l", "centralus", "--vnet-name", "myVnet",
+               "--address-prefix", "192.168.0.0/16", "--subnet-name", "mySubnet",
+               "--subnet-prefix", "192.168.1.0/24", "--nsg", "myNetworkSecurityGroup",
+               "--public-ip", "myPublicIp", "--nic", "myNic", "--vm", "myVM",
+               "--size", "Standard_DS4_v2", "--image", "Ubuntu2204",
+               "--admin-username", "azureuser"]
+
+
+def avset_world():
+    return world(
+        vms=[vm("vm1", "Standard_DS4_v2", ["nic1"], avset="myAvSet"),
+             vm("vm2", "Standard_DS4_v2", ["nic2a", "nic2b"], avset="myAvSet"),
+             vm("vm3", "Standard_DS4_v2", ["nic3"], avset="myAvSet")],
+        nics=[nic("nic1", "vm1"), nic("nic2a", "vm2"), nic("nic2b", "vm2", accelerated=True),
+              nic("nic3", "vm3")],
+        avsets={"myAvSet": ["vm1", "vm2", "vm3"]})
+
+
+def vmss_world(mode="Manual"):
+    return world(vmss=[{"name": "myvmss", "rg": RG, "size": "Standard_DS3_v2",
+                        "upgradePolicy": mode, "power": "running", "capacity": 3,
+                        "nicConfigs": [{"name": "cfg0", "accelerated": False}]}])
+
+
+AVSET_READS = [f"vm show {W} vm2", f"network nic show {W} nic2a", f"network nic show {W} nic2b",
+               f"vm availability-set show {W} MYAVSET", f"vm get-instance-view {W} VM1",
+               f"vm get-instance-view {W} vm2", f"vm get-instance-view {W} VM3"]
+AVSET_CHANGES = [f"vm deallocate {W} VM1", f"vm deallocate {W} vm2", f"vm deallocate {W} VM3",
+                 f"network nic update {W} nic2a --accelerated-networking true",
+                 f"vm start {W} VM1", f"vm start {W} vm2", f"vm start {W} VM3"]
+
+
+def test_create_runs_the_article_sequence_then_nothing(fake_az):
+    fake_az.load({"groups": {}})
+    code, out, err = fake_az.provision(*CREATE_ARGS)
+    assert (code, err) == (0, "")
+    assert fake_az.commands() == [
+        f"group exists --name {RG}",
+        f"group create --name {RG} --location centralus",
+        f"network vnet create {W} myVnet --location centralus --address-prefix 192.168.0.0/16 "
+        "--subnet-name mySubnet --subnet-prefix 192.168.1.0/24",
+        f"network nsg create {W} myNetworkSecurityGroup --location centralus",
+        f"network nsg rule create --resource-group {RG} --nsg-name myNetworkSecurityGroup "
+        "--name Allow-SSH-Internet --access Allow --protocol Tcp --direction Inbound "
+        "--priority 100 --source-address-prefix Internet --source-port-range * "
+        "--destination-address-prefix * --destination-port-range 22",
+        f"network public-ip create {W} myPublicIp --location centralus",
+        f"network nic create {W} myNic --location centralus --vnet-name myVnet "
+        "--subnet mySubnet --accelerated-networking true --network-security-group "
+        "myNetworkSecurityGroup --public-ip-address myPublicIp",
+        f"vm create {W} myVM --location centralus --image Ubuntu2204 --size Standard_DS4_v2 "
+        "--admin-username azureuser --generate-ssh-keys --nics myNic",
+    ]
+    assert fake_az.state["nics"][key("myNic")]["accelerated"] is True
+    fake_az.reset_log()
+    code, out, _ = fake_az.provision(*CREATE_ARGS)
+    assert code == 0 and "nothing to do" in out
+    assert all(" show " in f" {c} " or c.startswith("group exists") for c in fake_az.commands())
+
+
+def test_enable_single_vm(fake_az):
+    fake_az.load(world(vms=[vm("myVM", "Standard_DS4_v2", ["myNic"])], nics=[nic("myNic", "myVM")]))
+    code, out, err = fake_az.provision("enable", "-g", RG, "--vm", "myVM")
+    assert (code, err) == (0, "")
+    assert fake_az.commands() == [
+        f"vm show {W} myVM", f"network nic show {W} myNic", f"vm get-instance-view {W} myVM",
+        f"vm deallocate {W} myVM",
+        f"network nic update {W} myNic --accelerated-networking true",
+        f"vm start {W} myVM"]
+    fake_az.reset_log()
+    code, out, _ = fake_az.provision("enable", "-g", RG, "--vm", "myVM")
+    assert code == 0 and "nothing to do" in out
+    assert fake_az.commands() == [f"vm show {W} myVM", f"network nic show {W} myNic",
+                                  f"vm get-instance-view {W} myVM"]
+
+
+def test_enable_vm_in_availability_set_of_three(fake_az):
+    fake_az.load(avset_world())
+    code, out, err = fake_az.provision("enable", "-g", RG, "--vm", "vm2")
+    assert (code, err) == (0, "")
+    assert fake_az.commands() == AVSET_READS + AVSET_CHANGES
+    assert "NIC nic2b already has Accelerated Networking on" in out
+    state = fake_az.state
+    assert [state["nics"][key(n)]["accelerated"] for n in ("nic1", "nic2a", "nic3")] == \
+        [False, True, False]
+    assert {v["power"] for v in state["vms"].values()} == {"running"}
+
+
+def test_enable_leaves_vms_that_were_deallocated_alone(fake_az):
+    state = avset_world()
+    state["vms"][key("vm3")]["power"] = "deallocated"
+    fake_az.load(state)
+    code, out, _ = fake_az.provision("enable", "-g", RG, "--vm", "vm2")
+    assert code == 0
+    changes = fake_az.commands()[len(AVSET_READS):]
+    assert changes == [f"vm deallocate {W} VM1", f"vm deallocate {W} vm2",
+                       f"network nic update {W} nic2a --accelerated-networking true",
+                       f"vm start {W} VM1", f"vm start {W} vm2"]
+    assert fake_az.state["vms"][key("vm3")]["power"] == "deallocated"
+
+
+def test_enable_scale_set_manual_policy(fake_az):
+    fake_az.load(vmss_world())
+    code, out, err = fake_az.provision("enable", "-g", RG, "--vmss", "myvmss")
+    assert (code, err) == (0, "")
+    assert fake_az.commands() == [
+        f"vmss show {W} myvmss", f"vmss get-instance-view {W} myvmss --instance-id *",
+        f"vmss deallocate {W} myvmss",
+        f"vmss update {W} myvmss --set virtualMachineProfile.networkProfile."
+        "networkInterfaceConfigurations[0].enableAcceleratedNetworking=true",
+        f"vmss update-instances {W} myvmss --instance-ids *",
+        f"vmss start {W} myvmss"]
+    ss = fake_az.state["vmss"][key("myvmss")]
+    assert ss["nicConfigs"][0]["accelerated"] and ss["latestModel"] and ss["power"] == "running"
+    fake_az.reset_log()
+    code, out, _ = fake_az.provision("enable", "-g", RG, "--vmss", "myvmss")
+    assert code == 0 and "nothing to do" in out and len(fake_az.commands()) == 2
+
+
+def test_enable_scale_set_setting_automatic_says_what_it_does(fake_az):
+    fake_az.load(vmss_world())
+    code, out, err = fake_az.provision("enable", "-g", RG, "--vmss", "myvmss",
+                                       "--upgrade-policy", "automatic")
+    assert code == 0
+    assert "warning: upgradePolicy.mode=Automatic" in err and "all instances at once" in err
+    assert fake_az.commands()[2:] == [
+        f"vmss deallocate {W} myvmss",
+        f"vmss update {W} myvmss --set virtualMachineProfile.networkProfile."
+        "networkInterfaceConfigurations[0].enableAcceleratedNetworking=true",
+        f"vmss update {W} myvmss --set upgradePolicy.mode=Automatic",
+        f"vmss start {W} myvmss"]
+    assert fake_az.state["vmss"][key("myvmss")]["upgradePolicy"] == "Automatic"
+
+
+def test_disable_single_vm(fake_az):
+    fake_az.load(world(vms=[vm("myVM", "Standard_DS4_v2", ["myNic"])],
+                       nics=[nic("myNic", "myVM", accelerated=True)]))
+    code, _, err = fake_az.provision("disable", "-g", RG, "--vm", "myVM")
+    assert (code, err) == (0, "")
+    assert fake_az.commands()[3:] == [
+        f"vm deallocate {W} myVM",
+        f"network nic update {W} myNic --accelerated-networking false",
+        f"vm start {W} myVM"]
+    assert fake_az.state["nics"][key("myNic")]["accelerated"] is False
+
+
+def test_resize_to_size_with_an_is_direct(fake_az):
+    fake_az.load(world(vms=[vm("myVM", "Standard_DS4_v2", ["myNic"])],
+                       nics=[nic("myNic", "myVM", accelerated=True)]))
+    code, _, err = fake_az.provision("resize", "-g", RG, "--vm", "myVM",
+                                     "--size", "standard_d4s_v5")
+    assert (code, err) == (0, "")
+    assert fake_az.commands() == [
+        f"vm show {W} myVM", f"network nic show {W} myNic", f"vm get-instance-view {W} myVM",
+        f"vm list-vm-resize-options {W} myVM",
+        f"vm resize {W} myVM --size Standard_D4s_v5"]
+
+
+def test_resize_to_size_without_an_switches_it_off_first(fake_az):
+    fake_az.load(world(vms=[vm("myVM", "Standard_DS4_v2", ["myNic"])],
+                       nics=[nic("myNic", "myVM", accelerated=True)]))
+    code, _, err = fake_az.provision("resize", "-g", RG, "--vm", "myVM",
+                                     "--size", "Standard_A4_v2")
+    assert code == 0 and "has no Accelerated Networking" in err
+    assert fake_az.commands() == [
+        f"vm show {W} myVM", f"network nic show {W} myNic", f"vm get-instance-view {W} myVM",
+        f"vm deallocate {W} myVM",
+        f"network nic update {W} myNic --accelerated-networking false",
+        f"vm resize {W} myVM --size Standard_A4_v2",
+        f"vm start {W} myVM"]
+    state = fake_az.state
+    assert state["vms"][key("myVM")]["size"] == "Standard_A4_v2"
+    assert state["vms"][key("myVM")]["power"] == "running"
+
+
+def test_resize_when_size_not_offered_on_current_hardware_deallocates(fake_az):
+    state = world(vms=[vm("myVM", "Standard_DS4_v2", ["myNic"])], nics=[nic("myNic", "myVM")])
+    state["vms"][key("myVM")]["resizeOptions"] = ["Standard_DS3_v2"]
+    fake_az.load(state)
+    code, _, _ = fake_az.provision("resize", "-g", RG, "--vm", "myVM", "--size", "Standard_D8s_v3")
+    assert code == 0
+    assert fake_az.commands()[4:] == [f"vm deallocate {W} myVM",
+                                      f"vm resize {W} myVM --size Standard_D8s_v3",
+                                      f"vm start {W} myVM"]
+
+
+@pytest.mark.parametrize("size", ["Standard_A2_v2", "Standard_B2s", "Standard_D1_v2"])
+def test_enable_refuses_size_without_an_before_any_change(fake_az, size):
+    fake_az.load(world(vms=[vm("myVM", size, ["myNic"])], nics=[nic("myNic", "myVM")]))
+    code, out, err = fake_az.provision("enable", "-g", RG, "--vm", "myVM")
+    assert code == 1 and "refused" in err and size in err
+    assert fake_az.commands() == [f"vm show {W} myVM"]
+
+
+def test_missing_vm_is_refused_with_a_clear_message(fake_az):
+    fake_az.load(world())
+    code, _, err = fake_az.provision("enable", "-g", RG, "--vm", "nope")
+    assert code == 1 and "VM 'nope'" in err and "not found" in err
