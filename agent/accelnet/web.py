@@ -320,6 +320,8 @@ class _Handler(BaseHTTPRequestHandler):
     """One connection: requests until the client closes, idles out, or others wait."""
 
     protocol_version = "HTTP/1.1"
+    # HTTP/0.9 answers have no status line; nobody speaks it, so errors always get one
+    default_request_version = "HTTP/1.0"
     server: "Server"
 
     def setup(self) -> None:
@@ -336,12 +338,15 @@ class _Handler(BaseHTTPRequestHandler):
     def handle(self) -> None:
         self.close_connection = True
         while True:
-            # the stdlib answers 414 past 65536 bytes of request line; the head gets the rest
-            self.rfile.budget = 65537 + MAX_REQUEST_HEAD  # type: ignore[attr-defined]
+            self.rfile.budget = 65537  # the stdlib itself answers 414 past 65536 bytes
             self.handle_one_request()
             self.wfile.flush()
             if self.close_connection or not self._await_next_request():
                 return
+
+    def parse_request(self) -> bool:
+        self.rfile.budget = MAX_REQUEST_HEAD  # type: ignore[attr-defined]  # for the headers
+        return super().parse_request()
 
     def _await_next_request(self) -> bool:
         """Wait for the next keep-alive request; give the connection up when idle too long,
