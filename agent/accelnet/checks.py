@@ -7,7 +7,7 @@ one whose input could not be read is ``unknown`` (never a guess dressed as ``ok`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from . import counters, distros
 from .facts import Facts
@@ -180,7 +180,7 @@ def _vf_text(device: PciDevice) -> str:
     return f"{device.model or 'VF'} at {device.slot}"
 
 
-def check_vf_present(facts: Facts, vfs: List[PciDevice]) -> Finding:
+def check_vf_present(facts: Facts, vfs: List[PciDevice], size_supported: bool = True) -> Finding:
     evidence: Dict[str, object] = {
         "virtual_functions": [
             {"pci_slot": d.slot, "vendor_id": d.vendor_id, "device_id": d.device_id, "model": d.model, "source": d.source}
@@ -209,7 +209,7 @@ def check_vf_present(facts: Facts, vfs: List[PciDevice]) -> Finding:
         CRITICAL,
         "no Accelerated Networking VF (Mellanox ConnectX or MANA) on the PCI bus: Accelerated Networking is off for this VM's NICs",
         evidence,
-        enable_an_remedy(facts),
+        enable_an_remedy(facts) if size_supported else resize_remedy(facts),
     )
 
 
@@ -326,64 +326,62 @@ def interface_datapath(facts: Facts, pairing: Pairing) -> str:
     return counters.classify_datapath(usable[0], usable[-1])
 
 
+FALLBACK_REMEDY = (
+    "Traffic falls back to the synthetic path while Azure services the host (usually seconds to "
+    "minutes): run accelnet-check again; if it persists, check the kernel log "
+    "(dmesg | grep -i 'data path switched') and that the VF is up (ip link show <vf>)"
+)
+
+
+def _datapath_of(facts: Facts, p: Pairing) -> Tuple[str, str, Optional[str], Dict[str, object]]:
+    """(status, note, remedy, evidence row) for one synthetic NIC with a VF."""
+    name, vf = p.synthetic.name, p.vf.name  # type: ignore[union-attr]
+    samples = facts.samples.get(name) or []
+    first = samples[0] if samples else None
+    path = interface_datapath(facts, p)
+    vf_now = counters.vf_counters(first.stats) if first and first.stats else {}
+    row = {"interface": name, "vf": vf, "datapath": path, "counters": vf_now, "samples": len(samples)}
+    upgrade = f"Upgrade the kernel: {distros.upgrade_command(facts.os_release)}"
+    if first is None or first.stats is None:
+        state = first.state if first else "missing"
+        if state == "no-stats":
+            return WARNING, f"{name}: hv_netvsc reports no statistics (a kernel without VF counters)", upgrade, row
+        return UNKNOWN, f"{name}: counters {state}", None, row
+    if not vf_now:
+        return WARNING, f"{name}: no vf_* counters: this hv_netvsc cannot report VF traffic", upgrade, row
+    if path == counters.DATAPATH_SYNTHETIC:
+        if not p.enslaved:
+            return WARNING, f"{name}: traffic on the synthetic path: {vf} is not enslaved (see vf.bonded)", None, row
+        return WARNING, f"{name}: traffic on the synthetic path, not the VF {vf} (fallback)", FALLBACK_REMEDY, row
+    notes = {
+        counters.DATAPATH_VF: f"{name}: traffic on the VF {vf}",
+        counters.DATAPATH_IDLE: f"{name}: idle while sampled (vf_* counters present)",
+    }
+    return OK, notes.get(path, f"{name}: vf_* counters present (not sampled twice)"), None, row
+
+
 def check_datapath(facts: Facts) -> Finding:
     with_vf = [p for p in facts.pairings if p.vf is not None]
     if not with_vf:
         return Finding("datapath.vf", SKIPPED, "no VF interface to carry traffic")
-    rows = []
-    statuses = []
-    notes = []
-    for p in with_vf:
-        samples = facts.samples.get(p.synthetic.name) or []
-        first = samples[0] if samples else None
-        path = interface_datapath(facts, p)
-        vf_now = counters.vf_counters(first.stats) if first and first.stats else {}
-        rows.append({"interface": p.synthetic.name, "vf": p.vf.name, "datapath": path,
-                     "counters": vf_now, "samples": len(samples)})
-        name = p.synthetic.name
-        if first is None or first.stats is None:
-            state = first.state if first else "missing"
-            if state == "no-stats":
-                statuses.append(WARNING)
-                notes.append(f"{name}: hv_netvsc reports no statistics (kernel without VF counters)")
-            else:
-                statuses.append(UNKNOWN)
-                notes.append(f"{name}: counters {state}")
-        elif not vf_now:
-            statuses.append(WARNING)
-            notes.append(f"{name}: no vf_* counters: this hv_netvsc cannot report VF traffic")
-        elif path == counters.DATAPATH_VF:
-            statuses.append(OK)
-            notes.append(f"{name}: traffic on the VF {p.vf.name}")
-        elif path == counters.DATAPATH_SYNTHETIC:
-            statuses.append(WARNING)
-            notes.append(f"{name}: traffic on the synthetic path, not the VF {p.vf.name} (fallback)")
-        elif path == counters.DATAPATH_IDLE:
-            statuses.append(OK)
-            notes.append(f"{name}: idle while sampled (vf_* present)")
-        else:
-            statuses.append(OK)
-            notes.append(f"{name}: vf_* counters present (not sampled twice)")
-    worst = max(statuses, key=lambda s: SEVERITY[s])
-    remedy = None
-    if worst == WARNING:
-        remedy = (
-            "Traffic falls back to the synthetic path while Azure services the host (usually "
-            "seconds to minutes): run accelnet-check again; if it persists, check the kernel log "
-            "(dmesg | grep -i 'data path switched') and that the VF is up (ip link show <vf>)"
-        )
-    return Finding("datapath.vf", worst, "; ".join(notes), {"interfaces": rows}, remedy)
+    results = [_datapath_of(facts, p) for p in with_vf]
+    worst = max((r[0] for r in results), key=lambda s: SEVERITY[s])
+    remedy = next((r[2] for r in results if r[0] == worst and r[2]), None)
+    return Finding(
+        "datapath.vf", worst, "; ".join(r[1] for r in results), {"interfaces": [r[3] for r in results]}, remedy
+    )
 
 
 def run_checks(facts: Facts) -> List[Finding]:
     vfs = [d for d in facts.pci_devices if d.is_an_vf]
+    size = check_vm_size(facts, bool(vfs))
     findings = [
         check_azure(facts),
-        check_vm_size(facts, bool(vfs)),
+        size,
         check_distribution(facts),
         check_kernel(facts, vfs),
         check_synthetic(facts),
-        check_vf_present(facts, vfs),
+        check_vf_present(facts, vfs, size_supported=size.status != CRITICAL),
         check_vf_driver(facts, vfs),
         check_vf_bonded(facts, vfs),
         check_datapath(facts),

@@ -140,14 +140,16 @@ def evaluate_kernel(
     if "mana" in vf_families:
         minimum = rules()["mana"]["kernel_min_mainline"]
         checked.append(f"MANA needs {minimum}")
-        if release.upstream < _version_tuple(minimum):
+        if release.version < _version_tuple(minimum):
             problems.append(Verdict(CRITICAL, f"kernel {kernel} is older than {minimum}, the first with the MANA driver"))
 
     family = rule.get("family") if rule else None
-    flavour = (getattr(release, "flavour", None) or "").lower()
     minimum = None
     if rule:
-        minimum = (rule.get("flavour_kernel_min") or {}).get(flavour) or rule.get("kernel_min")
+        by_flavour = rule.get("flavour_kernel_min") or {}
+        # Oracle's UEK shows as a kernel family of its own ("el7uek"), other flavours by name.
+        variant = next((k for k in (release.flavour, release.family) if k and k.lower() in by_flavour), None)
+        minimum = by_flavour[variant.lower()] if variant else rule.get("kernel_min")
     if rule and minimum and family:
         evidence.update({"minimum": minimum, "compared_as": family, "source": source(rule.get("kernel_source"))})
         checked.append(f"{rule['name']} needs {minimum}")
@@ -162,7 +164,7 @@ def evaluate_kernel(
         fallback = (rule or {}).get("kernel_min_mainline") or rules()["fallback"]["kernel_min_mainline"]
         evidence.update({"minimum": fallback, "compared_as": "mainline", "source": source("mainline")})
         checked.append(f"mainline {fallback}")
-        if release.upstream < _version_tuple(fallback):
+        if release.version < _version_tuple(fallback):
             problems.append(Verdict(CRITICAL, f"kernel {kernel} is older than {fallback}, whose hv_netvsc pairs the VF"))
 
     image_min = rule.get("image_min") if rule else None

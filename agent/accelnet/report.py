@@ -53,7 +53,8 @@ def _interface(facts: Facts, pairing: Pairing) -> Dict[str, object]:
 def summary_sentence(facts: Facts, status: str, findings: List[Finding]) -> str:
     if not facts.is_azure:
         azure = next(f for f in findings if f.id == "platform.azure")
-        return f"Unknown: {azure.summary}; Accelerated Networking only exists on Azure VMs."
+        text = azure.summary[0].upper() + azure.summary[1:]
+        return f"{text}; Accelerated Networking only exists on Azure VMs."
     bad = [f for f in findings if f.status in (CRITICAL, WARNING)]
     if status == OK:
         vfs = [p for p in facts.pairings if p.vf is not None]
@@ -61,11 +62,10 @@ def summary_sentence(facts: Facts, status: str, findings: List[Finding]) -> str:
         return f"Accelerated Networking is working: {names}."
     if bad:
         worst = max(bad, key=lambda f: (f.status == CRITICAL, -findings.index(f)))
-        label = "Critical" if status == CRITICAL else "Warning"
-        more = f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""
-        return f"{label}: {worst.id}: {worst.summary}{more}."
+        more = f" (and {len(bad) - 1} more finding{'s' if len(bad) > 2 else ''})" if len(bad) > 1 else ""
+        return f"{worst.id}: {worst.summary}{more}."
     unknown = [f.id for f in findings if f.status == UNKNOWN]
-    return f"Unknown: could not determine {', '.join(unknown)}."
+    return f"Could not determine {', '.join(unknown)}."
 
 
 def build_report(facts: Facts, findings: List[Finding]) -> Dict[str, object]:

@@ -1,0 +1,76 @@
+"""Golden outputs of every fixture host: the check's JSON report and the agent's /metrics.
+
+Shared by tests/test_golden.py (compare) and tests/regen_golden.py (rewrite after a
+deliberate change).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(REPO, "fixtures", "hosts")
+GOLDEN = os.path.join(REPO, "tests", "golden")
+#: Series that depend on the process running the agent, not on the host it describes.
+VOLATILE_PREFIXES = ("process_", "python_")
+
+
+def fixture_names():
+    if not os.path.isdir(FIXTURES):
+        return []
+    return sorted(
+        name for name in os.listdir(FIXTURES)
+        if os.path.isdir(os.path.join(FIXTURES, name)) and not name.startswith(".")
+    )
+
+
+def check_json(name: str):
+    """(exit code, stdout) of ``accelnet-check --snapshot <fixture> --json``."""
+    from accelnet.cli.check import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["--snapshot", os.path.join(FIXTURES, name), "--json", "--sample-seconds", "0"])
+    return code, out.getvalue()
+
+
+def strip_volatile(text: str) -> str:
+    kept = []
+    for line in text.splitlines():
+        fields = line.split()
+        metric = fields[2] if line.startswith("# ") and len(fields) > 2 else (fields[0] if fields else "")
+        if metric.startswith(VOLATILE_PREFIXES):
+            continue
+        kept.append(line)
+    return "\n".join(kept) + "\n"
+
+
+def agent_metrics(name: str) -> str:
+    """/metrics of ``accelnet-agent --snapshot <fixture>``, served over HTTP on loopback."""
+    from accelnet.daemon import Agent, AgentConfig
+
+    agent = Agent(AgentConfig(listen="127.0.0.1:0", snapshot=os.path.join(FIXTURES, name)))
+    agent.start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{agent.server.port}/metrics", timeout=10) as resp:
+            body = resp.read().decode()
+    finally:
+        agent.stop()
+    return strip_volatile(body)
+
+
+def golden_paths(name: str):
+    return (
+        os.path.join(GOLDEN, f"{name}.check.json"),
+        os.path.join(GOLDEN, f"{name}.metrics.txt"),
+    )
+
+
+def render_check(name: str) -> str:
+    code, out = check_json(name)
+    report = json.loads(out)
+    return json.dumps({"exit_code": code, "report": report}, indent=2) + "\n"
