@@ -34,7 +34,7 @@ from typing import Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 
 from accelnet import rtnl
 from accelnet.ethtool import EthtoolError, EthtoolReader, NoSuchInterface, Unsupported
-from accelnet.netlink import RTMGRP_LINK, Link, RtnlSocket
+from accelnet.netlink import RTMGRP_LINK, Link, RtnlParseError, RtnlSocket
 
 log = logging.getLogger(__name__)
 
@@ -206,9 +206,13 @@ class VfMonitor:
         """Apply one RTM_NEWLINK/RTM_DELLINK; returns the ifindex it was about."""
         if msg.type not in (rtnl.RTM_NEWLINK, rtnl.RTM_DELLINK):
             return None
-        if rtnl.link_family(msg.payload) != rtnl.AF_UNSPEC:
+        try:
+            if rtnl.link_family(msg.payload) != rtnl.AF_UNSPEC:
+                return None
+            link = rtnl.parse_link(msg.payload)
+        except RtnlParseError as exc:  # one unreadable message must not stop the monitor
+            log.warning("skipping an unreadable link message: %s", exc)
             return None
-        link = rtnl.parse_link(msg.payload)
         self._apply(link.index, link if msg.type == rtnl.RTM_NEWLINK else None, emit)
         return link.index
 
@@ -253,6 +257,9 @@ class VfMonitor:
                 with self._lock:
                     self._enobufs += 1
                 continue
+            except RtnlParseError as exc:
+                log.warning("unreadable rtnetlink datagram during resync, starting over: %s", exc)
+                continue
             with self._lock:
                 for index in stale - seen:
                     self._apply(index, None, emit=not initial)
@@ -288,6 +295,11 @@ class VfMonitor:
                         raise
                     with self._lock:
                         self._enobufs += 1
+                    self._sync()
+                    continue
+                except RtnlParseError as exc:
+                    # what the datagram said is lost, exactly as with ENOBUFS: resync
+                    log.warning("unreadable rtnetlink datagram, resynchronising: %s", exc)
                     self._sync()
                     continue
                 with self._lock:

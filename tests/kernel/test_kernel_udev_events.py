@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from accelnet import netns
 from accelnet.events import ADDED, REMOVED, VfMonitor
