@@ -55,6 +55,10 @@ log = logging.getLogger("accelnet.web")
 MAX_REQUEST_HEAD = 64 * 1024
 
 
+#: An idle keep-alive connection is given up for waiting ones after this many seconds.
+YIELD_IDLE_AFTER = 1.0
+
+
 class ListenAddressError(ParseError):
     """A ``--web.listen-address`` that is not ``host:port``, ``[v6]:port`` or ``:port``."""
 
@@ -356,11 +360,14 @@ class _Handler(BaseHTTPRequestHandler):
         srv = self.server
         poller = select.poll()
         poller.register(self.connection, select.POLLIN)
-        deadline = time.monotonic() + srv.keepalive_timeout
+        start = time.monotonic()
         while not srv.stopping:
             if poller.poll(100):
                 return True
-            if srv.backlogged() or time.monotonic() >= deadline:
+            idle = time.monotonic() - start
+            # Closing an idle connection races with a request the client may be sending
+            # right now; one idle for a second is very unlikely to be mid-send.
+            if idle >= srv.keepalive_timeout or (idle >= YIELD_IDLE_AFTER and srv.backlogged()):
                 return False
         return False
 
@@ -719,7 +726,7 @@ class Server:
 def serve(listen: str, registry: Any = None, telemetry_path: str = "/metrics",
           web_config: "Union[WebConfig, str, None]" = None,
           ready: Callable[[], bool] = lambda: True, *, max_workers: int = 16,
-          max_queue: int = 64, keepalive_timeout: float = 30.0, io_timeout: float = 10.0,
+          max_queue: int = 128, keepalive_timeout: float = 30.0, io_timeout: float = 10.0,
           version: str = __version__) -> Server:
     """Start serving ``registry`` (default: prometheus_client's global REGISTRY) on
     ``listen`` and return the running :class:`Server`.

@@ -439,7 +439,7 @@ def test_bounded_pool_refuses_instead_of_spawning(start, registry):
         s = socket.create_connection(("127.0.0.1", srv.port))
         s.sendall(b"GET /metrics HTTP/1.1\r\n")
         stuck.append(s)
-    time.sleep(0.3)
+        time.sleep(0.2)  # let a worker take it before the next one arrives
     try:
         answer = raw(srv, b"GET /-/healthy HTTP/1.1\r\n\r\n")
         assert answer.startswith(b"HTTP/1.1 503 Service Unavailable")
