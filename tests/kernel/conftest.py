@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
-from typing import Callable, Iterator
+from typing import Iterator
 
 import pytest
 
@@ -39,12 +38,3 @@ def ethtool_bin() -> str:
     path = shutil.which("ethtool")
     _require(path is not None, "needs the ethtool command (Debian package ethtool)")
     return path
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    """Poll until ``predicate()`` holds; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail("timed out after %.1fs waiting for %s" % (timeout, what))
-        time.sleep(0.01)

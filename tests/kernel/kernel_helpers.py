@@ -1,10 +1,13 @@
-"""A small reading of `ethtool -S` text, local to the kernel tests (the product's own
-snapshot parser lives elsewhere; here we only need an independent witness)."""
+"""Helpers of the kernel tests: an independent reading of `ethtool -S` text (the product's
+own snapshot parser lives elsewhere; here we only need a witness) and polling."""
 
 from __future__ import annotations
 
 import subprocess
-from typing import List, Tuple
+import time
+from typing import Callable, List, Tuple
+
+import pytest
 
 
 def parse(text: str) -> List[Tuple[str, int]]:
@@ -30,3 +33,12 @@ def ethtool(netns_name: str, *args: str) -> str:
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.returncode == 0, "ethtool %s: %s" % (" ".join(args), proc.stderr)
     return proc.stdout
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+    """Poll until ``predicate()`` holds; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(0.01)

@@ -10,8 +10,8 @@ import pytest
 from accelnet import ethtool, netns
 from accelnet.ethtool import (CountersUnavailable, EthtoolReader, NoStats, NoSuchInterface,
                               Unsupported)
-from kernel_ethtool_text import ethtool as run_ethtool
-from kernel_ethtool_text import ethtool_s
+from kernel_helpers import ethtool as run_ethtool
+from kernel_helpers import ethtool_s
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from accelnet import netlink, netns
 from accelnet.events import ADDED, REMOVED, VfMonitor
-from conftest import wait_for
+from kernel_helpers import wait_for
 
 
 @pytest.fixture

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
 from accelnet import netns
 from accelnet.events import ADDED, REMOVED, VfMonitor
 from accelnet.udev_events import UdevMonitor, event_from_properties
-from conftest import wait_for
+from kernel_helpers import wait_for
 
 
 def test_pci_bind_properties_become_an_event():
