@@ -15,14 +15,15 @@ accelnet_version() {
 }
 
 # copy_tree DEST: the files git tracks plus new files it does not ignore (so uncommitted work
-# is packaged as it is), or, outside a git checkout, the tree minus build leftovers.
+# is packaged as it is), or, outside a git checkout, the tree minus build leftovers. A file
+# that vanishes while the list is read (someone's git mv) is left out, not fatal.
 copy_tree() {
     local dest="$1"
     mkdir -p "$dest"
     if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
         (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard \
             | while IFS= read -r -d '' f; do [ -e "$f" ] || [ -L "$f" ] && printf '%s\0' "$f"; done \
-            | tar --null -T - -cf -) | tar -C "$dest" -xf -
+            | tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -C "$dest" -xf -
     else
         tar -C "$ROOT" --exclude=./packaging/out --exclude=.git --exclude='__pycache__' \
             --exclude='*.egg-info' --exclude=./build --exclude=./dist -cf - . | tar -C "$dest" -xf -

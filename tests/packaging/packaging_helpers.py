@@ -1,5 +1,7 @@
 """Shared helpers of the packaging tests: where the tree is, and tools that must be there.
 
+Not a conftest.py: test modules import it by a name no other test directory uses.
+
 Tools are skipped only outside CI: under CI=true a missing tool is a failure, because .ci/run
 installs them and a silent skip would hide that the packaging is no longer checked.
 """
@@ -24,8 +26,3 @@ def require_tool(name: str, package: str) -> str:
             pytest.fail(why + "; CI=true: packaging tests must run")
         pytest.skip(why)
     return path
-
-
-@pytest.fixture(scope="session")
-def repo_root() -> Path:
-    return REPO_ROOT

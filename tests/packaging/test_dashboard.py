@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 import packaging_sources as src
-from conftest import require_tool
+from packaging_helpers import require_tool
 
 
 def _dashboard() -> dict:

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 import packaging_sources as src
-from conftest import require_tool
+from packaging_helpers import require_tool
 
 # The alerts issue 6 asks for, by the question each answers.
 REQUIRED_ALERTS = {
