@@ -22,10 +22,14 @@ def parse(text: str) -> List[Tuple[str, int]]:
     return out
 
 
-def ethtool_s(netns_name: str, ifname: str) -> List[Tuple[str, int]]:
+def ethtool_s_text(netns_name: str, ifname: str) -> str:
     proc = subprocess.run(["ip", "netns", "exec", netns_name, "ethtool", "-S", ifname],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=True)
-    return parse(proc.stdout)
+    return proc.stdout
+
+
+def ethtool_s(netns_name: str, ifname: str) -> List[Tuple[str, int]]:
+    return parse(ethtool_s_text(netns_name, ifname))
 
 
 def ethtool(netns_name: str, *args: str) -> str:

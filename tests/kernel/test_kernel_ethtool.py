@@ -10,8 +10,9 @@ import pytest
 from accelnet import ethtool, netns
 from accelnet.ethtool import (CountersUnavailable, EthtoolReader, NoStats, NoSuchInterface,
                               Unsupported)
+from accelnet.ethtool_text import parse_ethtool_stats
 from kernel_helpers import ethtool as run_ethtool
-from kernel_helpers import ethtool_s
+from kernel_helpers import ethtool_s, ethtool_s_text, parse
 
 
 @pytest.fixture
@@ -37,8 +38,11 @@ def _ifindex(ns, name):
 def test_veth_stats_equal_ethtool_S(ns, reader, ethtool_bin):
     _veth(ns)
     ours = list(reader.stats("va").items())
-    theirs = ethtool_s(ns, "va")
+    text = ethtool_s_text(ns, "va")
+    theirs = parse(text)
     assert ours == theirs
+    # the product's snapshot parser reads the same text to the same values, in order
+    assert list(parse_ethtool_stats(text).items()) == ours
     assert len(ours) > 1
     # peer_ifindex is a real non-zero value: it must sit under its own name
     assert dict(ours)["peer_ifindex"] == _ifindex(ns, "vb")
