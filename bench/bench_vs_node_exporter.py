@@ -4,7 +4,8 @@
 Both run in one network namespace made here (and removed after), both export every ethtool
 stat of every interface (``--ethtool.device-include .`` vs ``--collector.disable-defaults
 --collector.ethtool``), and both are scraped the same number of times by the same client
-inside the namespace. Printed: scrape latency p50/p99, CPU seconds per scrape, RSS, and the
+inside the namespace. Printed: scrape latency p50/p99, CPU seconds per scrape, RSS, the ethtool series each serves
+(node_exporter adds one node_ethtool_info per interface on top of the same stats), and the
 ratios accelnet / node_exporter. Targets: p50 ratio <= 0.5, RSS <= 40 MiB. Needs root.
 
     python3 bench/bench_vs_node_exporter.py [--pairs 32] [--scrapes 300]
@@ -25,7 +26,7 @@ from accelnet import netns  # noqa: E402
 
 CLIENT = r"""
 import json, sys, time, urllib.request
-url, n = sys.argv[1], int(sys.argv[2])
+url, n, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 for _ in range(200):
     try:
         urllib.request.urlopen(url, timeout=2).read(); break
@@ -36,7 +37,7 @@ for _ in range(n):
     t = time.perf_counter()
     body = urllib.request.urlopen(url, timeout=10).read()
     lat.append(time.perf_counter() - t)
-lines = [l for l in body.decode().splitlines() if l and not l.startswith('#')]
+lines = [l for l in body.decode().splitlines() if l.startswith(prefix)]
 print(json.dumps({"lat": lat, "samples": len(lines)}))
 """
 
@@ -55,15 +56,15 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-def measure(ns: str, argv, url: str, scrapes: int, env) -> dict:
+def measure(ns: str, argv, url: str, scrapes: int, env, prefix: str) -> dict:
     proc = subprocess.Popen(["ip", "netns", "exec", ns] + argv, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         # the server process: `ip netns exec` execs it, so the pid is the server's own
-        warm = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", CLIENT, url, "20"],
+        warm = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", CLIENT, url, "20", prefix],
                               stdout=subprocess.PIPE, check=True, env=env)
         cpu0 = cpu_seconds(proc.pid)
-        out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", CLIENT, url, str(scrapes)],
+        out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", CLIENT, url, str(scrapes), prefix],
                              stdout=subprocess.PIPE, check=True, env=env)
         cpu1 = cpu_seconds(proc.pid)
         data = json.loads(out.stdout)
@@ -100,15 +101,15 @@ def main() -> int:
         netns.ip_batch([f"link set v{i}{s} up" for i in range(args.pairs) for s in "ab"], netns=ns)
         agent = measure(ns, [sys.executable, "-m", "accelnet.cli.agent", "--web.listen-address", "127.0.0.1:19837",
                              "--ethtool.device-include", ".", "--no-imds", "--no-events"],
-                        "http://127.0.0.1:19837/metrics", args.scrapes, env)
+                        "http://127.0.0.1:19837/metrics", args.scrapes, env, "accelnet_ethtool_")
         node = measure(ns, [node_exporter, "--collector.disable-defaults", "--collector.ethtool",
                             "--web.listen-address", "127.0.0.1:19100"],
-                       "http://127.0.0.1:19100/metrics", args.scrapes, env)
+                       "http://127.0.0.1:19100/metrics", args.scrapes, env, "node_ethtool_")
     print(f"{args.pairs} veth pairs ({2 * args.pairs} interfaces), {args.scrapes} sequential scrapes each")
-    print(f"{'':16}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/scrape':>15}{'RSS MiB':>9}{'samples':>9}")
+    print(f"{'':16}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/scrape':>15}{'RSS MiB':>9}{'ethtool series':>15}")
     for name, row in (("accelnet-agent", agent), ("node_exporter", node)):
         print(f"{name:16}{row['p50_ms']:9.2f}{row['p99_ms']:9.2f}{row['cpu_ms_per_scrape']:15.2f}"
-              f"{row['rss_mib']:9.1f}{row['samples']:9d}")
+              f"{row['rss_mib']:9.1f}{row['samples']:15d}")
     print(f"ratios accelnet/node_exporter: p50 {agent['p50_ms'] / node['p50_ms']:.2f} (target <= 0.5), "
           f"p99 {agent['p99_ms'] / node['p99_ms']:.2f}, CPU/scrape "
           f"{agent['cpu_ms_per_scrape'] / max(node['cpu_ms_per_scrape'], 1e-9):.2f}, "
