@@ -97,9 +97,11 @@ def parse_ethtool_stats(text: str) -> Dict[str, int]:
         if not m:
             raise EthtoolFormatError(
                 f"line {lineno}: value of {name.strip()!r} is not a counter: {value_text!r}")
-        value = int(m.group(1))
+        digits = m.group(1).lstrip("0") or "0"
+        # Length first: int() of a huge digit string is slow and, on Python >= 3.11, refused.
+        value = int(digits) if len(digits) <= 20 else _U64_MAX + 1
         if value > _U64_MAX:
-            raise EthtoolFormatError(f"line {lineno}: {name.strip()!r} exceeds 64 bits: {value}")
+            raise EthtoolFormatError(f"line {lineno}: {name.strip()!r} exceeds 64 bits")
         stats[name.strip()] = value
     if not stats and noise and not saw_header:
         raise EthtoolFormatError("no 'name: value' statistic found in ethtool output")

@@ -47,6 +47,8 @@ RPM_FAMILIES = frozenset({"rhel", "uek", "fedora", "mariner", "amazon", "suse"})
 
 _ALLOWED = re.compile(r"[A-Za-z0-9._+~-]+\Z")
 _UPSTREAM = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?(?:\.\d+)*")
+# Real components have 1-3 digits; int() of a huge digit string is refused on Python >= 3.11.
+_MAX_COMPONENT_DIGITS = 9
 _RPM_ARCH = re.compile(
     r"\.(x86_64|aarch64|i686|i586|i386|ppc64le|ppc64|s390x|armv7hl|riscv64|noarch)"
     r"(?:\+([A-Za-z0-9_]+))?\Z")
@@ -142,7 +144,10 @@ def parse_kernel_release(s: str) -> KernelRelease:
     m = _UPSTREAM.match(raw)
     if not m:
         raise KernelReleaseError(f"kernel release {s!r} does not start with a version like 6.8")
-    version = (int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
+    parts = (m.group(1), m.group(2), m.group(3) or "0")
+    if any(len(p) > _MAX_COMPONENT_DIGITS for p in parts):
+        raise KernelReleaseError(f"kernel release {s[:40]!r}... has an implausibly long version number")
+    version = (int(parts[0]), int(parts[1]), int(parts[2]))
     upstream = m.group(0)
     rest = raw[m.end():]
 

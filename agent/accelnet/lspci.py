@@ -289,7 +289,7 @@ def _vmm_value(fields: Dict[str, object], key: str, value: str) -> None:
         fields["driver"] = value or None
     elif key == "Module" and value:
         fields["modules"] = tuple(fields.get("modules", ())) + (value,)  # type: ignore[operator]
-    elif key == "NUMANode" and re.fullmatch(r"-?\d+", value):
+    elif key == "NUMANode" and re.fullmatch(r"-?\d{1,9}", value):
         fields["numa_node"] = int(value)
     elif key == "IOMMUGroup":
         fields["iommu_group"] = value or None

@@ -55,7 +55,7 @@ class UdevRecord:
 def _int(value: str, signed: bool, bits: int) -> Optional[int]:
     text = value.strip()
     body = text[1:] if signed and text[:1] in "+-" else text
-    if not body or not body.isascii() or not body.isdigit():
+    if not body or not body.isascii() or not body.isdigit() or len(body.lstrip("0")) > 20:
         return None
     number = int(text)
     low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)

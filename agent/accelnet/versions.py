@@ -86,7 +86,9 @@ def parse_dpkg_version(s: str) -> DpkgVersion:
             raise VersionError(f"dpkg version {s!r}: epoch is empty")
         if not epoch_text.isdigit() or not epoch_text.isascii():
             raise VersionError(f"dpkg version {s!r}: epoch {epoch_text!r} is not a number")
-        epoch = int(epoch_text)
+        # Length first: int() of a huge digit string is refused on Python >= 3.11.
+        significant = epoch_text.lstrip("0") or "0"
+        epoch = int(significant) if len(significant) <= 10 else _INT_MAX + 1
         if epoch > _INT_MAX:
             raise VersionError(f"dpkg version {s!r}: epoch is too big")
         if not rest:

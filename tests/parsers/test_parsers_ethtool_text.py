@@ -172,3 +172,9 @@ def test_truncated_real_output(data):
     # every complete line survives intact; at most the last, cut one differs
     items = list(out.items())
     assert items[:-1] == list(full.items())[:max(len(items) - 1, 0)]
+
+
+def test_huge_number_is_a_format_error():
+    with pytest.raises(EthtoolFormatError):
+        parse_ethtool_stats("x: " + "9" * 5000)
+    assert parse_ethtool_stats("x: " + "0" * 5000 + "7") == {"x": 7}

@@ -137,3 +137,9 @@ def test_truncated(raw, data):
     except KernelReleaseError:
         return
     assert raw.startswith(k.raw)
+
+
+@pytest.mark.parametrize("bad", ["9" * 5000 + ".1", "6." + "1" * 5000, "6.1." + "2" * 10 + "-1-azure"])
+def test_huge_components_raise(bad):
+    with pytest.raises(KernelReleaseError):
+        parse_kernel_release(bad)

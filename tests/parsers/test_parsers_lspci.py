@@ -392,3 +392,8 @@ def test_shuffled_real_lines(lines):
         parse_lspci("\n".join(lines))
     except LspciParseError:
         pass
+
+
+def test_huge_numa_node_is_ignored():
+    (dev,) = parse_lspci("Slot:\t00:00.0\nNUMANode:\t" + "9" * 5000 + "\n")
+    assert dev.numa_node is None and dev.slot == "0000:00:00.0"

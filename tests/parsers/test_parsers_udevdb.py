@@ -105,3 +105,8 @@ def test_truncated_files(name, data):
 def test_roundtrip_properties(props):
     text = "".join(f"E:{k}={v}\n" for k, v in props.items()) + "V:1\n"
     assert parse_udev_db(text).properties == props
+
+
+def test_huge_numbers_are_ignored_like_systemd():
+    rec = parse_udev_db("I:" + "9" * 5000 + "\nE:A=1\nL:" + "1" * 30 + "\n")
+    assert (rec.usec_initialized, rec.devlink_priority, rec.properties) == (None, None, {"A": "1"})

@@ -286,3 +286,10 @@ def test_dpkg_transitive(vs):
     a, b, c = vs
     if dpkg_compare(a, b) <= 0 and dpkg_compare(b, c) <= 0:
         assert dpkg_compare(a, c) <= 0
+
+
+def test_huge_epoch_is_a_version_error():
+    with pytest.raises(VersionError):
+        dpkg_compare("9" * 5000 + ":1", "1")
+    assert dpkg_compare("0" * 5000 + "1:1", "1:1") == 0
+    assert rpm_compare("9" * 5000, "1") == 1
