@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import time
 
 import pytest
 
@@ -181,3 +182,27 @@ def test_closed_reader_refuses_instead_of_touching_a_reused_fd(ns):
             assert r.ifname(1) == "lo"
     with pytest.raises(ethtool.EthtoolError, match="closed"):
         r.stats("lo")
+
+
+def test_same_count_layout_change_is_caught_by_the_name_ttl(ns, ethtool_bin):
+    """1 + 7·rx + 2·tx stats: rx 1 / tx 8 and rx 3 / tx 1 both give 24, with other names.
+    A count check alone cannot see this (netvsc: one channel fewer and one CPU more); the
+    names' age limit bounds how long it can go unseen."""
+    _veth(ns, queues=8)
+    run_ethtool(ns, "-L", "va", "rx", "1", "tx", "8")
+    with netns.entered(ns):
+        lazy, strict, short = EthtoolReader(name_ttl=3600), EthtoolReader(name_ttl=0), \
+            EthtoolReader(name_ttl=0.3)
+    try:
+        for r in (lazy, strict, short):
+            assert list(r.stats("va").items()) == ethtool_s(ns, "va")
+        run_ethtool(ns, "-L", "va", "rx", "3", "tx", "1")
+        truth = ethtool_s(ns, "va")
+        assert len(truth) == len(lazy.stat_names("va"))  # same count...
+        assert tuple(n for n, _ in truth) != lazy.stat_names("va")  # ...other layout
+        assert list(strict.stats("va").items()) == truth
+        time.sleep(0.35)
+        assert list(short.stats("va").items()) == truth
+    finally:
+        for r in (lazy, strict, short):
+            r.close()
