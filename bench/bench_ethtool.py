@@ -3,8 +3,8 @@
 1. all stats of one veth: EthtoolReader.stats() vs an `ethtool -S` subprocess;
 2. a full read of 64 interfaces (32 veth pairs): µs per interface, vs pyroute2's IoctlEthtool
    (one instance per interface, names cached: its best case);
-3. what a stat-name refresh (GSTRINGS, only on a count change) costs, to judge whether
-   reading the string set over ethtool netlink would be worth it.
+3. what a stat-name refresh (GSTRINGS, on a count change or name_ttl expiry) costs, against
+   reading the string set over ethtool netlink (ETHTOOL_MSG_STRSET_GET), to judge the latter.
 
 Run as root: PYTHONPATH=agent python3 bench/bench_ethtool.py
 """
@@ -82,6 +82,18 @@ def main() -> None:
             strict.close()
             print("strict reader (name_ttl=0, names re-read every call): %.1f µs, ratio strict/cached %.1fx"
                   % (s * 1e6, s / ours))
+            try:
+                from pyroute2.netlink.generic.ethtool import NlEthtool
+                nl = NlEthtool()
+                nl.get_stringset(ifname="va0")
+                g = per_call(lambda: nl.get_stringset(ifname="va0"), 100)
+                nl.close()
+                names_only = per_call(lambda: (reader.forget("va0"), reader.stat_names("va0")), 2000)
+                print("string set over ethtool netlink (pyroute2 STRSET_GET) %.1f µs vs ioctl "
+                      "GSSET_INFO+GSTRINGS %.1f µs: ratio %.0fx (values still need GSTATS)"
+                      % (g * 1e6, names_only * 1e6, g / names_only))
+            except Exception as exc:  # kernels < 5.6 have no ethtool netlink
+                print("ethtool netlink not available: %s" % exc)
             for obj in theirs_by_if.values():
                 obj.close()
             reader.close()
