@@ -351,7 +351,12 @@ def _datapath_of(facts: Facts, p: Pairing) -> Tuple[str, str, Optional[str], Dic
         return WARNING, f"{name}: no vf_* counters: this hv_netvsc cannot report VF traffic", upgrade, row
     if path == counters.DATAPATH_SYNTHETIC:
         if not p.enslaved:
-            return WARNING, f"{name}: traffic on the synthetic path: {vf} is not enslaved (see vf.bonded)", None, row
+            return (
+                WARNING,
+                f"{name}: traffic on the synthetic path: {vf} is not enslaved (see vf.bonded)",
+                "Fix vf.bonded first: hv_netvsc moves traffic to the VF as soon as it enslaves it",
+                row,
+            )
         return WARNING, f"{name}: traffic on the synthetic path, not the VF {vf} (fallback)", FALLBACK_REMEDY, row
     notes = {
         counters.DATAPATH_VF: f"{name}: traffic on the VF {vf}",

@@ -1,0 +1,62 @@
+"""Each fixture host gets the verdict a person reading the Microsoft article would give
+(fixtures/hosts/README.md), independently of the golden files' wording."""
+
+import json
+
+import pytest
+
+import goldens
+
+# fixture: (overall status, exit code, {check id: status} that decide the verdict)
+EXPECTED = {
+    "ubuntu1604-cx3-healthy": ("ok", 0, {"vf.present": "ok", "vf.bonded": "ok", "datapath.vf": "ok", "os.kernel": "ok"}),
+    "ubuntu2004-cx3-8nics": ("ok", 0, {"vf.present": "ok", "vf.bonded": "ok", "datapath.vf": "ok"}),
+    "ubuntu2204-cx5-2nics": ("ok", 0, {"vf.present": "ok", "vf.bonded": "ok", "datapath.vf": "ok"}),
+    "ubuntu2204-mana-healthy": ("ok", 0, {"vf.present": "ok", "vf.driver": "ok", "os.kernel": "ok"}),
+    "sles12sp3-cx3-healthy": ("ok", 0, {"os.distribution": "ok", "os.kernel": "ok", "vf.bonded": "ok"}),
+    "rhel74-cx3-healthy": ("ok", 0, {"os.distribution": "ok", "os.kernel": "ok", "vf.bonded": "ok"}),
+    "ubuntu1804-cx4lx-vf-eth1": ("ok", 0, {"vf.bonded": "ok", "datapath.vf": "ok"}),
+    "centos7-an-off": ("critical", 2, {"vf.present": "critical", "platform.vm_size": "ok", "vf.driver": "skipped"}),
+    "ubuntu1804-cx4lx-no-driver": ("critical", 2, {"vf.present": "ok", "vf.driver": "critical"}),
+    "rhel8-cx5-not-enslaved": ("critical", 2, {"vf.driver": "ok", "vf.bonded": "critical"}),
+    "ubuntu1604-kernel-4.4": ("critical", 2, {"os.kernel": "critical", "vf.bonded": "critical"}),
+    "alpine-cx5-unsupported-distro": ("warning", 1, {"os.distribution": "warning", "vf.bonded": "ok", "datapath.vf": "ok"}),
+    "ubuntu2004-size-a2v2": ("critical", 2, {"platform.vm_size": "critical", "vf.present": "critical"}),
+    "ubuntu2204-cx5-fallback": ("warning", 1, {"vf.bonded": "ok", "datapath.vf": "warning"}),
+    "ubuntu2204-2nics-one-vf": ("warning", 1, {"vf.present": "warning", "vf.bonded": "ok"}),
+    "debian12-kvm-not-azure": ("unknown", 3, {"platform.azure": "unknown", "vf.present": "skipped"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_verdict(name):
+    status, code, checks = EXPECTED[name]
+    exit_code, out = goldens.check_json(name)
+    report = json.loads(out)
+    got = {c["id"]: c["status"] for c in report["checks"]}
+    assert (report["status"], exit_code) == (status, code), report["summary"]
+    assert {k: got[k] for k in checks} == checks
+    for check in report["checks"]:
+        if check["status"] in ("warning", "critical"):
+            assert check["remedy"], f"{check['id']} has no remedy"
+
+
+def test_every_fixture_has_an_expected_verdict():
+    assert sorted(goldens.fixture_names()) == sorted(EXPECTED)
+
+
+def test_report_shape_follows_the_contract():
+    _, out = goldens.check_json("ubuntu1604-cx3-healthy")
+    report = json.loads(out)
+    assert list(report) == ["schema", "status", "summary", "host", "checks", "interfaces"]
+    assert report["schema"] == 1
+    assert set(report["host"]) == {"azure", "vm_size", "os_id", "os_version", "kernel"}
+    assert [c["id"] for c in report["checks"]] == [
+        "platform.azure", "platform.vm_size", "os.distribution", "os.kernel", "nic.synthetic",
+        "vf.present", "vf.driver", "vf.bonded", "datapath.vf",
+    ]
+    eth0 = report["interfaces"][0]
+    assert eth0["vf"] == {"name": "enP1s1", "pci_slot": "0001:00:02.0", "vendor_id": "15b3", "device_id": "1004",
+                          "model": "ConnectX-3 Virtual Function", "driver": "mlx4_core"}
+    assert set(eth0["counters"]) == {"vf_rx_packets", "vf_rx_bytes", "vf_tx_packets", "vf_tx_bytes", "vf_tx_dropped"}
+    assert eth0["datapath"] == "vf"
