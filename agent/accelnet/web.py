@@ -55,6 +55,9 @@ log = logging.getLogger("accelnet.web")
 MAX_REQUEST_HEAD = 64 * 1024
 
 
+#: How often a web config given as a file is checked for changes (it and its certificates).
+RELOAD_CHECK_INTERVAL = 1.0
+
 #: An idle keep-alive connection is given up for waiting ones after this many seconds.
 YIELD_IDLE_AFTER = 1.0
 
@@ -207,8 +210,15 @@ class _Settings:
     """What a web config changes, built completely before it replaces the old one, so a
     reload either takes effect whole or not at all."""
 
-    def __init__(self, config: "Optional[WebConfig]") -> None:
+    def __init__(self, config: "Optional[WebConfig]", source: Optional[str] = None) -> None:
         self.config = config
+        #: the file this came from, and the state of it and its certificate files then
+        self.source = source
+        self.files: Tuple[str, ...] = ()
+        if source is not None and config is not None:
+            t = config.tls
+            self.files = tuple(p for p in (source, t.cert_file, t.key_file, t.client_ca_file) if p)
+        self.stamp = _stamp(self.files)
         self.headers: Tuple[Tuple[str, str], ...] = ()
         self.auth: Optional[BasicAuth] = None
         self.ssl_context: "Optional[ssl.SSLContext]" = None
@@ -225,9 +235,23 @@ class _Settings:
             self.limiter = _TokenBucket(config.rate_limit.interval, config.rate_limit.burst)
 
 
+def _stamp(paths: Iterable[str]) -> Tuple[Optional[Tuple[int, int, int]], ...]:
+    """What changes when a file is rewritten or replaced (certificate renewal)."""
+    out = []
+    for p in paths:
+        try:
+            st = os.stat(p)
+            out.append((st.st_ino, st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
 def _settings_for(web_config: "Union[WebConfig, str, None]") -> _Settings:
     if isinstance(web_config, str):
-        web_config = load_web_config(web_config) if web_config else None
+        if not web_config:
+            return _Settings(None)
+        return _Settings(load_web_config(web_config), source=web_config)
     return _Settings(web_config)
 
 
@@ -417,6 +441,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, head: bool) -> None:
         srv = self.server
+        srv.check_reload()
         settings = srv.settings
         if settings.limiter is not None and not settings.limiter.allow():
             self._reply(429, b"Too Many Requests\n", head=head)
@@ -526,6 +551,9 @@ class Server:
         self.io_timeout = io_timeout
         self.version_suffix = f" {version}" if version else ""
         self.stopping = False
+        self._reload_lock = threading.Lock()
+        self._next_check = time.monotonic() + RELOAD_CHECK_INTERVAL
+        self._failed_stamp: Optional[Tuple[Any, ...]] = None
         self._queue: "queue.Queue[Optional[Tuple[socket.socket, Any]]]" = queue.Queue(max_queue)
         self._lock = threading.Lock()
         self._workers: List[threading.Thread] = []
@@ -575,6 +603,33 @@ class Server:
         """Apply a new web config to new requests and connections. Raises WebConfigError
         (and keeps the old settings) when the new one is unusable."""
         self.settings = _settings_for(web_config)
+
+    def check_reload(self) -> None:
+        """Pick up a changed web-config file or certificate, at most once a second.
+
+        exporter-toolkit re-reads its file on every request so that renewed certificates
+        are used at once; a stat of a few files per second gives the same without parsing
+        YAML per scrape. A broken new file is logged once and the old settings stay.
+        """
+        current = self.settings
+        if current.source is None or time.monotonic() < self._next_check:
+            return
+        with self._reload_lock:
+            if time.monotonic() < self._next_check:
+                return
+            self._next_check = time.monotonic() + RELOAD_CHECK_INTERVAL
+            stamp = _stamp(current.files)
+            if stamp == current.stamp or stamp == self._failed_stamp:
+                return
+            try:
+                self.settings = _settings_for(current.source)
+            except ParseError as e:
+                self._failed_stamp = stamp
+                log.error("keeping the previous web config: %s", e)
+            else:
+                self._failed_stamp = None
+                log.info("web config %s reloaded (%s)", current.source,
+                         ", ".join(describe(self.settings.config)))
 
     # -- accepting --
     def _accept_loop(self) -> None:
@@ -651,6 +706,7 @@ class Server:
             if self.stopping:
                 return
             conn.settimeout(self.io_timeout)
+            self.check_reload()
             if conn.family in (socket.AF_INET, socket.AF_INET6):
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             settings = self.settings

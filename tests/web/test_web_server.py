@@ -498,3 +498,51 @@ def test_import_is_cold_start_friendly():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": agent_dir})
     assert out.stdout.strip() == "", f"imported at start: {out.stdout.strip()}"
+
+
+# --- automatic reload of a web-config file and its certificates -------------------------------
+
+
+def test_changed_config_file_is_picked_up_and_a_broken_one_ignored(start, registry, tmp_path,
+                                                                   monkeypatch, caplog):
+    monkeypatch.setattr(web, "RELOAD_CHECK_INTERVAL", 0.0)
+    path = tmp_path / "web.yml"
+    path.write_text("http_server_config:\n  headers:\n    X-Frame-Options: deny\n")
+    srv = start(registry, web_config=str(path))
+    assert get(srv, "/metrics")[0] == 200
+    path.write_text(_users_config())
+    assert get(srv, "/metrics")[0] == 401
+    with caplog.at_level(logging.ERROR, logger="accelnet.web"):
+        path.write_text("basic_auth_users: [oops]\n")
+        assert get(srv, "/metrics")[0] == 401, "the old settings stay"
+        assert get(srv, "/metrics", basic("alice", "secret"))[0] == 200
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1, "a broken file is reported once, not per request"
+    assert "keeping the previous web config" in errors[0] and "basic_auth_users" in errors[0]
+
+
+def test_renewed_certificate_is_served_without_restart(start, registry, pki, tmp_path, monkeypatch):
+    monkeypatch.setattr(web, "RELOAD_CHECK_INTERVAL", 0.0)
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    cert.write_bytes(open(pki.server_cert, "rb").read())
+    key.write_bytes(open(pki.server_key, "rb").read())
+    path = tmp_path / "web.yml"
+    path.write_text("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n")
+    srv = start(registry, web_config=str(path))
+
+    def served_cert() -> bytes:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
+            with ctx.wrap_socket(s) as tls:
+                return tls.getpeercert(binary_form=True)
+
+    assert served_cert() == ssl.PEM_cert_to_DER_cert(open(pki.server_cert).read())
+    tmp_cert = tmp_path / "tls.crt.new"
+    tmp_key = tmp_path / "tls.key.new"
+    tmp_cert.write_bytes(open(pki.other_cert, "rb").read())
+    tmp_key.write_bytes(open(pki.other_key, "rb").read())
+    os.replace(tmp_key, key)
+    os.replace(tmp_cert, cert)
+    assert served_cert() == ssl.PEM_cert_to_DER_cert(open(pki.other_cert).read())
