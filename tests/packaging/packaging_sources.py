@@ -1,22 +1,32 @@
 """Where the packaging tests read their inputs: the rules, the dashboard, and the metric names
 the agent serves.
 
-`served_metric_names` is the one switch for the last: today it reads the metric table of
-CONTRACT.md (the agent is being written); point it at the agent's real /metrics output once
-the agent serves fixture hosts, and every test that uses it follows.
+`served_metric_names` is the one switch for the last: it reads the metric table of
+CONTRACT.md plus prometheus_client's own collectors. `served_from_agent` reads the real
+agent's /metrics on every fixture host; test_metric_names checks the rules and the dashboard
+against both, so a name must be in the contract *and* served.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterable, Iterator, List, Optional
 
 import yaml
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+FIXTURE_HOSTS = REPO_ROOT / "fixtures" / "hosts"
 RULES = REPO_ROOT / "packaging" / "prometheus" / "accelnet-rules.yml"
 RULES_TEST = REPO_ROOT / "packaging" / "prometheus" / "accelnet-rules.test.yml"
 DASHBOARD = REPO_ROOT / "packaging" / "grafana" / "accelnet.json"
@@ -103,6 +113,70 @@ def served_from_contract() -> Dict[str, str]:
     served = contract_metrics()
     served.update(client_default_metrics())
     return served
+
+
+def parse_exposition(text: str) -> Dict[str, str]:
+    """Sample name -> family type of a /metrics page, families without samples included."""
+    names = {}
+    for family in text_string_to_metric_families(text):
+        names[family.name] = family.type
+        for sample in family.samples:
+            names[sample.name] = family.type
+        if family.type == "counter":
+            names[family.name + "_total"] = "counter"
+    return names
+
+
+def scrape_agent(snapshot: Path, timeout: float = 30.0) -> str:
+    """/metrics of `accelnet-agent --snapshot SNAPSHOT` on a free loopback port.
+
+    The agent is the real one (python -m accelnet.cli.agent from the tree); it is stopped
+    with SIGTERM, and killed if it does not go, whatever happens here.
+    """
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT / "agent"), env.get("PYTHONPATH")]))
+    with tempfile.TemporaryFile(mode="w+") as log:
+        agent = subprocess.Popen(
+            [sys.executable, "-m", "accelnet.cli.agent", "--snapshot", str(snapshot),
+             "--web.listen-address", "127.0.0.1:0"],
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(REPO_ROOT))
+        try:
+            deadline = time.monotonic() + timeout
+            url = None
+            while url is None:
+                log.seek(0)
+                match = re.search(r"http://127\.0\.0\.1:\d+", log.read())
+                if match:
+                    url = match.group(0) + "/metrics"
+                elif agent.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError("accelnet-agent did not start on %s: %s" % (snapshot, log.read()[-2000:]))
+                else:
+                    time.sleep(0.05)
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                return response.read().decode("utf-8")
+        finally:
+            agent.send_signal(signal.SIGTERM)
+            try:
+                agent.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                agent.kill()
+                agent.wait()
+
+
+def served_from_agent(snapshots: Iterable[Path]) -> Dict[str, str]:
+    """Union of what the real agent serves for each snapshot (some series exist only in some
+    states: a host without a VF has no accelnet_vf_info sample)."""
+    served: Dict[str, str] = {}
+    for snapshot in snapshots:
+        served.update(parse_exposition(scrape_agent(snapshot)))
+    return served
+
+
+def fixture_snapshots() -> List[Path]:
+    if not FIXTURE_HOSTS.is_dir():
+        return []
+    return sorted(path for path in FIXTURE_HOSTS.iterdir() if (path / "snapshot.json").is_file())
 
 
 # The switch (see the module docstring).

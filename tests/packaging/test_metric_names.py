@@ -6,6 +6,9 @@ silently: this is the test that catches a renamed metric.
 
 from __future__ import annotations
 
+import importlib.util
+import time
+
 import pytest
 
 import packaging_sources as src
@@ -79,3 +82,36 @@ def test_the_dashboard_shows_the_core_metrics() -> None:
         "accelnet_vf_tx_dropped_total", "accelnet_vf_rx_bytes_total", "accelnet_synthetic_rx_bytes_total",
     }
     assert core <= names, sorted(core - names)
+
+
+@pytest.fixture(scope="module")
+def agent_served() -> dict:
+    """What the real agent serves across every fixture host (its own HTTP endpoint)."""
+    snapshots = src.fixture_snapshots()
+    if importlib.util.find_spec("accelnet.cli.agent") is None or not snapshots:
+        pytest.skip("no accelnet-agent or no fixture hosts in this tree")
+    started = time.monotonic()
+    served = src.served_from_agent(snapshots)
+    print("scraped the agent on %d fixture hosts in %.1f s" % (len(snapshots), time.monotonic() - started))
+    return served
+
+
+@pytest.mark.parametrize("source", ["rules", "dashboard"])
+def test_every_referenced_metric_is_served_by_the_running_agent(source: str, agent_served: dict) -> None:
+    exprs = _rule_exprs() if source == "rules" else _dashboard_exprs()
+    names = all_metric_names(exprs) - set(src.PROMETHEUS_TARGET_SERIES)
+    missing = sorted(names - set(agent_served))
+    assert missing == [], "%s name metrics the agent does not serve: %s" % (source, missing)
+    for name in counter_arguments(" ".join(exprs)):
+        assert agent_served[name] == "counter", name
+
+
+def test_exposition_parser_keeps_families_without_samples() -> None:
+    text = (
+        "# HELP accelnet_vf_events_total VF events.\n# TYPE accelnet_vf_events_total counter\n"
+        "# HELP accelnet_vf_present VF there.\n# TYPE accelnet_vf_present gauge\n"
+        'accelnet_vf_present{interface="eth0"} 1.0\n'
+    )
+    assert src.parse_exposition(text) == {
+        "accelnet_vf_events": "counter", "accelnet_vf_events_total": "counter", "accelnet_vf_present": "gauge",
+    }
