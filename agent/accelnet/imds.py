@@ -35,6 +35,7 @@ class ImdsInstance:
     vm_scale_set_name: Optional[str]
     vm_id: Optional[str]
     macs: Tuple[str, ...]
+    resource_group: Optional[str] = None  # so remedies can name the az commands' -g
 
 
 def _object(value: Any, where: str) -> Dict[str, Any]:
@@ -111,4 +112,5 @@ def parse_imds_instance(text: str) -> ImdsInstance:
         vm_scale_set_name=_string(compute, "vmScaleSetName", "compute"),
         vm_id=_string(compute, "vmId", "compute"),
         macs=_macs(network),
+        resource_group=_string(compute, "resourceGroupName", "compute"),
     )

@@ -26,6 +26,7 @@ def _sample_text() -> str:
 def test_docs_sample_response():
     inst = parse_imds_instance(_sample_text())
     assert inst.vm_size == "Standard_A3"
+    assert inst.resource_group == "macikgo-test-may-23"
     assert inst.location == "westus"
     assert inst.name == "examplevmname"
     assert inst.os_type == "Linux"
