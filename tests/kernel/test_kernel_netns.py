@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 
 import pytest
 
 from accelnet import netlink, netns
+
+
+def _agent_dir():
+    return os.path.dirname(os.path.dirname(os.path.abspath(netlink.__file__)))
 
 
 def _netns_inode():
@@ -62,3 +68,30 @@ def test_run_python_in_child_process(ns):
 def test_ip_errors_carry_ip_message(ns):
     with pytest.raises(netns.NetnsError, match="Cannot find device|does not exist"):
         netns.delete_link(ns, "nonexistent0")
+
+
+def test_reader_and_monitor_need_no_capability(ns):
+    """The agent can run with no capabilities: a child with an empty bounding set (CapEff 0,
+    so `ip link add` fails there) still reads GSTATS and follows link events."""
+    if shutil.which("setpriv") is None and os.environ.get("CI") != "true":
+        pytest.skip("needs setpriv (util-linux)")
+    netns.add_bridge(ns, "eth0")
+    netns.add_veth(ns, "enP1s1", "peer")
+    netns.set_master(ns, "enP1s1", "eth0")
+    code = (
+        "import subprocess\n"
+        "from accelnet.ethtool import EthtoolReader\n"
+        "from accelnet.events import VfMonitor\n"
+        "cap = open('/proc/self/status').read().split('CapEff:')[1].split()[0]\n"
+        "denied = subprocess.run(['ip', 'link', 'add', 'x', 'type', 'bridge'],"
+        " capture_output=True).returncode != 0\n"
+        "stats = EthtoolReader().stats('enP1s1')\n"
+        "mon = VfMonitor(synthetic_drivers=('bridge',)); mon.start(); pairs = mon.pairs(); mon.stop()\n"
+        "print(cap, denied, len(stats), stats['peer_ifindex'] > 0, pairs)\n"
+    )
+    proc = netns.ip("netns", "exec", ns, "setpriv", "--inh-caps=-all", "--bounding-set=-all",
+                    "--no-new-privs", "env", "PYTHONPATH=" + _agent_dir(), sys.executable, "-c", code)
+    cap, denied, count, peer_ok, pairs = proc.stdout.split(" ", 4)
+    assert int(cap, 16) == 0 and denied == "True"
+    assert int(count) > 1 and peer_ok == "True"
+    assert pairs.strip() == "{'eth0': 'enP1s1'}"
