@@ -12,6 +12,9 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
+import urllib.request
 import textwrap
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -181,3 +184,77 @@ def test_python_and_the_agent_dependencies_run_under_mdwe() -> None:
     assert out["links"] >= 1 and out["udev_net"] >= 1
     if importlib.util.find_spec("accelnet.cli.agent") is not None:
         assert out["agent"] == "imported"
+
+
+# What the unit gives the agent, short of systemd itself: an unprivileged uid (DynamicUser=),
+# no capability in any set (CapabilityBoundingSet=, AmbientCapabilities=), no_new_privs,
+# UMask=0077, MDWE, a writable directory of its own (RuntimeDirectory=), cwd /.
+SANDBOXED_AGENT = textwrap.dedent(
+    """
+    import ctypes, os, runpy, sys
+    if ctypes.CDLL(None, use_errno=True).prctl(65, 1, 0, 0, 0) != 0:
+        sys.exit("PR_SET_MDWE failed: errno %d" % ctypes.get_errno())
+    os.umask(0o077)
+    sys.argv = ["accelnet-agent"] + sys.argv[1:]
+    runpy.run_module("accelnet.cli.agent", run_name="__main__")
+    """
+)
+
+
+def test_live_agent_serves_with_the_units_privileges() -> None:
+    """The real agent on this host's live interfaces, as uid 65534 with no capabilities."""
+    if importlib.util.find_spec("accelnet.cli.agent") is None:
+        pytest.skip("no accelnet.cli.agent in this tree yet")
+    setpriv = require_tool("setpriv", "util-linux")
+    if os.geteuid() != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("switching to an unprivileged uid needs root (CI=true: must run)")
+        pytest.skip("switching to an unprivileged uid needs root")
+    runtime = Path(tempfile.mkdtemp(prefix="accelnet-runtime-", dir="/tmp"))
+    log = runtime / "agent.log"
+    agent = None
+    try:
+        os.chmod(str(runtime), 0o777)
+        textfile = runtime / "accelnet.prom"
+        env = {"PATH": os.defpath, "LANG": "C.UTF-8",
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT / "agent"), os.environ.get("PYTHONPATH")]))}
+        with log.open("w") as out:
+            agent = subprocess.Popen(
+                [setpriv, "--reuid", "65534", "--regid", "65534", "--clear-groups", "--inh-caps=-all",
+                 "--ambient-caps=-all", "--bounding-set=-all", "--no-new-privs",
+                 sys.executable, "-c", SANDBOXED_AGENT,
+                 "--web.listen-address", "127.0.0.1:0", "--no-imds", "--textfile", str(textfile)],
+                stdout=out, stderr=subprocess.STDOUT, env=env, cwd="/")
+        deadline = time.monotonic() + 30
+        url = None
+        while url is None:
+            match = re.search(r"http://127\.0\.0\.1:\d+", log.read_text())
+            if match:
+                url = match.group(0) + "/metrics"
+            else:
+                assert agent.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.05)
+        with urllib.request.urlopen(url, timeout=30) as response:
+            page = response.read().decode("utf-8")
+        for name in ("accelnet_build_info", "accelnet_check_status", "process_resident_memory_bytes",
+                     "process_start_time_seconds"):
+            assert re.search(r"^%s[{ ]" % name, page, re.M), name
+        while not textfile.exists():
+            assert time.monotonic() < deadline, "no textfile written: " + log.read_text()[-3000:]
+            time.sleep(0.05)
+        # UMask=0077 must not hide the textfile from node_exporter.
+        assert textfile.stat().st_mode & 0o777 == 0o644
+        assert textfile.stat().st_uid == 65534
+    finally:
+        if agent is not None:
+            agent.terminate()
+            try:
+                agent.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                agent.kill()
+                agent.wait()
+        text = log.read_text() if log.exists() else ""
+        shutil.rmtree(str(runtime), ignore_errors=True)
+    print(text[-2000:])
+    assert agent.returncode == 0, text[-3000:]
+    assert "Traceback" not in text and " ERROR " not in text, text[-3000:]
