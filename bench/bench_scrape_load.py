@@ -3,8 +3,11 @@ same process, prometheus_client's own ``start_http_server`` on the same registry
 
     PYTHONPATH=agent python3 bench/bench_scrape_load.py [--clients 50] [--seconds 30]
 
-Prints requests, errors, p50/p99 latency and throughput for both, then accelnet/baseline
-ratios. Scrapers are keep-alive HTTP/1.1 clients that reconnect when the server says
+Prints requests, errors, p50/p99/mean latency and throughput for both, then accelnet/baseline
+ratios. With scrapers that send back to back, the mean latency is clients/throughput
+(Little's law) whatever the server does; what a server decides is how fairly that wait is
+shared: a first-come-first-served pool gives everyone about the mean (low p99), a
+thread-per-connection free-for-all gives some scrapers a fast p50 and starves others. Scrapers are keep-alive HTTP/1.1 clients that reconnect when the server says
 ``Connection: close``; any other failure (status != 200, reset, timeout) is an error.
 The tests import :func:`run_load` for a short version of the same run.
 """
@@ -37,8 +40,10 @@ class LoadResult:
         return ordered[min(len(ordered) - 1, int(round(p / 100.0 * (len(ordered) - 1))))]
 
     def summary(self, name: str) -> str:
+        mean = sum(self.latencies) / len(self.latencies) if self.latencies else float("nan")
         return (f"{name}: {self.requests} scrapes, {len(self.errors)} errors, "
                 f"p50 {self.percentile(50) * 1e3:.2f} ms, p99 {self.percentile(99) * 1e3:.2f} ms, "
+                f"mean {mean * 1e3:.2f} ms, "
                 f"{self.requests / self.seconds:.0f} scrapes/s")
 
 

@@ -33,18 +33,17 @@ import os
 import queue
 import select
 import socket
+import ssl  # already loaded by http.server (through http.client): costs nothing here
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 from urllib.parse import parse_qs, urlsplit
 
 from accelnet import __version__
 from accelnet.errors import ParseError
 from accelnet.webconfig import WebConfig, build_ssl_context, describe, load_web_config, san_allowed
 
-if TYPE_CHECKING:  # pragma: no cover
-    import ssl
 
 __all__ = ["ListenAddressError", "ServeError", "BasicAuth", "Server", "serve",
            "parse_listen_address", "accepts_gzip"]
@@ -719,7 +718,12 @@ class Server:
                         log.info("%s: client certificate has none of the allowed SANs", addr[0])
                         return
             _Handler(conn, addr, self)
-        except OSError as e:  # resets, timeouts, TLS handshake failures (SSLError is OSError)
+        except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as e:  # port probes, early closes
+            log.debug("%s: TLS connection ended: %s", addr[0] if addr else "-", e)
+        except ssl.SSLError as e:  # a client that cannot or may not talk to us: worth a line
+            log.info("%s: TLS handshake failed: %s", addr[0] if addr else "-",
+                     getattr(e, "reason", None) or e)
+        except OSError as e:  # resets, timeouts
             log.debug("%s: connection ended: %s", addr[0] if addr else "-", e)
         except Exception:  # a bug here must not take a worker away
             log.exception("unexpected error serving %s", addr[0] if addr else "-")

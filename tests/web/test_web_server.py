@@ -349,12 +349,17 @@ def _handshake_refused(srv, ctx) -> bool:
     return False
 
 
-def test_client_certificates(start, registry, pki):
+def test_client_certificates(start, registry, pki, caplog):
     cfg = parse_web_config(_tls_config(pki, f"  client_auth_type: RequireAndVerifyClientCert\n"
                                             f"  client_ca_file: {pki.ca_cert}\n"))
     srv = start(registry, web_config=cfg)
     assert get(srv, "/metrics", context=pki.client_context(pki.client_cert, pki.client_key))[0] == 200
-    assert _handshake_refused(srv, pki.client_context())
+    with caplog.at_level(logging.INFO, logger="accelnet.web"):
+        assert _handshake_refused(srv, pki.client_context())
+        deadline = time.monotonic() + 5
+        while "TLS handshake failed" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.02)  # the worker logs after the client has given up
+    assert "127.0.0.1: TLS handshake failed: PEER_DID_NOT_RETURN_A_CERTIFICATE" in caplog.text
     assert _handshake_refused(srv, pki.client_context(pki.rogue_cert, pki.rogue_key))
     assert get(srv, "/metrics", context=pki.client_context(pki.other_cert, pki.other_key))[0] == 200
 
