@@ -10,8 +10,7 @@ import os
 import shutil
 import socket
 import sys
-import time
-from typing import Callable, Iterator
+from typing import Iterator
 
 import pytest
 
@@ -33,7 +32,7 @@ def require_tool(name: str, package: str) -> str:
 
 
 @pytest.fixture
-def netns_name() -> Iterator[str]:
+def ns() -> Iterator[str]:
     """A fresh, uniquely named network namespace, deleted after the test whatever happens."""
     require(os.geteuid() == 0, "needs root for network namespaces")
     require(shutil.which("ip") is not None, "needs iproute2's ip")
@@ -44,12 +43,9 @@ def netns_name() -> Iterator[str]:
     assert not netns.exists(name)
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.1f}s waiting for {what}")
-        time.sleep(0.02)
+@pytest.fixture
+def ethtool_bin() -> str:
+    return require_tool("ethtool", "ethtool")
 
 
 def free_port() -> int:

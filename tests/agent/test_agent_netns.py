@@ -38,8 +38,7 @@ def value(body: str, metric: str, **labels) -> float:
 
 
 @pytest.fixture
-def agent_in_ns(netns_name):
-    ns = netns_name
+def agent_in_ns(ns):
     netns.ip("link", "set", "lo", "up", netns=ns)
     netns.add_bridge(ns, "syn0")
     netns.ip("link", "set", "syn0", "up", netns=ns)
