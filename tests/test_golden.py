@@ -1,6 +1,5 @@
 """Every fixture host's report and metrics equal their golden files (tests/regen_golden.py)."""
 
-import json
 import os
 
 import pytest

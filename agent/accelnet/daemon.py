@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence
 
 from . import counters
@@ -21,6 +20,7 @@ from .exporter import AccelnetCollector, AgentView, EthtoolExport, InterfaceStat
 from .facts import Facts, Options, gather
 from .host import CounterSample, Host
 from .netdev import HV_NETVSC
+from .report import vf_record
 
 log = logging.getLogger("accelnet.agent")
 
@@ -70,18 +70,10 @@ def _cached(fetch, ttls: Mapping[str, float]):
 def view_from_facts(facts: Facts, findings, datapaths: Mapping[str, str]) -> AgentView:
     interfaces = []
     for pairing in facts.pairings:
-        vf = None
-        if pairing.vf is not None:
-            pci = pairing.vf_pci
-            vf = {
-                "name": pairing.vf.name,
-                "pci_slot": pairing.vf.pci_slot,
-                "vendor_id": pci.vendor_id if pci else None,
-                "device_id": pci.device_id if pci else None,
-                "driver": pairing.vf.driver,
-            }
         name = pairing.synthetic.name
-        interfaces.append(InterfaceState(name=name, vf=vf, datapath=datapaths.get(name, counters.DATAPATH_UNKNOWN)))
+        interfaces.append(
+            InterfaceState(name=name, vf=vf_record(pairing), datapath=datapaths.get(name, counters.DATAPATH_UNKNOWN))
+        )
     return AgentView(interfaces=interfaces, check_status={f.id: f.status for f in findings})
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import select
 import threading
 import time
@@ -35,6 +34,7 @@ from typing import Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 from accelnet import rtnl
 from accelnet.ethtool import EthtoolError, EthtoolReader, NoSuchInterface, Unsupported
 from accelnet.netlink import RTMGRP_LINK, Link, RtnlParseError, RtnlSocket
+from accelnet.wakeup import WakePipe
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class VfMonitor:
         self._sock: Optional[RtnlSocket] = None
         self._reader: Optional[EthtoolReader] = None
         self._thread: Optional[threading.Thread] = None
-        self._wake_r, self._wake_w = -1, -1
+        self._wake: Optional[WakePipe] = None
         self._stopping = False
         self._pending: List[VfEvent] = []
         self.error: Optional[BaseException] = None
@@ -82,7 +82,7 @@ class VfMonitor:
             raise RuntimeError("VfMonitor already started")
         self._reader = EthtoolReader()
         self._stopping = False
-        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        self._wake = WakePipe()
         try:
             self._sync(initial=True)
         except BaseException:
@@ -94,11 +94,8 @@ class VfMonitor:
     def stop(self) -> None:
         """Wake the thread and join it (well within a second)."""
         self._stopping = True
-        if self._wake_w >= 0:
-            try:
-                os.write(self._wake_w, b"x")
-            except OSError:
-                pass
+        if self._wake is not None:
+            self._wake.wake()
         if self._thread is not None:
             self._thread.join(1.0)
             self._thread = None
@@ -281,12 +278,14 @@ class VfMonitor:
                 log.exception("on_event callback failed for %s", event)
 
     def _run(self) -> None:
+        wake = self._wake
+        assert wake is not None
         try:
             while not self._stopping:
                 sock = self._sock
                 assert sock is not None
-                ready, _w, _x = select.select([sock, self._wake_r], [], [])
-                if self._wake_r in ready or self._stopping:
+                ready, _w, _x = select.select([sock, wake.fd], [], [])
+                if wake.fd in ready or self._stopping:
                     return
                 try:
                     messages = sock.recv_messages()
@@ -314,10 +313,9 @@ class VfMonitor:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-        for fd in (self._wake_r, self._wake_w):
-            if fd >= 0:
-                os.close(fd)
-        self._wake_r = self._wake_w = -1
+        if self._wake is not None:
+            self._wake.close()
+            self._wake = None
         if self._reader is not None:
             self._reader.close()
             self._reader = None

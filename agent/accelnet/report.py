@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Dict, List, TextIO
+from typing import Dict, List, Optional, TextIO
 
 from . import counters
 from .checks import CRITICAL, OK, SKIPPED, UNKNOWN, WARNING, Finding, interface_datapath, overall_status
@@ -25,19 +25,24 @@ def _host_section(facts: Facts) -> Dict[str, object]:
     }
 
 
+def vf_record(pairing: Pairing) -> Optional[Dict[str, Optional[str]]]:
+    """The VF of a synthetic NIC as the report and the metrics name it (None: no VF)."""
+    if pairing.vf is None:
+        return None
+    pci = pairing.vf_pci
+    return {
+        "name": pairing.vf.name,
+        "pci_slot": pairing.vf.pci_slot,
+        "vendor_id": pci.vendor_id if pci else None,
+        "device_id": pci.device_id if pci else None,
+        "model": pci.model if pci else None,
+        "driver": pairing.vf.driver,
+    }
+
+
 def _interface(facts: Facts, pairing: Pairing) -> Dict[str, object]:
     syn = pairing.synthetic
-    vf = None
-    if pairing.vf is not None:
-        pci = pairing.vf_pci
-        vf = {
-            "name": pairing.vf.name,
-            "pci_slot": pairing.vf.pci_slot,
-            "vendor_id": pci.vendor_id if pci else None,
-            "device_id": pci.device_id if pci else None,
-            "model": pci.model if pci else None,
-            "driver": pairing.vf.driver,
-        }
+    vf = vf_record(pairing)
     samples = facts.samples.get(syn.name) or []
     first = samples[0].stats if samples and samples[0].stats else {}
     return {

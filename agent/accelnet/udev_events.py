@@ -24,6 +24,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple
 
+from .wakeup import WakePipe
+
 log = logging.getLogger(__name__)
 
 SUBSYSTEMS = ("pci", "net")
@@ -83,7 +85,7 @@ class UdevMonitor:
         self._history: Deque[UdevEvent] = deque(maxlen=_HISTORY)
         self._monitor: Any = None
         self._thread: Optional[threading.Thread] = None
-        self._wake_r, self._wake_w = -1, -1
+        self._wake: Optional[WakePipe] = None
         self._stopping = False
         self.error: Optional[BaseException] = None
 
@@ -102,24 +104,20 @@ class UdevMonitor:
         monitor.start()
         self._monitor = monitor
         self._stopping = False
-        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        self._wake = WakePipe()
         self._thread = threading.Thread(target=self._run, name="accelnet-udev-monitor", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stopping = True
-        if self._wake_w >= 0:
-            try:
-                os.write(self._wake_w, b"x")
-            except OSError:
-                pass
+        if self._wake is not None:
+            self._wake.wake()
         if self._thread is not None:
             self._thread.join(1.0)
             self._thread = None
-        for fd in (self._wake_r, self._wake_w):
-            if fd >= 0:
-                os.close(fd)
-        self._wake_r = self._wake_w = -1
+        if self._wake is not None:
+            self._wake.close()
+            self._wake = None
         self._monitor = None  # pyudev closes the socket when the monitor is collected
 
     def __enter__(self) -> "UdevMonitor":
@@ -145,10 +143,12 @@ class UdevMonitor:
 
     def _run(self) -> None:
         monitor = self._monitor
+        wake = self._wake
+        assert wake is not None
         try:
             while not self._stopping:
-                ready, _w, _x = select.select([monitor.fileno(), self._wake_r], [], [])
-                if self._wake_r in ready or self._stopping:
+                ready, _w, _x = select.select([monitor.fileno(), wake.fd], [], [])
+                if wake.fd in ready or self._stopping:
                     return
                 device = monitor.poll(timeout=0)
                 if device is None:

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import List, Optional, Sequence, TextIO
 
-from accelnet.provision.errors import AzError, ProvisionError, Refused
+from accelnet.provision.errors import ProvisionError, Refused
 
 EXAMPLE = ("examples (the article's names):\n"
            "  accelnet-provision create -g myResourceGroup -l centralus --vnet-name myVnet "
