@@ -9,10 +9,12 @@ SUDO=""
 
 # Real tools the tests talk to: ethtool and lspci (compared with our readers), iproute2 (network
 # namespaces), prometheus/promtool and node_exporter (scrape and benchmark), openssl (TLS certs),
-# systemd-analyze (unit checks), and the packaging toolchain (deb and rpm builds).
-APT_PACKAGES="python3 python3-venv python3-pip ethtool pciutils iproute2 prometheus
-  prometheus-node-exporter openssl systemd debhelper dh-python python3-all python3-setuptools
-  lintian rpm fakeroot build-essential"
+# systemd-analyze (unit checks), the packaging toolchain (deb and rpm builds) and the runtime
+# python3-* packages the .deb depends on (so installing it in CI downloads nothing).
+APT_PACKAGES="python3 python3-venv python3-pip ethtool pciutils iproute2 util-linux prometheus
+  prometheus-node-exporter openssl systemd dpkg-dev debhelper dh-python pybuild-plugin-pyproject
+  python3-all python3-setuptools python3-wheel lintian rpm fakeroot
+  python3-psutil python3-pyroute2 python3-prometheus-client python3-pyudev python3-yaml python3-bcrypt"
 missing=""
 for pkg in $APT_PACKAGES; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"

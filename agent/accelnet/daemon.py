@@ -40,6 +40,8 @@ class AgentConfig:
     textfile: Optional[str] = None
     ethtool_include: Optional[str] = None
     ethtool_exclude: Optional[str] = None
+    ethtool_metrics_include: Optional[str] = None
+    ethtool_metrics_exclude: Optional[str] = None
     interval: float = 30.0
     imds: bool = True
     imds_url: Optional[str] = None
@@ -89,6 +91,7 @@ class Agent:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._last_samples: Dict[str, CounterSample] = {}
+        self._recorded: Dict[str, Optional[CounterSample]] = {}
         self._reader = None
         self._reader_lock = threading.Lock()
         self.monitor = None
@@ -120,9 +123,14 @@ class Agent:
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
         GCCollector(registry=registry)
+        def pattern(text: Optional[str]):
+            return re.compile(text) if text else None
+
         export = EthtoolExport(
-            include=re.compile(self.config.ethtool_include) if self.config.ethtool_include else None,
-            exclude=re.compile(self.config.ethtool_exclude) if self.config.ethtool_exclude else None,
+            include=pattern(self.config.ethtool_include),
+            exclude=pattern(self.config.ethtool_exclude),
+            metrics_include=pattern(self.config.ethtool_metrics_include),
+            metrics_exclude=pattern(self.config.ethtool_metrics_exclude),
         )
         registry.register(
             AccelnetCollector(self.view, self.read_counters, export, self._all_interfaces)
@@ -219,11 +227,10 @@ class Agent:
         return [i.name for i in facts.interfaces] if facts else []
 
     def read_counters(self, names: List[str]) -> Dict[str, CounterSample]:
-        if self._host is None or not self._host.live:
-            facts = self._facts
-            if facts is None:
-                return {}
-            return {n: facts.samples[n][-1] for n in names if facts.samples.get(n)}
+        if self._host is None:
+            return {}
+        if not self._host.live:
+            return self._recorded_counters(names)
         from .ethtool import EthtoolReader
         from .live import read_sample
 
@@ -231,6 +238,15 @@ class Agent:
             if self._reader is None:
                 self._reader = EthtoolReader()
             return {name: read_sample(self._reader, name) for name in names}
+
+    def _recorded_counters(self, names: List[str]) -> Dict[str, CounterSample]:
+        """A snapshot's counters: its last sample of each interface (read once, then kept)."""
+        assert self._host is not None
+        missing = [n for n in names if n not in self._recorded]
+        if missing:
+            for name, samples in self._host.sample_counters(missing, 0).items():
+                self._recorded[name] = samples[-1] if samples else None
+        return {n: self._recorded[n] for n in names if self._recorded.get(n) is not None}
 
     # -- outputs -----------------------------------------------------------------------------
 

@@ -70,11 +70,20 @@ class EthtoolExport:
 
     include: Optional[Pattern[str]] = None
     exclude: Optional[Pattern[str]] = None
+    metrics_include: Optional[Pattern[str]] = None
+    metrics_exclude: Optional[Pattern[str]] = None
 
     def wants(self, name: str) -> bool:
+        """Interfaces: none unless ``include`` matches (the export is off by default)."""
         if self.include is None or not self.include.search(name):
             return False
         return not (self.exclude is not None and self.exclude.search(name))
+
+    def wants_stat(self, stat: str) -> bool:
+        """Stats (ethtool's own names, e.g. ``rx_queue_0_packets``): all unless filtered."""
+        if self.metrics_include is not None and not self.metrics_include.search(stat):
+            return False
+        return not (self.metrics_exclude is not None and self.metrics_exclude.search(stat))
 
 
 def split_stat(name: str) -> Tuple[str, Dict[str, str]]:
@@ -123,7 +132,7 @@ class AccelnetCollector:
         yield from self._datapath(view)
         yield from self._events(view)
         if generic:
-            yield from self._generic(generic, samples)
+            yield from self._generic(generic, samples, self._ethtool.wants_stat)
         build = GaugeMetricFamily("accelnet_build_info", "accelnet version, value 1.", labels=["version"])
         build.add_metric([__version__], 1)
         yield build
@@ -201,13 +210,17 @@ class AccelnetCollector:
         yield family
 
     @staticmethod
-    def _generic(names: List[str], samples: Mapping[str, CounterSample]) -> Iterator[Metric]:
+    def _generic(
+        names: List[str], samples: Mapping[str, CounterSample], wants_stat: Callable[[str], bool]
+    ) -> Iterator[Metric]:
         families: Dict[str, UntypedMetricFamily] = {}
         for ifname in names:
             sample = samples.get(ifname)
             if sample is None or sample.stats is None:
                 continue
             for stat, value in sample.stats.items():
+                if not wants_stat(stat):
+                    continue
                 base, labels = split_stat(stat)
                 metric = metric_name(base)
                 label_names = ["interface"] + sorted(labels)

@@ -37,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="also export every ethtool stat of the interfaces matching REGEX")
     add("--ethtool.device-exclude", dest="ethtool_exclude", metavar="REGEX",
         help="leave out the interfaces matching REGEX from the ethtool export")
+    add("--ethtool.metrics-include", dest="ethtool_metrics_include", metavar="REGEX",
+        help="export only the ethtool stats whose name matches REGEX (e.g. '^(rx|tx)_queue_')")
+    add("--ethtool.metrics-exclude", dest="ethtool_metrics_exclude", metavar="REGEX",
+        help="leave out the ethtool stats whose name matches REGEX")
     add("--check.interval", dest="interval", type=float, default=30.0, metavar="SECONDS",
         help="how often discovery and the checks run in the background (default 30)")
     add("--imds-url", metavar="URL", help="Azure Instance Metadata Service URL (asked only when DMI says Azure)")
@@ -72,7 +76,13 @@ def config_from_args(args: argparse.Namespace):
 
     from ..daemon import AgentConfig
 
-    for flag, pattern in (("--ethtool.device-include", args.ethtool_include), ("--ethtool.device-exclude", args.ethtool_exclude)):
+    patterns = (
+        ("--ethtool.device-include", args.ethtool_include),
+        ("--ethtool.device-exclude", args.ethtool_exclude),
+        ("--ethtool.metrics-include", args.ethtool_metrics_include),
+        ("--ethtool.metrics-exclude", args.ethtool_metrics_exclude),
+    )
+    for flag, pattern in patterns:
         if pattern:
             try:
                 re.compile(pattern)
@@ -92,6 +102,8 @@ def config_from_args(args: argparse.Namespace):
         textfile=args.textfile,
         ethtool_include=args.ethtool_include,
         ethtool_exclude=args.ethtool_exclude,
+        ethtool_metrics_include=args.ethtool_metrics_include,
+        ethtool_metrics_exclude=args.ethtool_metrics_exclude,
         interval=args.interval,
         imds=not args.no_imds,
         imds_url=args.imds_url,
