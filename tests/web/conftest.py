@@ -3,49 +3,14 @@ down, and a small PKI made with the openssl command (a CA, a server cert, client
 
 from __future__ import annotations
 
-import http.client
-import os
 import shutil
-import ssl
-import subprocess
-from dataclasses import dataclass
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List
 
 import pytest
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 
 from accelnet import web
-
-
-class FixedCollector:
-    """Metrics shaped like the agent's, with fixed values so bodies compare exactly."""
-
-    def collect(self):
-        present = GaugeMetricFamily("accelnet_vf_present", "Whether the NIC has a VF.",
-                                    labels=["interface"])
-        present.add_metric(["eth0"], 1)
-        present.add_metric(["eth1"], 0)
-        yield present
-        rx = CounterMetricFamily("accelnet_vf_rx_packets", "Packets received through the VF.",
-                                 labels=["interface"])
-        rx.add_metric(["eth0"], 992956)
-        yield rx
-        info = InfoMetricFamily("accelnet_build", "Build information.")
-        info.add_metric([], {"version": "0.1.0"})
-        yield info
-
-
-class BrokenCollector:
-    """A collector with a bug; while ``broken`` it raises."""
-
-    def __init__(self) -> None:
-        self.broken = True
-
-    def collect(self):
-        if self.broken:
-            raise RuntimeError("ethtool ioctl exploded")
-        yield GaugeMetricFamily("accelnet_ok", "Fine again.", value=1)
+from webhelpers import PKI, FixedCollector, make_pki
 
 
 @pytest.fixture
@@ -70,83 +35,8 @@ def start() -> Iterator[Callable[..., web.Server]]:
         srv.shutdown()
 
 
-def get(srv: web.Server, path: str, headers: Optional[Dict[str, str]] = None,
-        method: str = "GET", context: Optional[ssl.SSLContext] = None,
-        host: str = "127.0.0.1") -> Tuple[int, Dict[str, str], bytes]:
-    """One request on a fresh connection: (status, headers with lower-case names, body)."""
-    if context is not None:
-        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-            host, srv.port, timeout=10, context=context)
-    else:
-        conn = http.client.HTTPConnection(host, srv.port, timeout=10)
-    try:
-        conn.request(method, path, headers=headers or {})
-        resp = conn.getresponse()
-        body = resp.read()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
-    finally:
-        conn.close()
-
-
-# --- a small PKI --------------------------------------------------------------------------
-
-
-@dataclass
-class PKI:
-    dir: str
-    ca_cert: str
-    server_cert: str
-    server_key: str
-    client_cert: str       # SAN DNS:scraper.example, signed by the CA
-    client_key: str
-    other_cert: str        # SAN DNS:intruder.example, signed by the CA
-    other_key: str
-    rogue_cert: str        # self-signed, not from the CA
-    rogue_key: str
-
-    def client_context(self, cert: Optional[str] = None, key: Optional[str] = None,
-                       maximum: Optional[ssl.TLSVersion] = None) -> ssl.SSLContext:
-        ctx = ssl.create_default_context(cafile=self.ca_cert)
-        if cert:
-            ctx.load_cert_chain(cert, key)
-        if maximum is not None:
-            ctx.maximum_version = maximum
-        return ctx
-
-
-def _openssl(*args: str, cwd: str) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-_EC = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
-
-
-def _leaf(d: str, name: str, san: str) -> None:
-    with open(os.path.join(d, f"{name}.ext"), "w") as f:
-        f.write(f"subjectAltName={san}\nbasicConstraints=critical,CA:FALSE\n"
-                "keyUsage=critical,digitalSignature\n"
-                "authorityKeyIdentifier=keyid,issuer\nsubjectKeyIdentifier=hash\n")
-    _openssl("req", "-new", *_EC, "-keyout", f"{name}.key", "-out", f"{name}.csr",
-             "-subj", f"/CN={name}", cwd=d)
-    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-             "-CAcreateserial", "-days", "2", "-out", f"{name}.crt", "-extfile", f"{name}.ext",
-             cwd=d)
-
-
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
     if shutil.which("openssl") is None:
         pytest.fail("the openssl command is needed (Debian package openssl)")
-    d = str(tmp_path_factory.mktemp("pki"))
-    _openssl("req", "-x509", *_EC, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-             "-subj", "/CN=accelnet test CA",
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
-    _leaf(d, "server", "DNS:localhost,IP:127.0.0.1,IP:::1")
-    _leaf(d, "client", "DNS:scraper.example")
-    _leaf(d, "other", "DNS:intruder.example")
-    _openssl("req", "-x509", *_EC, "-keyout", "rogue.key", "-out", "rogue.crt", "-days", "2",
-             "-subj", "/CN=rogue", "-addext", "subjectAltName=DNS:scraper.example", cwd=d)
-    p = lambda n: os.path.join(d, n)  # noqa: E731
-    return PKI(d, p("ca.crt"), p("server.crt"), p("server.key"), p("client.crt"),
-               p("client.key"), p("other.crt"), p("other.key"), p("rogue.crt"), p("rogue.key"))
+    return make_pki(str(tmp_path_factory.mktemp("pki")))

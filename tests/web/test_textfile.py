@@ -12,7 +12,7 @@ from prometheus_client.exposition import generate_latest
 
 from accelnet.textfile import TextfileError, write_textfile
 
-from conftest import BrokenCollector
+from webhelpers import BrokenCollector
 
 
 def test_writes_the_text_format_world_readable_whatever_the_umask(tmp_path, registry):

@@ -23,7 +23,7 @@ from prometheus_client.exposition import generate_latest
 from accelnet import web
 from accelnet.webconfig import parse_web_config
 
-from conftest import BrokenCollector, get
+from webhelpers import BrokenCollector, FixedCollector, get
 
 
 def basic(user: str, password: str) -> dict:
@@ -89,8 +89,6 @@ def test_openmetrics_negotiation_like_prometheus(start, registry):
 
 def test_name_filter():
     """prometheus_client's ?name[]= filter; it needs collectors it can describe."""
-    from conftest import FixedCollector
-
     registry = CollectorRegistry(auto_describe=True)
     registry.register(FixedCollector())
     srv = web.serve("127.0.0.1:0", registry)
