@@ -24,6 +24,7 @@ EXPECTED = {
     "ubuntu2004-size-a2v2": ("critical", 2, {"platform.vm_size": "critical", "vf.present": "critical"}),
     "ubuntu2204-cx5-fallback": ("warning", 1, {"vf.bonded": "ok", "datapath.vf": "warning"}),
     "ubuntu2204-2nics-one-vf": ("warning", 1, {"vf.present": "warning", "vf.bonded": "ok"}),
+    "rhel8-cx5-nm-manages-vf": ("warning", 1, {"vf.bonded": "warning", "datapath.vf": "ok"}),
     "debian12-kvm-not-azure": ("unknown", 3, {"platform.azure": "unknown", "vf.present": "skipped"}),
 }
 

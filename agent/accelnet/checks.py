@@ -251,56 +251,64 @@ def check_vf_driver(facts: Facts, vfs: List[PciDevice]) -> Finding:
     return Finding("vf.driver", worst[0], "; ".join(p[1] for p in problems), evidence, remedy)
 
 
-def _bond_remedy(facts: Facts, pairing: Optional[Pairing]) -> str:
-    managed = ""
-    if pairing is not None and pairing.vf is not None:
-        from .udev import nm_unmanaged
+def _bond_remedy(facts: Facts, manager_problem: bool) -> str:
+    from .management import udev_rule_remedy
 
-        if not nm_unmanaged(pairing.vf.udev):
-            managed = (
-                " Keep NetworkManager/networkd off the VF: a udev rule such as "
-                "SUBSYSTEM==\"net\", ACTION==\"add\", DRIVERS==\"hv_pci\", ENV{NM_UNMANAGED}=\"1\", "
-                "ENV{ID_NET_MANAGED_BY}=\"unmanaged\" in /etc/udev/rules.d/68-azure-sriov-nm-unmanaged.rules, "
-                "then sudo udevadm control --reload && sudo udevadm trigger."
-            )
     upgrade = distros.upgrade_command(facts.os_release)
-    return (
+    text = (
         "hv_netvsc enslaves the VF itself when the kernel supports Accelerated Networking: "
         f"upgrade the kernel ({upgrade}) and do not configure the VF interface yourself "
-        "(no IP address, no bonding/teaming config on it)." + managed
+        "(no IP address, no bonding/teaming config on it)."
     )
+    return f"{text} {udev_rule_remedy()}" if manager_problem else text
+
+
+def _manager_problem(iface) -> Optional[str]:
+    management = getattr(iface, "management", None)
+    return management.problem() if management is not None else None
 
 
 def check_vf_bonded(facts: Facts, vfs: List[PciDevice]) -> Finding:
+    from .management import udev_rule_remedy
+
     vf_netdevs = {n for d in vfs for n in d.net_names}
     if not vf_netdevs and not any(p.vf for p in facts.pairings):
         return Finding("vf.bonded", SKIPPED, "no VF network interface")
     rows = []
-    problems = []
+    problems = []  # (status, text, remedy)
     paired = set()
     for p in facts.pairings:
         if p.vf is None:
             continue
         paired.add(p.vf.name)
         same_mac = p.vf.mac == p.synthetic.mac
-        row = {
+        managed = _manager_problem(p.vf)
+        management = p.vf.management
+        rows.append({
             "synthetic": p.synthetic.name,
             "vf": p.vf.name,
             "method": p.method,
             "master": p.vf.master,
             "same_mac": same_mac,
-            "udev": p.vf.udev,
-        }
-        rows.append(row)
+            "management": management.as_evidence() if management is not None else None,
+        })
         if not p.enslaved:
-            problems.append((CRITICAL, f"{p.vf.name} has {p.synthetic.name}'s MAC but is not enslaved to it", p))
+            problems.append((CRITICAL, f"{p.vf.name} has {p.synthetic.name}'s MAC but is not enslaved to it",
+                             _bond_remedy(facts, managed is not None)))
         elif not same_mac:
-            problems.append((CRITICAL, f"{p.vf.name} is enslaved to {p.synthetic.name} with a different MAC", p))
+            problems.append((CRITICAL, f"{p.vf.name} is enslaved to {p.synthetic.name} with a different MAC",
+                             _bond_remedy(facts, managed is not None)))
+        if managed:
+            problems.append((WARNING, f"{p.vf.name}: {managed}", udev_rule_remedy()))
     for name in sorted(vf_netdevs - paired):
         iface = next((i for i in facts.interfaces if i.name == name), None)
         master = iface.master if iface else None
         rows.append({"synthetic": None, "vf": name, "method": "", "master": master, "same_mac": None})
-        problems.append((CRITICAL, f"{name} is not paired with any synthetic NIC (master: {master or 'none'}, no synthetic NIC with its MAC)", None))
+        problems.append((
+            CRITICAL,
+            f"{name} is not paired with any synthetic NIC (master: {master or 'none'}, no synthetic NIC with its MAC)",
+            _bond_remedy(facts, _manager_problem(iface) is not None),
+        ))
     evidence: Dict[str, object] = {"pairs": rows}
     if not problems:
         return Finding(
@@ -309,13 +317,9 @@ def check_vf_bonded(facts: Facts, vfs: List[PciDevice]) -> Finding:
             "; ".join(f"{r['vf']} enslaved to {r['synthetic']}, same MAC" for r in rows),
             evidence,
         )
-    return Finding(
-        "vf.bonded",
-        CRITICAL,
-        "; ".join(p[1] for p in problems),
-        evidence,
-        _bond_remedy(facts, problems[0][2]),
-    )
+    worst = max((p[0] for p in problems), key=lambda st: SEVERITY[st])
+    remedy = next(p[2] for p in problems if p[0] == worst)
+    return Finding("vf.bonded", worst, "; ".join(p[1] for p in problems), evidence, remedy)
 
 
 def interface_datapath(facts: Facts, pairing: Pairing) -> str:

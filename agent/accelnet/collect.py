@@ -137,6 +137,9 @@ def collect_tree(host: Host, top: str, options: Options) -> None:
         ifindex = host.read_attr(f"{base}/ifindex")
         if ifindex:
             tree.copy_file(f"/run/udev/data/n{ifindex}")
+            tree.copy_file(f"/run/systemd/netif/links/{ifindex}")
+            tree.copy_file(f"/run/NetworkManager/devices/{ifindex}")
+    tree.materialize("/run/NetworkManager")  # whether it exists: NetworkManager has run
     for bus in ("pci", "vmbus"):
         for device in host.list_dir(f"/sys/bus/{bus}/devices"):
             tree.copy_attrs(f"/sys/bus/{bus}/devices/{device}")

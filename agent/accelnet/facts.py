@@ -62,7 +62,7 @@ def gather(host: Host, options: Options) -> Facts:
         from .live import fill_virtual_drivers
 
         fill_virtual_drivers(facts.interfaces)
-    _read_udev(host, facts.interfaces, facts.pci_devices)
+    _read_management(host, facts.interfaces, facts.pci_devices)
     facts.pairings = pair_interfaces(facts.interfaces, facts.pci_devices, options.synthetic_drivers)
     synthetic = [p.synthetic.name for p in facts.pairings]
     if host.live:
@@ -100,11 +100,11 @@ def _read_imds(host: Host, facts: Facts) -> None:
         facts.imds_state = f"unreadable: {exc}"
 
 
-def _read_udev(host: Host, interfaces: List[NetInterface], pci: List[PciDevice]) -> None:
-    """udev properties of the VF interfaces: whether NetworkManager/networkd will touch them."""
+def _read_management(host: Host, interfaces: List[NetInterface], pci: List[PciDevice]) -> None:
+    """Whether NetworkManager/networkd will touch the VF interfaces (management.py)."""
     vf_slots = {d.slot for d in pci if d.is_an_vf}
-    from .udev import udev_properties
+    from .management import read_management
 
     for iface in interfaces:
         if iface.pci_slot in vf_slots and iface.ifindex is not None:
-            iface.udev = udev_properties(host, iface.name, iface.ifindex)
+            iface.management = read_management(host, iface.name, iface.ifindex)

@@ -10,7 +10,7 @@ what an interface is.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Iterable, List, Optional, Sequence
 
 from .host import Host
 from .pci import PciDevice
@@ -36,7 +36,7 @@ class NetInterface:
     vmbus_class_id: Optional[str] = None
     master: Optional[str] = None
     lowers: List[str] = field(default_factory=list)
-    udev: Dict[str, str] = field(default_factory=dict)
+    management: Optional[object] = None  # accelnet.management.Management, VFs only
 
     @property
     def is_slave(self) -> bool:
