@@ -25,6 +25,7 @@ EXPECTED = {
     "ubuntu2204-cx5-fallback": ("warning", 1, {"vf.bonded": "ok", "datapath.vf": "warning"}),
     "ubuntu2204-2nics-one-vf": ("warning", 1, {"vf.present": "warning", "vf.bonded": "ok"}),
     "rhel8-cx5-nm-manages-vf": ("warning", 1, {"vf.bonded": "warning", "datapath.vf": "ok"}),
+    "ubuntu2004-hbv3-ib-and-an": ("ok", 0, {"vf.present": "ok", "vf.driver": "ok", "vf.bonded": "ok"}),
     "debian12-kvm-not-azure": ("unknown", 3, {"platform.azure": "unknown", "vf.present": "skipped"}),
 }
 
@@ -61,3 +62,49 @@ def test_report_shape_follows_the_contract():
                           "model": "ConnectX-3 Virtual Function", "driver": "mlx4_core"}
     assert set(eth0["counters"]) == {"vf_rx_packets", "vf_rx_bytes", "vf_tx_packets", "vf_tx_bytes", "vf_tx_dropped"}
     assert eth0["datapath"] == "vf"
+
+
+def test_infiniband_vf_is_not_an_an_vf():
+    _, out = goldens.check_json("ubuntu2004-hbv3-ib-and-an")
+    present = next(c for c in json.loads(out)["checks"] if c["id"] == "vf.present")
+    assert [v["pci_slot"] for v in present["evidence"]["virtual_functions"]] == ["31b9:00:02.0"]
+
+
+def _copy_fixture(tmp_path, name):
+    import shutil
+
+    target = tmp_path / name
+    shutil.copytree(goldens.FIXTURES + "/" + name, target, symlinks=True)
+    return target
+
+
+def _report(path):
+    import contextlib
+    import io
+
+    from accelnet.cli.check import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["--snapshot", str(path), "--json"])
+    return code, json.loads(out.getvalue())
+
+
+def test_sysfs_alone_answers_without_lspci(tmp_path):
+    snap = _copy_fixture(tmp_path, "ubuntu2204-cx5-2nics")
+    (snap / "cmd/lspci.txt").unlink()
+    code, report = _report(snap)
+    full_code, full = goldens.check_json("ubuntu2204-cx5-2nics")
+    assert (code, report) == (full_code, json.loads(full))
+
+
+def test_lspci_alone_finds_the_vf(tmp_path):
+    import shutil
+
+    snap = _copy_fixture(tmp_path, "ubuntu1604-cx3-healthy")
+    shutil.rmtree(snap / "root/sys/bus/pci")
+    code, report = _report(snap)
+    checks = {c["id"]: c for c in report["checks"]}
+    assert checks["vf.present"]["status"] == "ok"
+    assert checks["vf.present"]["evidence"]["virtual_functions"][0]["source"] == "lspci"
+    assert checks["vf.present"]["evidence"]["virtual_functions"][0]["model"] == "ConnectX-3 Virtual Function"

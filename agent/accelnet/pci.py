@@ -17,7 +17,10 @@ from .errors import ParseError
 from .host import Host
 
 PCI_DEVICES = "/sys/bus/pci/devices"
-NETWORK_CLASS_PREFIX = "02"  # PCI base class 0x02: network controller
+#: PCI class 0x0200, Ethernet controller. The same ConnectX VF ids also come as InfiniBand
+#: controllers (class 0x0207) on Azure's HPC sizes: those VFs carry IPoIB/RDMA, are never
+#: paired with hv_netvsc, and are not Accelerated Networking.
+ETHERNET_CLASS = "0200"
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,14 @@ def vf_table() -> Dict[Tuple[str, str], VfModel]:
     return table
 
 
-def known_vf(vendor_id: Optional[str], device_id: Optional[str]) -> Optional[VfModel]:
+def known_vf(
+    vendor_id: Optional[str], device_id: Optional[str], class_code: Optional[str] = None
+) -> Optional[VfModel]:
+    """The AN VF model of these ids; None for other devices, and for a known id whose class
+    (where known) is not Ethernet."""
     if not vendor_id or not device_id:
+        return None
+    if class_code and not class_code.startswith(ETHERNET_CLASS):
         return None
     return vf_table().get((vendor_id.lower(), device_id.lower()))
 
@@ -103,7 +112,7 @@ def read_sysfs_device(host: Host, slot: str) -> PciDevice:
         driver=host.link_name(f"{base}/driver"),
         net_names=host.list_dir(f"{base}/net"),
     )
-    device.vf_model = known_vf(device.vendor_id, device.device_id)
+    device.vf_model = known_vf(device.vendor_id, device.device_id, device.class_code)
     return device
 
 
@@ -125,8 +134,8 @@ def read_pci_devices(host: Host) -> List[PciDevice]:
             devices[seen.slot] = device
         if device.name is None:
             device.name = " ".join(n for n in (seen.vendor_name, seen.device_name) if n) or None
-        if device.vf_model is None:
-            device.vf_model = known_vf(device.vendor_id, device.device_id) or _vf_by_name(seen)
+        if device.vf_model is None and device.source == "lspci":
+            device.vf_model = known_vf(device.vendor_id, device.device_id, device.class_code) or _vf_by_name(seen)
     return [devices[slot] for slot in sorted(devices)]
 
 
@@ -146,6 +155,8 @@ def lspci_devices(host: Host) -> list:
 def _vf_by_name(seen) -> Optional[VfModel]:
     """Plain ``lspci`` prints names, not ids: match the VF models by name then."""
     if seen.vendor_id and seen.device_id:
+        return None
+    if seen.class_name and seen.class_name != "Ethernet controller":
         return None
     text = f"{seen.vendor_name or ''} {seen.device_name or ''}"
     if "Virtual Function" not in text:
