@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from typing import List, Optional
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def env(extra: Optional[dict] = None) -> dict:

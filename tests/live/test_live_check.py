@@ -1,0 +1,51 @@
+"""accelnet-check on a live host: a namespace with a bridge standing in for hv_netvsc."""
+
+import json
+import subprocess
+import sys
+
+from accelnet import live, netns
+from accelnet.netdev import read_interfaces
+from agentproc import env
+
+
+def test_live_check_pairs_and_samples_in_a_namespace(ns):
+    netns.add_bridge(ns, "syn0")
+    netns.add_veth(ns, "enP1s1", "peer0")
+    netns.set_master(ns, "enP1s1", "syn0")
+    netns.add_veth(ns, "eth7", "peer7")  # not enslaved: not a VF
+    proc = subprocess.run(
+        ["ip", "netns", "exec", ns, sys.executable, "-m", "accelnet.cli.check", "--synthetic-drivers", "bridge",
+         "--sample-seconds", "0.2", "--json", "--no-imds"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(), timeout=60,
+    )
+    assert proc.returncode == 3, proc.stderr.decode()  # not an Azure VM: unknown, by contract
+    report = json.loads(proc.stdout)
+    assert [(i["name"], i["driver"], i["vf"]["name"], i["vf"]["driver"]) for i in report["interfaces"]] == [
+        ("syn0", "bridge", "enP1s1", "veth")
+    ]
+    assert report["interfaces"][0]["datapath"] == "unknown"  # a bridge has no ethtool stats
+
+
+def test_live_sampler_reads_twice_apart(ns):
+    netns.add_veth(ns, "va", "vb")
+    with netns.entered(ns):
+        samples = live.sample_ethtool(["va", "gone0"], 0.2)
+    first, second = samples["va"]
+    assert first.state == second.state == "ok"
+    assert list(first.stats) == list(second.stats) and "peer_ifindex" in first.stats
+    assert 0.15 < second.monotonic - first.monotonic < 2
+    assert [s.state for s in samples["gone0"]] == ["gone", "gone"]
+
+
+def test_virtual_drivers_come_from_ethtool(ns):
+    netns.add_bridge(ns, "br9")
+    netns.add_veth(ns, "va", "vb")
+
+    def read():
+        interfaces = read_interfaces(live.live_host())
+        live.fill_virtual_drivers(interfaces)
+        return {i.name: i.driver for i in interfaces}
+
+    drivers = netns.call_in_netns(ns, read, remount_sys=True)
+    assert drivers["br9"] == "bridge" and drivers["va"] == "veth" and drivers["lo"] is None
