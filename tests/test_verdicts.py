@@ -108,3 +108,36 @@ def test_lspci_alone_finds_the_vf(tmp_path):
     assert checks["vf.present"]["status"] == "ok"
     assert checks["vf.present"]["evidence"]["virtual_functions"][0]["source"] == "lspci"
     assert checks["vf.present"]["evidence"]["virtual_functions"][0]["model"] == "ConnectX-3 Virtual Function"
+
+
+def test_bundle_made_by_hand_from_the_articles_commands(tmp_path):
+    """No /sys and no DMI: `lspci`, `ethtool -S eth0` twice, `uname -r`, os-release and the
+    IMDS document, as a support engineer would get them pasted. The verdict still follows."""
+    data = goldens.REPO + "/tests/parsers/data/"
+
+    def sample(name):  # the real outputs, without their "# source:" line
+        with open(data + name, encoding="utf-8") as handle:
+            return "".join(l for l in handle if not l.startswith("# source:"))
+
+    (tmp_path / "cmd").mkdir()
+    (tmp_path / "root/etc").mkdir(parents=True)
+    (tmp_path / "root/proc/sys/kernel").mkdir(parents=True)
+    (tmp_path / "cmd/lspci.txt").write_text(sample("docs_lspci_gen1_cx3-vf_create-vm-cli.txt"))
+    grep_vf = sample("docs_ethtool-S-eth0-grep-vf_create-vm-cli.txt")
+    (tmp_path / "cmd/ethtool-S.eth0.0.txt").write_text(grep_vf)
+    (tmp_path / "cmd/ethtool-S.eth0.1.txt").write_text(grep_vf.replace("992956", "993956"))
+    (tmp_path / "cmd/imds.json").write_text(sample("imds_instance_linux_sample-response_azure-docs.json")
+                                            .replace("Standard_A3", "Standard_DS4_v2"))
+    (tmp_path / "root/etc/os-release").write_text(
+        'NAME="Ubuntu"\nVERSION_ID="16.04"\nID=ubuntu\nPRETTY_NAME="Ubuntu 16.04.4 LTS"\n')
+    (tmp_path / "root/proc/sys/kernel/osrelease").write_text("4.15.0-1013-azure\n")
+    code, report = _report(tmp_path)
+    checks = {c["id"]: c["status"] for c in report["checks"]}
+    assert (code, report["status"]) == (0, "ok"), report["summary"]
+    assert checks["platform.azure"] == "ok" and checks["vf.present"] == "ok" and checks["datapath.vf"] == "ok"
+    assert checks["vf.bonded"] == "unknown"  # honest: no /sys to show the pairing
+    assert report["interfaces"][0]["counters"]["vf_rx_packets"] == 992956
+
+    (tmp_path / "cmd/ethtool-S.eth0.1.txt").write_text(grep_vf)  # VF counters stand still now
+    code, report = _report(tmp_path)
+    assert report["status"] == "unknown" and code == 3

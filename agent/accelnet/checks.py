@@ -93,6 +93,8 @@ def check_azure(facts: Facts) -> Finding:
         "chassis_asset_tag": dmi.chassis_asset_tag,
     }
     if dmi.is_azure is None:
+        if facts.is_azure:
+            return Finding("platform.azure", OK, "Azure VM: DMI could not be read, but the IMDS document was captured", evidence)
         return Finding("platform.azure", UNKNOWN, "DMI (/sys/class/dmi/id) could not be read", evidence)
     if dmi.is_azure:
         gen = dmi.generation
@@ -158,9 +160,10 @@ def check_kernel(facts: Facts, vf_devices: List[PciDevice]) -> Finding:
 
 def check_synthetic(facts: Facts) -> Finding:
     names = [p.synthetic.name for p in facts.pairings]
-    evidence = {"interfaces": names}
+    evidence = {"interfaces": names, "source": facts.interfaces_source}
     if names:
-        return Finding("nic.synthetic", OK, f"synthetic NIC(s): {', '.join(names)}", evidence)
+        how = " (known from their ethtool -S captures: the bundle has no /sys)" if facts.interfaces_source == "captures" else ""
+        return Finding("nic.synthetic", OK, f"synthetic NIC(s): {', '.join(names)}{how}", evidence)
     if not facts.interfaces:
         return Finding("nic.synthetic", UNKNOWN, "no network interfaces could be read (/sys/class/net)", evidence)
     if not facts.is_azure:
@@ -271,6 +274,8 @@ def _manager_problem(iface) -> Optional[str]:
 def check_vf_bonded(facts: Facts, vfs: List[PciDevice]) -> Finding:
     from .management import udev_rule_remedy
 
+    if vfs and facts.interfaces_source == "captures":
+        return Finding("vf.bonded", UNKNOWN, "the bundle has no /sys/class/net: the VF's pairing cannot be checked")
     vf_netdevs = {n for d in vfs for n in d.net_names}
     if not vf_netdevs and not any(p.vf for p in facts.pairings):
         return Finding("vf.bonded", SKIPPED, "no VF network interface")
@@ -339,7 +344,9 @@ FALLBACK_REMEDY = (
 
 def _datapath_of(facts: Facts, p: Pairing) -> Tuple[str, str, Optional[str], Dict[str, object]]:
     """(status, note, remedy, evidence row) for one synthetic NIC with a VF."""
-    name, vf = p.synthetic.name, p.vf.name  # type: ignore[union-attr]
+    name = p.synthetic.name
+    vf = p.vf.name if p.vf is not None else "its VF"
+    the_vf = f"the VF {p.vf.name}" if p.vf is not None else "its VF"
     samples = facts.samples.get(name) or []
     first = samples[0] if samples else None
     path = interface_datapath(facts, p)
@@ -354,16 +361,16 @@ def _datapath_of(facts: Facts, p: Pairing) -> Tuple[str, str, Optional[str], Dic
     if not vf_now:
         return WARNING, f"{name}: no vf_* counters: this hv_netvsc cannot report VF traffic", upgrade, row
     if path == counters.DATAPATH_SYNTHETIC:
-        if not p.enslaved:
+        if not p.enslaved and p.vf is not None:
             return (
                 WARNING,
                 f"{name}: traffic on the synthetic path: {vf} is not enslaved (see vf.bonded)",
                 "Fix vf.bonded first: hv_netvsc moves traffic to the VF as soon as it enslaves it",
                 row,
             )
-        return WARNING, f"{name}: traffic on the synthetic path, not the VF {vf} (fallback)", FALLBACK_REMEDY, row
+        return WARNING, f"{name}: traffic on the synthetic path, not {the_vf} (fallback)", FALLBACK_REMEDY, row
     notes = {
-        counters.DATAPATH_VF: f"{name}: traffic on the VF {vf}",
+        counters.DATAPATH_VF: f"{name}: traffic on {the_vf}",
         counters.DATAPATH_IDLE: f"{name}: idle while sampled (vf_* counters present)",
     }
     return OK, notes.get(path, f"{name}: vf_* counters present (not sampled twice)"), None, row
@@ -371,6 +378,8 @@ def _datapath_of(facts: Facts, p: Pairing) -> Tuple[str, str, Optional[str], Dic
 
 def check_datapath(facts: Facts) -> Finding:
     with_vf = [p for p in facts.pairings if p.vf is not None]
+    if not with_vf and facts.interfaces_source == "captures" and any(d.is_an_vf for d in facts.pci_devices):
+        with_vf = list(facts.pairings)  # VF seen by lspci; its interface unknown without /sys
     if not with_vf:
         return Finding("datapath.vf", SKIPPED, "no VF interface to carry traffic")
     results = [_datapath_of(facts, p) for p in with_vf]
@@ -421,6 +430,10 @@ def overall_status(facts: Facts, findings: List[Finding]) -> str:
     core = {f.id: f.status for f in findings}
     if all(core.get(i) == OK for i in ("vf.present", "vf.driver", "vf.bonded")):
         return OK
+    datapath = next((f for f in findings if f.id == "datapath.vf"), None)
+    rows = datapath.evidence.get("interfaces", []) if datapath is not None else []
+    if core.get("vf.present") == OK and any(r.get("datapath") == counters.DATAPATH_VF for r in rows):  # type: ignore[union-attr]
+        return OK  # vf_* counters growing prove the VF works, whatever could not be read
     if UNKNOWN in statuses:
         return UNKNOWN
     return OK

@@ -39,9 +39,15 @@ class Facts:
     samples: Dict[str, List[CounterSample]] = field(default_factory=dict)
     sample_interval: float = 0.0
     live: bool = False
+    #: "sysfs", or "captures" for a bundle without /sys whose NICs are known only from
+    #: their ethtool captures (a bundle made by hand from the article's commands).
+    interfaces_source: str = "sysfs"
 
     @property
     def is_azure(self) -> Optional[bool]:
+        """DMI's answer; where DMI could not be read, a captured IMDS document proves Azure."""
+        if self.dmi.is_azure is None and self.imds is not None:
+            return True
         return self.dmi.is_azure
 
 
@@ -50,7 +56,11 @@ def gather(host: Host, options: Options) -> Facts:
     _read_os(host, facts)
     facts.kernel = read_kernel_release(host)
     facts.cpus = count_cpus(host)
-    if facts.is_azure and options.imds:
+    if facts.dmi.is_azure is None and not host.live:
+        _read_imds(host, facts)  # a captured document is read, nothing is asked
+        if facts.imds is None:
+            facts.imds_state = "not asked: DMI unreadable"
+    elif facts.is_azure and options.imds:
         _read_imds(host, facts)
     elif facts.is_azure:
         facts.imds_state = "disabled (--no-imds)"
@@ -63,14 +73,36 @@ def gather(host: Host, options: Options) -> Facts:
 
         fill_virtual_drivers(facts.interfaces)
     _read_management(host, facts.interfaces, facts.pci_devices)
-    facts.pairings = pair_interfaces(facts.interfaces, facts.pci_devices, options.synthetic_drivers)
-    synthetic = [p.synthetic.name for p in facts.pairings]
     if host.live:
         facts.sample_interval = options.sample_seconds
     else:
         facts.sample_interval = float(host.meta.get("sample_interval_s", 0.0))  # type: ignore[arg-type]
-    facts.samples = host.sample_counters(synthetic, options.sample_seconds)
+    if not facts.interfaces and not host.live:
+        _interfaces_from_captures(host, facts, options)
+    facts.pairings = pair_interfaces(facts.interfaces, facts.pci_devices, options.synthetic_drivers)
+    synthetic = [p.synthetic.name for p in facts.pairings]
+    missing = [n for n in synthetic if n not in facts.samples]
+    facts.samples.update(host.sample_counters(missing, options.sample_seconds) if missing else {})
+    facts.samples = {n: facts.samples[n] for n in synthetic}
     return facts
+
+
+def _interfaces_from_captures(host: Host, facts: Facts, options: Options) -> None:
+    """No /sys in the bundle: its ``ethtool -S`` captures name the NICs, and only hv_netvsc
+    reports the vf_* counters, so those NICs are the synthetic ones."""
+    from .counters import VF_COUNTERS
+
+    names = sorted({c.split(".", 1)[1].rsplit(".", 1)[0] for c in host.capture_names()
+                    if c.startswith("ethtool-S.") and c.count(".") >= 2})
+    samples = host.sample_counters(names, options.sample_seconds) if names else {}
+    for name in names:
+        first = samples[name][0] if samples.get(name) else None
+        iface = NetInterface(name=name)
+        if first is not None and first.stats is not None and all(k in first.stats for k in VF_COUNTERS):
+            iface.driver = HV_NETVSC
+        facts.interfaces.append(iface)
+    facts.samples = samples
+    facts.interfaces_source = "captures"
 
 
 def _read_os(host: Host, facts: Facts) -> None:

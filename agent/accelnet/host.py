@@ -227,6 +227,16 @@ class Host:
             return self.run_capture(name)
         return None
 
+    def capture_names(self) -> List[str]:
+        """Names of a snapshot's captures (``ethtool-S.eth0.0``, ``lspci``…); none when live."""
+        if self.captures_dir is None:
+            return []
+        try:
+            entries = sorted(os.listdir(self.captures_dir))
+        except OSError:
+            return []
+        return [os.path.splitext(e)[0] if e.endswith((".txt", ".json")) else e for e in entries]
+
     def sample_counters(
         self, interfaces: Sequence[str], interval: float
     ) -> Dict[str, List[CounterSample]]:

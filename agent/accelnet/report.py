@@ -64,8 +64,11 @@ def summary_sentence(facts: Facts, status: str, findings: List[Finding]) -> str:
         return f"{text}; Accelerated Networking only exists on Azure VMs."
     bad = [f for f in findings if f.status in (CRITICAL, WARNING)]
     if status == OK:
-        vfs = [p for p in facts.pairings if p.vf is not None]
-        names = ", ".join(f"{p.synthetic.name} via {p.vf.name}" for p in vfs)  # type: ignore[union-attr]
+        names = ", ".join(
+            f"{p.synthetic.name} via {p.vf.name if p.vf is not None else 'its VF'}"
+            for p in facts.pairings
+            if p.vf is not None or interface_datapath(facts, p) == counters.DATAPATH_VF
+        )
         return f"Accelerated Networking is working: {names}."
     if bad:
         worst = max(bad, key=lambda f: (f.status == CRITICAL, -findings.index(f)))
