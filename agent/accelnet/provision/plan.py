@@ -160,7 +160,7 @@ def plan_vm_accelerated(reader: Reader, command: List[str], vm_ref: Ref, enable:
         for nic in todo:
             plan.add(["network", "nic", "update", *_where(nic.ref),
                       "--accelerated-networking", "true" if enable else "false"],
-                     f"Switch Accelerated Networking {word} on NIC {nic.ref.name} of {vm.ref.name}")
+                     f"Switch Accelerated Networking {word} for NIC {nic.ref.name} of {vm.ref.name}")
     _start_again(plan, group, was_running, restart, bool(todo))
     return plan
 
@@ -192,7 +192,7 @@ def plan_resize(reader: Reader, command: List[str], vm_ref: Ref, size: str,
         for nic in accelerated:
             plan.add(["network", "nic", "update", *_where(nic.ref),
                       "--accelerated-networking", "false"],
-                     f"Switch Accelerated Networking off on NIC {nic.ref.name}: a VM with it "
+                     f"Switch Accelerated Networking off for NIC {nic.ref.name}: a VM with it "
                      f"cannot be resized to {size}, which has none")
         plan.add(*resize)
         _start_again(plan, group, was_running, restart, True)
