@@ -30,7 +30,6 @@ import html
 import http.client
 import logging
 import os
-import queue
 import select
 import socket
 import ssl  # already loaded by http.server (through http.client): costs nothing here
@@ -350,6 +349,8 @@ class _Handler(BaseHTTPRequestHandler):
     # HTTP/0.9 answers have no status line; nobody speaks it, so errors always get one
     default_request_version = "HTTP/1.0"
     server: "Server"
+    #: end the connection after this response (and say so in a Connection header)
+    close_after = False
 
     def setup(self) -> None:
         self.connection = self.request
@@ -372,6 +373,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
 
     def parse_request(self) -> bool:
+        self.close_after = False
         self.rfile.budget = MAX_REQUEST_HEAD  # type: ignore[attr-defined]  # for the headers
         return super().parse_request()
 
@@ -410,8 +412,9 @@ class _Handler(BaseHTTPRequestHandler):
     def end_headers(self) -> None:
         for name, value in self.server.settings.headers:
             self.send_header(name, value)
-        if self.server.backlogged() and not self.close_connection:
-            self.send_header("Connection", "close")  # let a waiting connection have this worker
+        if not self.close_connection and (self.close_after or self.server.backlogged()):
+            # also when others wait: let a waiting connection have this worker
+            self.send_header("Connection", "close")
         super().end_headers()
 
     # -- methods --
@@ -422,7 +425,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch(head=True)
 
     def _method_not_allowed(self) -> None:
-        self.close_connection = True  # the body, if any, is not read
+        self.close_after = True  # the body, if any, is not read
         self._reply(405, b"Method Not Allowed\n", extra=(("Allow", "GET, HEAD"),))
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _method_not_allowed
@@ -441,6 +444,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, head: bool) -> None:
         srv = self.server
         srv.check_reload()
+        if self.headers.get("Content-Length", "0").strip() not in ("", "0") or \
+                "Transfer-Encoding" in self.headers:
+            self.close_after = True  # a body is never read: it must not pass for a request
         settings = srv.settings
         if settings.limiter is not None and not settings.limiter.allow():
             self._reply(429, b"Too Many Requests\n", head=head)
@@ -553,8 +559,12 @@ class Server:
         self._reload_lock = threading.Lock()
         self._next_check = time.monotonic() + RELOAD_CHECK_INTERVAL
         self._failed_stamp: Optional[Tuple[Any, ...]] = None
-        self._queue: "queue.Queue[Optional[Tuple[socket.socket, Any]]]" = queue.Queue(max_queue)
+        # Connections waiting for a worker, and workers waiting for a connection. Both are
+        # counted under one lock so that "is a worker free for this one?" is never stale.
+        self.max_queue = max_queue
+        self._pending: "collections.deque[Tuple[socket.socket, Any]]" = collections.deque()
         self._lock = threading.Lock()
+        self._wakeup = threading.Condition(self._lock)
         self._workers: List[threading.Thread] = []
         self._idle = 0
         self._active: Dict[int, socket.socket] = {}
@@ -589,7 +599,7 @@ class Server:
         return self._rejected
 
     def backlogged(self) -> bool:
-        return not self._queue.empty()
+        return bool(self._pending)
 
     def is_ready(self) -> bool:
         try:
@@ -653,17 +663,19 @@ class Server:
             self._submit(conn, addr)
 
     def _submit(self, conn: socket.socket, addr: Any) -> None:
-        try:
-            self._queue.put_nowait((conn, addr))
-        except queue.Full:
+        with self._wakeup:
+            full = len(self._pending) >= self.max_queue
+            if not full:
+                self._pending.append((conn, addr))
+                # each idle worker takes one pending connection; start a worker for the rest
+                if len(self._pending) > self._idle and len(self._workers) < self.max_workers:
+                    t = threading.Thread(target=self._work, daemon=True,
+                                         name=f"accelnet-web-{len(self._workers)}")
+                    self._workers.append(t)
+                    t.start()
+                self._wakeup.notify()
+        if full:
             self._reject(conn)
-            return
-        with self._lock:
-            if self._queue.qsize() > self._idle and len(self._workers) < self.max_workers:
-                t = threading.Thread(target=self._work, name=f"accelnet-web-{len(self._workers)}",
-                                     daemon=True)
-                self._workers.append(t)
-                t.start()
 
     def _reject(self, conn: socket.socket) -> None:
         """Over capacity: say so in plain HTTP (a TLS client just sees the close)."""
@@ -688,14 +700,15 @@ class Server:
     # -- working --
     def _work(self) -> None:
         while True:
-            with self._lock:
+            with self._wakeup:
                 self._idle += 1
-            item = self._queue.get()
-            with self._lock:
+                while not self._pending and not self.stopping:
+                    self._wakeup.wait()
                 self._idle -= 1
-            if item is None:
-                return
-            self._serve_connection(*item)
+                if self.stopping:
+                    return
+                conn, addr = self._pending.popleft()
+            self._serve_connection(conn, addr)
 
     def _serve_connection(self, conn: socket.socket, addr: Any) -> None:
         key = id(conn)
@@ -749,18 +762,13 @@ class Server:
             pass
         self._acceptor.join(max(0.0, deadline - time.monotonic()))
         self._sock.close()
-        # connections still queued are never served
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is not None:
-                item[0].close()
-        with self._lock:
+        with self._wakeup:
+            pending = list(self._pending)  # connections still waiting are never served
+            self._pending.clear()
             workers = list(self._workers)
-        for _ in workers:
-            self._queue.put(None)
+            self._wakeup.notify_all()
+        for conn, _ in pending:
+            conn.close()
         grace = time.monotonic() + max(0.0, (deadline - time.monotonic()) / 2)
         for t in workers:
             t.join(max(0.0, grace - time.monotonic()))

@@ -161,12 +161,21 @@ def test_pipelined_requests_are_all_answered(start, registry):
 # --- bad requests ---------------------------------------------------------------------------
 
 
+def test_a_get_with_a_body_closes_instead_of_misreading_the_body(start, registry):
+    srv = start(registry)
+    answer = raw(srv, b"GET /-/healthy HTTP/1.1\r\nHost: x\r\nContent-Length: 27\r\n\r\n"
+                      b"GET /nope HTTP/1.1\r\nX: y\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200 OK") and answer.count(b"HTTP/1.1 ") == 1
+    assert b"\r\nConnection: close\r\n" in answer
+
+
 def test_unknown_path_and_methods(start, registry):
     srv = start(registry)
     assert get(srv, "/metricsx")[0] == 404
     for method in ("POST", "PUT", "DELETE", "OPTIONS"):
         status, headers, _ = get(srv, "/metrics", method=method)
         assert status == 405 and headers["allow"] == "GET, HEAD", method
+        assert headers["connection"] == "close"
     assert raw(srv, b"BREW /metrics HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 501")
 
 
@@ -460,6 +469,25 @@ def test_bounded_pool_refuses_instead_of_spawning(start, registry):
             pass
         time.sleep(0.05)
     assert get(srv, "/-/healthy")[0] == 200
+
+
+def test_every_connection_gets_a_worker_while_workers_remain(start, registry):
+    """Connections arriving back to back each get a worker while fewer than max_workers are
+    busy: none waits in the queue behind a client that is stuck (regression: a worker
+    counted idle while it had already taken a connection)."""
+    srv = start(registry, max_workers=8, io_timeout=30)
+    for round_ in range(5):
+        stuck = [socket.create_connection(("127.0.0.1", srv.port)) for _ in range(6)]
+        try:
+            for s in stuck:
+                s.sendall(b"GET /metrics HTTP/1.1\r\n")  # headers never finish
+            conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=3)
+            conn.request("GET", "/-/healthy")
+            assert conn.getresponse().status == 200, round_
+            conn.close()
+        finally:
+            for s in stuck:
+                s.close()
 
 
 def test_idle_keep_alive_connections_yield_to_waiting_ones(start, registry):
