@@ -69,9 +69,10 @@ def gather(host: Host, options: Options) -> Facts:
     facts.pci_devices = read_pci_devices(host)
     facts.interfaces = read_interfaces(host)
     if host.live:
-        from .live import fill_virtual_drivers
+        from .live import fill_permanent_macs, fill_virtual_drivers
 
         fill_virtual_drivers(facts.interfaces)
+        fill_permanent_macs(facts.interfaces)
     _read_management(host, facts.interfaces, facts.pci_devices)
     if host.live:
         facts.sample_interval = options.sample_seconds

@@ -86,6 +86,21 @@ def sample_ethtool(names: Sequence[str], interval: float) -> Dict[str, List[Coun
     return result
 
 
+def fill_permanent_macs(interfaces) -> None:
+    """sysfs has no permanent MAC; rtnetlink's IFLA_PERM_ADDRESS (kernel >= 5.6) does. netvsc
+    pairs a VF by it, so the check's MAC fallback uses it too."""
+    from .netlink import NetlinkError, dump_links
+
+    try:
+        links = {link.name: link for link in dump_links()}
+    except (NetlinkError, OSError):
+        return
+    for iface in interfaces:
+        link = links.get(iface.name)
+        if link is not None and link.perm_mac and link.perm_mac != "00:00:00:00:00:00":
+            iface.perm_mac = link.perm_mac.lower()
+
+
 def fill_virtual_drivers(interfaces) -> None:
     """Interfaces with no backing device (a bridge standing in for hv_netvsc in tests, veth)
     have no driver link in sysfs; ethtool GDRVINFO names their driver."""

@@ -49,3 +49,18 @@ def test_virtual_drivers_come_from_ethtool(ns):
 
     drivers = netns.call_in_netns(ns, read, remount_sys=True)
     assert drivers["br9"] == "bridge" and drivers["va"] == "veth" and drivers["lo"] is None
+
+
+def test_permanent_macs_from_rtnetlink(ns):
+    netns.add_veth(ns, "va", "vb")
+    netns.ip("link", "set", "dev", "va", "address", "00:0d:3a:00:00:01", netns=ns)
+
+    def read():
+        interfaces = read_interfaces(live.live_host())
+        live.fill_permanent_macs(interfaces)
+        return {i.name: (i.mac, i.perm_mac) for i in interfaces}
+
+    macs = netns.call_in_netns(ns, read, remount_sys=True)
+    mac, perm = macs["va"]
+    assert mac == "00:0d:3a:00:00:01"
+    assert perm is None  # veth has no permanent address: the kernel reports none (or zeros)
