@@ -1,14 +1,10 @@
-"""Shared test fixtures: namespaces on the real kernel, real tools, free loopback ports.
-
-Tests that need root or a tool skip only when CI is unset: under CI=true (.ci/run, as root)
-a missing privilege or tool is a failure, never a silent skip.
-"""
+"""Shared fixtures: network namespaces on the real kernel and real tools (testutil.py has
+the helpers; under CI=true nothing here skips)."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sys
 from typing import Iterator
 
@@ -16,19 +12,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-
-def require(condition: bool, why: str) -> None:
-    if condition:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{why} (CI=true: this test must run)")
-    pytest.skip(why)
-
-
-def require_tool(name: str, package: str) -> str:
-    path = shutil.which(name)
-    require(path is not None, f"needs {name} (Debian package {package})")
-    return path  # type: ignore[return-value]
+from testutil import require, require_tool  # noqa: E402
 
 
 @pytest.fixture
@@ -46,9 +30,3 @@ def ns() -> Iterator[str]:
 @pytest.fixture
 def ethtool_bin() -> str:
     return require_tool("ethtool", "ethtool")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

@@ -9,7 +9,7 @@ import urllib.request
 
 import goldens
 from agentproc import command, env, stop, wait_ready
-from conftest import free_port
+from testutil import free_port
 
 SCRAPERS = 50
 DURATION_S = float(os.environ.get("ACCELNET_LOAD_SECONDS", "30"))

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from agentproc import command, env, get, stop, wait_ready
-from conftest import free_port
+from testutil import free_port
 import goldens
 
 FIXTURE = os.path.join(goldens.FIXTURES, "ubuntu2004-cx3-8nics")

@@ -10,7 +10,7 @@ import pytest
 
 import goldens
 from agentproc import command, env, get, stop, wait_ready
-from conftest import free_port, require_tool
+from testutil import free_port, require_tool
 
 NAMES = goldens.fixture_names()
 
