@@ -1,0 +1,107 @@
+"""Who may scrape: exporter-toolkit's basic auth (bcrypt) and request rate limit.
+
+Kept apart from the HTTP server so each can be read (and audited) on its own.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import collections
+import hashlib
+import hmac
+import os
+import threading
+import time
+from typing import Mapping, Optional, Tuple
+
+
+def _parse_basic(header: Optional[str]) -> Optional[Tuple[bytes, bytes]]:
+    """(user, password) from an ``Authorization: Basic`` header, or None."""
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        raw = base64.b64decode(token.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    user, sep, password = raw.partition(b":")
+    return (user, password) if sep else None
+
+
+class BasicAuth:
+    """bcrypt basic auth with a cache of successes.
+
+    bcrypt at cost 10 takes ~60 ms: paying that per scrape would dominate the scrape. A
+    success is cached under an HMAC (random per-process key) of user, hash and password, so
+    the cache holds no password and a changed hash or password misses. Failures are never
+    cached and always run bcrypt, against a dummy hash of the highest configured cost for
+    unknown users, so timing tells neither whether a user exists nor lets guesses run fast.
+    bcrypt runs under a lock, as in exporter-toolkit, so guessing cannot take all CPUs.
+    """
+
+    CACHE_SIZE = 256
+
+    def __init__(self, users: Mapping[str, str]) -> None:
+        import bcrypt  # only a web config with users pays for it
+
+        self._bcrypt = bcrypt
+        self._users = {u.encode("utf-8"): h.encode("ascii") for u, h in users.items()}
+        cost = max([int(h.split(b"$")[2]) for h in self._users.values()] or [10])
+        self._dummy = bcrypt.hashpw(b"accelnet-no-such-user", bcrypt.gensalt(cost))
+        self._key = os.urandom(32)
+        self._cache: "collections.OrderedDict[bytes, bool]" = collections.OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._bcrypt_lock = threading.Lock()
+
+    def check(self, authorization: Optional[str]) -> bool:
+        creds = _parse_basic(authorization)
+        if creds is None:
+            return False
+        user, password = creds
+        hashed = self._users.get(user)
+        known = hashed is not None
+        if hashed is None:
+            hashed = self._dummy
+        key = hmac.new(self._key, b"\0".join((user, hashed, password)), hashlib.sha256).digest()
+        with self._cache_lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return True
+        with self._bcrypt_lock:
+            try:
+                # bcrypt reads 72 bytes at most; Go's CompareHashAndPassword and htpasswd
+                # truncate likewise, so the same password works as with node_exporter.
+                ok = self._bcrypt.checkpw(password[:72], hashed)
+            except ValueError:
+                ok = False
+        if not (ok and known):
+            return False
+        with self._cache_lock:
+            self._cache[key] = True
+            while len(self._cache) > self.CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return True
+
+
+class TokenBucket:
+    """exporter-toolkit's rate_limit (Go's rate.Limiter): one token per interval, burst max."""
+
+    def __init__(self, interval: float, burst: int) -> None:
+        self._rate = 1.0 / interval
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._last = time.monotonic()
+        self._lock = threading.Lock()
+
+    def allow(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self._burst, self._tokens + (now - self._last) * self._rate)
+            self._last = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return True
+            return False
