@@ -110,10 +110,11 @@ class _Tree:
 
 def _format_ethtool(sample: CounterSample) -> str:
     """The text ``ethtool -S`` prints, so captures read the same whoever made them."""
+    from .ethtool_text import render_ethtool_stats
+
     if sample.stats is None:
         return "no stats available\n" if sample.state == "no-stats" else ""
-    lines = ["NIC statistics:"] + [f"     {k}: {v}" for k, v in sample.stats.items()]
-    return "\n".join(lines) + "\n"
+    return render_ethtool_stats(sample.stats)
 
 
 def collect_tree(host: Host, top: str, options: Options) -> None:
@@ -130,6 +131,7 @@ def collect_tree(host: Host, top: str, options: Options) -> None:
     interfaces: List[str] = host.list_dir("/sys/class/net")
     for name in interfaces:
         base = f"/sys/class/net/{name}"
+        _write_capture(cmd, f"ethtool-i.{name}.txt", host.capture(f"ethtool-i.{name}"))
         tree.copy_attrs(base)
         tree.copy_attrs(f"{base}/statistics", follow=False)
         if host.exists(f"{base}/device"):

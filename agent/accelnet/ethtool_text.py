@@ -25,6 +25,9 @@ driver string, in the driver's order, which is kept.  Rules, in order:
 
 Empty text is an empty mapping: it is what ``ethtool -S eth0 | grep vf_`` gives for a NIC
 whose driver has no ``vf_`` counters.
+
+``ethtool -i IFACE`` (driver information, ``key: value`` lines) has its parser here too, and
+both outputs have a renderer, so that captures made from the ioctl read like the command's.
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ __all__ = [
     "EthtoolCommandError",
     "EthtoolFormatError",
     "parse_ethtool_stats",
+    "parse_ethtool_info",
+    "render_ethtool_stats",
+    "render_ethtool_info",
 ]
 
 _U64_MAX = 2**64 - 1
@@ -106,3 +112,33 @@ def parse_ethtool_stats(text: str) -> Dict[str, int]:
     if not stats and noise and not saw_header:
         raise EthtoolFormatError("no 'name: value' statistic found in ethtool output")
     return stats
+
+
+def parse_ethtool_info(text: str) -> Dict[str, str]:
+    """``ethtool -i`` output as a mapping (``driver``, ``version``, ``bus-info``…).
+
+    Raises EthtoolFormatError when there is no ``driver:`` line: that is not ``ethtool -i``.
+    """
+    if not isinstance(text, str):
+        raise EthtoolFormatError(f"ethtool output must be text, not {type(text).__name__}")
+    info: Dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() and " " not in key.strip():
+            info.setdefault(key.strip(), value.strip())
+    if not info.get("driver"):
+        raise EthtoolFormatError("no 'driver:' line: not ethtool -i output")
+    return info
+
+
+def render_ethtool_stats(stats: Dict[str, int]) -> str:
+    """What ``ethtool -S`` prints for these stats."""
+    return "NIC statistics:\n" + "".join(f"     {name}: {value}\n" for name, value in stats.items())
+
+
+def render_ethtool_info(driver: str, version: str, firmware: str, bus_info: str, n_stats: int) -> str:
+    """What ``ethtool -i`` prints (the fields the GDRVINFO ioctl answers)."""
+    return (
+        f"driver: {driver}\nversion: {version}\nfirmware-version: {firmware}\n"
+        f"bus-info: {bus_info}\nsupports-statistics: {'yes' if n_stats else 'no'}\n"
+    )

@@ -68,10 +68,10 @@ def gather(host: Host, options: Options) -> Facts:
         facts.imds_state = "not asked: not an Azure VM"
     facts.pci_devices = read_pci_devices(host)
     facts.interfaces = read_interfaces(host)
+    _fill_virtual_drivers(host, facts.interfaces)
     if host.live:
-        from .live import fill_permanent_macs, fill_virtual_drivers
+        from .live import fill_permanent_macs
 
-        fill_virtual_drivers(facts.interfaces)
         fill_permanent_macs(facts.interfaces)
     _read_management(host, facts.interfaces, facts.pci_devices)
     if host.live:
@@ -86,6 +86,23 @@ def gather(host: Host, options: Options) -> Facts:
     facts.samples.update(host.sample_counters(missing, options.sample_seconds) if missing else {})
     facts.samples = {n: facts.samples[n] for n in synthetic}
     return facts
+
+
+def _fill_virtual_drivers(host: Host, interfaces: List[NetInterface]) -> None:
+    """Interfaces with no backing device (a bridge standing in for hv_netvsc in tests, veth)
+    have no driver link in sysfs: ``ethtool -i`` names their driver."""
+    from .ethtool_text import parse_ethtool_info
+
+    for iface in interfaces:
+        if iface.driver is not None or iface.bus is not None:
+            continue
+        text = host.capture(f"ethtool-i.{iface.name}")
+        if text is None:
+            continue
+        try:
+            iface.driver = parse_ethtool_info(text)["driver"]
+        except ParseError:
+            continue
 
 
 def _interfaces_from_captures(host: Host, facts: Facts, options: Options) -> None:

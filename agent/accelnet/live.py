@@ -26,6 +26,8 @@ def live_host(imds_url: str = IMDS_DEFAULT_URL) -> Host:
 def _capture(name: str, imds_url: str) -> Optional[str]:
     if name == "lspci":
         return run_command(["lspci", *LSPCI_ARGS])
+    if name.startswith("ethtool-i."):
+        return driver_info_text(name[len("ethtool-i."):])
     if name == "imds":
         try:
             return fetch_imds(imds_url)
@@ -101,17 +103,14 @@ def fill_permanent_macs(interfaces) -> None:
             iface.perm_mac = link.perm_mac.lower()
 
 
-def fill_virtual_drivers(interfaces) -> None:
-    """Interfaces with no backing device (a bridge standing in for hv_netvsc in tests, veth)
-    have no driver link in sysfs; ethtool GDRVINFO names their driver."""
-    missing = [i for i in interfaces if i.driver is None and i.bus is None]
-    if not missing:
-        return
+def driver_info_text(ifname: str) -> Optional[str]:
+    """``ethtool -i`` of an interface, from the GDRVINFO ioctl (no ethtool binary needed)."""
     from .ethtool import EthtoolError, EthtoolReader
+    from .ethtool_text import render_ethtool_info
 
-    with EthtoolReader() as reader:
-        for iface in missing:
-            try:
-                iface.driver = reader.driver_info(iface.name).driver or None
-            except EthtoolError:
-                continue
+    try:
+        with EthtoolReader() as reader:
+            info = reader.driver_info(ifname)
+    except (EthtoolError, OSError):
+        return None
+    return render_ethtool_info(info.driver, info.version, info.fw_version, info.bus_info, info.n_stats)

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 from accelnet import live, netns
+from accelnet.facts import Options, gather
 from accelnet.netdev import read_interfaces
 from agentproc import env
 
@@ -43,12 +44,32 @@ def test_virtual_drivers_come_from_ethtool(ns):
     netns.add_veth(ns, "va", "vb")
 
     def read():
-        interfaces = read_interfaces(live.live_host())
-        live.fill_virtual_drivers(interfaces)
-        return {i.name: i.driver for i in interfaces}
+        facts = gather(live.live_host(), Options(sample_seconds=0, imds=False))
+        return {i.name: i.driver for i in facts.interfaces}
 
     drivers = netns.call_in_netns(ns, read, remount_sys=True)
-    assert drivers["br9"] == "bridge" and drivers["va"] == "veth" and drivers["lo"] is None
+    assert drivers == {"br9": "bridge", "va": "veth", "vb": "veth", "lo": None}  # lo: EOPNOTSUPP
+
+
+def test_collect_then_snapshot_reads_like_live(ns, tmp_path):
+    """--collect in a namespace, then --snapshot of the bundle: the same pairing and checks."""
+    netns.add_bridge(ns, "syn0")
+    netns.add_veth(ns, "enP1s1", "peer0")
+    netns.set_master(ns, "enP1s1", "syn0")
+    bundle = tmp_path / "bundle.tar.gz"
+    common = ["--synthetic-drivers", "bridge", "--sample-seconds", "0", "--json", "--no-imds"]
+    collected = subprocess.run(
+        ["ip", "netns", "exec", ns, sys.executable, "-m", "accelnet.cli.check", "--collect", str(bundle)] + common,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(), timeout=60,
+    )
+    live_run = subprocess.run(
+        ["ip", "netns", "exec", ns, sys.executable, "-m", "accelnet.cli.check"] + common,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(), timeout=60,
+    )
+    from_bundle, from_live = json.loads(collected.stdout), json.loads(live_run.stdout)
+    assert from_bundle["interfaces"] == from_live["interfaces"]
+    assert from_bundle["interfaces"][0]["vf"]["name"] == "enP1s1"
+    assert [c["status"] for c in from_bundle["checks"]] == [c["status"] for c in from_live["checks"]]
 
 
 def test_permanent_macs_from_rtnetlink(ns):

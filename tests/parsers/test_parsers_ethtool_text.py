@@ -178,3 +178,43 @@ def test_huge_number_is_a_format_error():
     with pytest.raises(EthtoolFormatError):
         parse_ethtool_stats("x: " + "9" * 5000)
     assert parse_ethtool_stats("x: " + "0" * 5000 + "7") == {"x": 7}
+
+
+# -- ethtool -i and the renderers -------------------------------------------------------------
+
+from accelnet.ethtool_text import parse_ethtool_info, render_ethtool_info, render_ethtool_stats  # noqa: E402
+
+ETHTOOL_I_NETVSC = """driver: hv_netvsc
+version: 
+firmware-version: N/A
+expansion-rom-version: 
+bus-info: 
+supports-statistics: yes
+supports-test: no
+supports-eeprom-access: no
+supports-register-dump: no
+supports-priv-flags: no
+"""
+
+
+def test_ethtool_i():
+    info = parse_ethtool_info(ETHTOOL_I_NETVSC)
+    assert info["driver"] == "hv_netvsc" and info["bus-info"] == "" and info["supports-statistics"] == "yes"
+    with pytest.raises(ParseError):
+        parse_ethtool_info("NIC statistics:\n     rx: 1\n")
+
+
+def test_renderers_read_back():
+    assert parse_ethtool_info(render_ethtool_info("mlx5_core", "6.8.0", "16.30.5000", "927a:00:02.0", 12))["bus-info"] == "927a:00:02.0"
+    stats = {"vf_rx_packets": 1, "rx_queue_0_bytes": 2**64 - 1}
+    assert parse_ethtool_stats(render_ethtool_stats(stats)) == stats
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=200))
+def test_ethtool_i_random_text(text):
+    try:
+        info = parse_ethtool_info(text)
+    except ParseError:
+        return
+    assert info["driver"]
