@@ -190,29 +190,34 @@ class Agent:
                 log.exception("refresh failed; serving the previous state")
 
     def refresh(self) -> None:
-        """Rediscover the host and rerun the checks (counters sampled by the agent itself)."""
+        """Rediscover the host and rerun the checks.
+
+        On the live host each refresh reads the counters once; the previous refresh's reading
+        is the first sample, so the data path (and the datapath.vf check) compare two
+        readings one period apart, the way ``accelnet-check --sample-seconds`` does.
+        """
         assert self._host is not None
         options = Options(sample_seconds=0, imds=self.config.imds, synthetic_drivers=self.config.synthetic_drivers)
         facts = gather(self._host, options)
-        findings = run_checks(facts)
         if self._host.live:
-            datapaths = self._live_datapaths([p.synthetic.name for p in facts.pairings])
-        else:
-            datapaths = {p.synthetic.name: interface_datapath(facts, p) for p in facts.pairings}
+            self._pair_with_previous(facts)
+        findings = run_checks(facts)
+        datapaths = {p.synthetic.name: interface_datapath(facts, p) for p in facts.pairings}
         self._view = view_from_facts(facts, findings, datapaths)
         self._facts = facts
         self.heartbeat = time.monotonic()
 
-    def _live_datapaths(self, names: List[str]) -> Dict[str, str]:
-        now = self.read_counters(names)
-        result = {}
-        for name in names:
-            before, after = self._last_samples.get(name), now.get(name)
-            result[name] = counters.classify_datapath(
-                before.stats if before else None, after.stats if after else None
-            )
-        self._last_samples = dict(now)
-        return result
+    def _pair_with_previous(self, facts: Facts) -> None:
+        latest: Dict[str, CounterSample] = {}
+        for name, samples in facts.samples.items():
+            if not samples:
+                continue
+            now = samples[-1]
+            before = self._last_samples.get(name)
+            if before is not None and before.stats is not None and now.stats is not None:
+                facts.samples[name] = [before, now]
+            latest[name] = now
+        self._last_samples = latest
 
     # -- what the collector asks for ---------------------------------------------------------
 
