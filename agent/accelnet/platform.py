@@ -6,7 +6,6 @@ else's address (or a black hole that costs a timeout), so a diagnostic must not 
 
 from __future__ import annotations
 
-import urllib.request
 from dataclasses import dataclass
 from typing import Optional
 
@@ -89,6 +88,8 @@ def fetch_imds(url: str = IMDS_DEFAULT_URL, timeout: float = IMDS_TIMEOUT_S) -> 
 
     Raises OSError (including urllib's URLError and timeouts) on any failure.
     """
+    import urllib.request  # only the live host on Azure pays for it
+
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     request = urllib.request.Request(url, headers={"Metadata": "true"})
     with opener.open(request, timeout=timeout) as response:
