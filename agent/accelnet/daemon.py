@@ -95,6 +95,7 @@ class Agent:
         self._reader = None
         self._reader_lock = threading.Lock()
         self.monitor = None
+        self.udev_monitor = None
         self.server = None
         self.registry = None
         self.heartbeat = time.monotonic()
@@ -168,9 +169,25 @@ class Agent:
             log.warning("VF event monitor not started: %s", exc)
             self.monitor = None
 
+        try:
+            from .udev_events import UdevMonitor
+
+            # PCI add/bind/unbind of a VF changes no link, so rtnetlink alone would leave a VF
+            # whose driver went away unseen until the next period.
+            self.udev_monitor = UdevMonitor(on_event=self._on_udev_event)
+            self.udev_monitor.start()
+        except Exception as exc:  # noqa: BLE001 - no pyudev/libudev, or no uevent socket
+            log.info("udev event monitor not started: %s", exc)
+            self.udev_monitor = None
+
     def _on_event(self, event) -> None:
         log.info("VF %s: %s on %s", event.kind, event.vf, event.synthetic)
         self._wake.set()
+
+    def _on_udev_event(self, event) -> None:
+        if event.subsystem == "pci":
+            log.info("PCI %s: %s (driver %s)", event.action, event.name, event.driver or "none")
+            self._wake.set()
 
     # -- the background loop -----------------------------------------------------------------
 
@@ -283,8 +300,9 @@ class Agent:
         self._wake.set()
         if self.server is not None:
             self.server.shutdown()
-        if self.monitor is not None:
-            self.monitor.stop()
+        for monitor in (self.monitor, self.udev_monitor):
+            if monitor is not None:
+                monitor.stop()
         if self._thread is not None:
             self._thread.join(timeout=1.0)
         with self._reader_lock:
