@@ -141,3 +141,28 @@ def test_bundle_made_by_hand_from_the_articles_commands(tmp_path):
     (tmp_path / "cmd/ethtool-S.eth0.1.txt").write_text(grep_vf)  # VF counters stand still now
     code, report = _report(tmp_path)
     assert report["status"] == "unknown" and code == 3
+
+
+def test_hyperv_without_asset_tag_needs_the_imds_document(tmp_path):
+    snap = _copy_fixture(tmp_path, "ubuntu2204-cx5-2nics")
+    (snap / "root/sys/devices/virtual/dmi/id/chassis_asset_tag").unlink()
+    code, report = _report(snap)
+    azure = next(c for c in report["checks"] if c["id"] == "platform.azure")
+    assert (code, azure["status"]) == (0, "ok") and "IMDS" in azure["summary"]
+    (snap / "cmd/imds.json").unlink()
+    code, report = _report(snap)
+    assert (code, report["status"]) == (3, "unknown") and "asset tag" in report["summary"]
+
+
+def test_netvsc_known_by_its_counters_when_sysfs_names_no_driver(tmp_path):
+    """A hand-made tree where eth0 is a plain directory with no device link."""
+    import shutil
+
+    snap = _copy_fixture(tmp_path, "ubuntu1604-cx3-healthy")
+    net = snap / "root/sys/class/net"
+    real = (net / "eth0").resolve()
+    (net / "eth0").unlink()
+    shutil.copytree(real, net / "eth0", symlinks=True, ignore=shutil.ignore_patterns("device", "subsystem"))
+    code, report = _report(snap)
+    assert report["interfaces"][0]["name"] == "eth0" and report["interfaces"][0]["driver"] == "hv_netvsc"
+    assert (code, report["status"]) == (0, "ok")

@@ -93,9 +93,10 @@ def check_azure(facts: Facts) -> Finding:
         "chassis_asset_tag": dmi.chassis_asset_tag,
     }
     if dmi.is_azure is None:
+        why = "a Hyper-V VM without a DMI asset tag" if dmi.readable else "DMI (/sys/class/dmi/id) could not be read"
         if facts.is_azure:
-            return Finding("platform.azure", OK, "Azure VM: DMI could not be read, but the IMDS document was captured", evidence)
-        return Finding("platform.azure", UNKNOWN, "DMI (/sys/class/dmi/id) could not be read", evidence)
+            return Finding("platform.azure", OK, f"Azure VM: {why}, but the IMDS document was captured", evidence)
+        return Finding("platform.azure", UNKNOWN, f"cannot tell whether this is Azure: {why}", evidence)
     if dmi.is_azure:
         gen = dmi.generation
         gen_text = f" (Hyper-V generation {gen})" if gen else ""

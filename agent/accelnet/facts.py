@@ -78,8 +78,11 @@ def gather(host: Host, options: Options) -> Facts:
         facts.sample_interval = options.sample_seconds
     else:
         facts.sample_interval = float(host.meta.get("sample_interval_s", 0.0))  # type: ignore[arg-type]
-    if not facts.interfaces and not host.live:
-        _interfaces_from_captures(host, facts, options)
+    if not host.live:
+        if not facts.interfaces:
+            _interfaces_from_captures(host, facts, options)
+        else:
+            _netvsc_by_counters(host, facts, [i for i in facts.interfaces if i.driver is None and i.bus is None])
     facts.pairings = pair_interfaces(facts.interfaces, facts.pci_devices, options.synthetic_drivers)
     synthetic = [p.synthetic.name for p in facts.pairings]
     missing = [n for n in synthetic if n not in facts.samples]
@@ -106,21 +109,28 @@ def _fill_virtual_drivers(host: Host, interfaces: List[NetInterface]) -> None:
 
 
 def _interfaces_from_captures(host: Host, facts: Facts, options: Options) -> None:
-    """No /sys in the bundle: its ``ethtool -S`` captures name the NICs, and only hv_netvsc
-    reports the vf_* counters, so those NICs are the synthetic ones."""
-    from .counters import VF_COUNTERS
-
+    """No /sys in the bundle: its ``ethtool -S`` captures name the NICs."""
     names = sorted({c.split(".", 1)[1].rsplit(".", 1)[0] for c in host.capture_names()
                     if c.startswith("ethtool-S.") and c.count(".") >= 2})
-    samples = host.sample_counters(names, options.sample_seconds) if names else {}
-    for name in names:
-        first = samples[name][0] if samples.get(name) else None
-        iface = NetInterface(name=name)
+    facts.interfaces = [NetInterface(name=name) for name in names]
+    facts.interfaces_source = "captures"
+    _netvsc_by_counters(host, facts, facts.interfaces)
+
+
+def _netvsc_by_counters(host: Host, facts: Facts, unknown: List[NetInterface]) -> None:
+    """A snapshot interface whose driver sysfs does not name: only hv_netvsc reports the five
+    vf_* counters, so an ``ethtool -S`` capture holding them marks a synthetic NIC."""
+    from .counters import VF_COUNTERS
+
+    if not unknown:
+        return
+    samples = host.sample_counters([i.name for i in unknown], facts.sample_interval)
+    for iface in unknown:
+        readings = samples.get(iface.name) or []
+        first = readings[0] if readings else None
         if first is not None and first.stats is not None and all(k in first.stats for k in VF_COUNTERS):
             iface.driver = HV_NETVSC
-        facts.interfaces.append(iface)
-    facts.samples = samples
-    facts.interfaces_source = "captures"
+            facts.samples[iface.name] = readings
 
 
 def _read_os(host: Host, facts: Facts) -> None:

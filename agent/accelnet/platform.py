@@ -35,11 +35,14 @@ class Dmi:
 
     @property
     def is_azure(self) -> Optional[bool]:
-        """True/False from DMI; None when DMI could not be read at all."""
+        """True/False from DMI; None when DMI cannot tell: unreadable, or a Hyper-V VM whose
+        asset tag is missing (Azure and on-premises Hyper-V differ only there)."""
         if not self.readable:
             return None
         if self.chassis_asset_tag == AZURE_ASSET_TAG:
             return True
+        if self.chassis_asset_tag is None and self.is_hyperv:
+            return None
         return False
 
     @property

@@ -59,7 +59,7 @@ def summary_sentence(facts: Facts, status: str, findings: List[Finding]) -> str:
     if not facts.is_azure:
         azure = next(f for f in findings if f.id == "platform.azure")
         if facts.is_azure is None:
-            return f"Cannot tell whether this is an Azure VM: {azure.summary}; Accelerated Networking only exists on Azure VMs."
+            return f"{azure.summary[0].upper()}{azure.summary[1:]}; Accelerated Networking only exists on Azure VMs."
         text = azure.summary[0].upper() + azure.summary[1:]
         return f"{text}; Accelerated Networking only exists on Azure VMs."
     bad = [f for f in findings if f.status in (CRITICAL, WARNING)]
