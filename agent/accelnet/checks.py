@@ -295,6 +295,7 @@ def check_vf_bonded(facts: Facts, vfs: List[PciDevice]) -> Finding:
             "vf": p.vf.name,
             "method": p.method,
             "master": p.vf.master,
+            "iff_slave": p.vf.is_slave,
             "same_mac": same_mac,
             "management": management.as_evidence() if management is not None else None,
         })

@@ -116,10 +116,6 @@ def upgrade_command(os_release) -> str:
     return "install your distribution's current kernel and reboot"
 
 
-def _mainline(kernel: str) -> Tuple[int, ...]:
-    return _version_tuple(kernel.split("-")[0])
-
-
 def evaluate_kernel(
     os_release, kernel: Optional[str], image_version: Optional[str], vf_families: Sequence[str]
 ) -> Verdict:

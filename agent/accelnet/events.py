@@ -65,7 +65,6 @@ class VfMonitor:
         self._counts: Dict[Tuple[str, str], int] = {}
         self._history: Deque[VfEvent] = deque(maxlen=_HISTORY)
         self._enobufs = 0
-        self._resyncs = 0
         self._sock: Optional[RtnlSocket] = None
         self._reader: Optional[EthtoolReader] = None
         self._thread: Optional[threading.Thread] = None
@@ -260,7 +259,6 @@ class VfMonitor:
             with self._lock:
                 for index in stale - seen:
                     self._apply(index, None, emit=not initial)
-                self._resyncs += 1
             self._flush()
             if not interrupted:
                 return

@@ -14,7 +14,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -256,7 +255,3 @@ def _read_bounded(path: str, limit: int = MAX_READ_BYTES) -> Optional[str]:
         return None
     return data.decode("utf-8", errors="replace")
 
-
-def now() -> float:
-    """Monotonic time, kept here so that tests can reason about sample spacing."""
-    return time.monotonic()

@@ -16,7 +16,6 @@ from .host import Host
 from .pci import PciDevice
 
 CLASS_NET = "/sys/class/net"
-IFF_UP = 0x1
 IFF_SLAVE = 0x800
 HV_NETVSC = "hv_netvsc"
 VMBUS_NETWORK_CLASS = "{f8615163-df3e-46c5-913f-f2d2f965ed0e}"

@@ -171,6 +171,3 @@ def _vf_by_name(seen) -> Optional[VfModel]:
             best, best_length = model, len(generation)
     return best
 
-
-def an_virtual_functions(devices: List[PciDevice]) -> List[PciDevice]:
-    return [d for d in devices if d.is_an_vf]
