@@ -166,3 +166,13 @@ def test_netvsc_known_by_its_counters_when_sysfs_names_no_driver(tmp_path):
     code, report = _report(snap)
     assert report["interfaces"][0]["name"] == "eth0" and report["interfaces"][0]["driver"] == "hv_netvsc"
     assert (code, report["status"]) == (0, "ok")
+
+
+def test_imds_nics_held_against_the_synthetic_nics(tmp_path):
+    snap = _copy_fixture(tmp_path, "ubuntu2204-cx5-2nics")
+    imds = snap / "cmd/imds.json"
+    imds.write_text(imds.read_text().replace('"7C1E52255CA6"', '"7C1E5225FFFF"'))
+    code, report = _report(snap)
+    synthetic = next(c for c in report["checks"] if c["id"] == "nic.synthetic")
+    assert synthetic["status"] == "warning" and code == 1
+    assert "7c:1e:52:25:ff:ff" in synthetic["summary"] and "eth1 not in the IMDS NIC list" in synthetic["summary"]

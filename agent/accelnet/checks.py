@@ -161,8 +161,13 @@ def check_kernel(facts: Facts, vf_devices: List[PciDevice]) -> Finding:
 
 def check_synthetic(facts: Facts) -> Finding:
     names = [p.synthetic.name for p in facts.pairings]
-    evidence = {"interfaces": names, "source": facts.interfaces_source}
+    evidence: Dict[str, object] = {"interfaces": names, "source": facts.interfaces_source}
     if names:
+        mismatch = _imds_mac_mismatch(facts, evidence)
+        if mismatch:
+            return Finding("nic.synthetic", WARNING, mismatch, evidence,
+                           "Compare the VM's NICs (az vm nic list -g <group> --vm-name <vm>) with ip link; "
+                           "a NIC attached while the VM runs appears after hv_netvsc probes it, or after a restart")
         how = " (known from their ethtool -S captures: the bundle has no /sys)" if facts.interfaces_source == "captures" else ""
         return Finding("nic.synthetic", OK, f"synthetic NIC(s): {', '.join(names)}{how}", evidence)
     if not facts.interfaces:
@@ -178,6 +183,23 @@ def check_synthetic(facts: Facts) -> Finding:
         "(Ubuntu/Debian: add hv_netvsc to /etc/initramfs-tools/modules and run update-initramfs -u; "
         "RHEL/SLES: dracut -f --add-drivers hv_netvsc)",
     )
+
+
+def _imds_mac_mismatch(facts: Facts, evidence: Dict[str, object]) -> Optional[str]:
+    """IMDS lists the VM's NICs by MAC: each should be a synthetic NIC here, and back."""
+    imds_macs = list(getattr(facts.imds, "macs", ()) or ())
+    if not imds_macs or facts.interfaces_source != "sysfs":
+        return None
+    ours = {p.synthetic.mac: p.synthetic.name for p in facts.pairings if p.synthetic.mac}
+    evidence["imds_macs"] = imds_macs
+    missing = [m for m in imds_macs if m not in ours]
+    extra = [name for mac, name in ours.items() if mac not in imds_macs]
+    problems = []
+    if missing:
+        problems.append(f"IMDS lists NIC(s) {', '.join(missing)} that no hv_netvsc interface here has")
+    if extra:
+        problems.append(f"{', '.join(extra)} not in the IMDS NIC list")
+    return "; ".join(problems) or None
 
 
 def _vf_text(device: PciDevice) -> str:
