@@ -38,7 +38,6 @@ class Facts:
     pairings: List[Pairing] = field(default_factory=list)
     samples: Dict[str, List[CounterSample]] = field(default_factory=dict)
     sample_interval: float = 0.0
-    live: bool = False
     #: "sysfs", or "captures" for a bundle without /sys whose NICs are known only from
     #: their ethtool captures (a bundle made by hand from the article's commands).
     interfaces_source: str = "sysfs"
@@ -52,20 +51,11 @@ class Facts:
 
 
 def gather(host: Host, options: Options) -> Facts:
-    facts = Facts(dmi=read_dmi(host), live=host.live)
+    facts = Facts(dmi=read_dmi(host))
     _read_os(host, facts)
     facts.kernel = read_kernel_release(host)
     facts.cpus = count_cpus(host)
-    if facts.dmi.is_azure is None and not host.live:
-        _read_imds(host, facts)  # a captured document is read, nothing is asked
-        if facts.imds is None:
-            facts.imds_state = "not asked: DMI unreadable"
-    elif facts.is_azure and options.imds:
-        _read_imds(host, facts)
-    elif facts.is_azure:
-        facts.imds_state = "disabled (--no-imds)"
-    else:
-        facts.imds_state = "not asked: not an Azure VM"
+    _read_imds_if_azure(host, facts, options)
     facts.pci_devices = read_pci_devices(host)
     facts.interfaces = read_interfaces(host)
     _fill_virtual_drivers(host, facts.interfaces)
@@ -73,22 +63,36 @@ def gather(host: Host, options: Options) -> Facts:
         from .live import fill_permanent_macs
 
         fill_permanent_macs(facts.interfaces)
-    _read_management(host, facts.interfaces, facts.pci_devices)
-    if host.live:
         facts.sample_interval = options.sample_seconds
     else:
         facts.sample_interval = float(host.meta.get("sample_interval_s", 0.0))  # type: ignore[arg-type]
-    if not host.live:
         if not facts.interfaces:
-            _interfaces_from_captures(host, facts, options)
+            _interfaces_from_captures(host, facts)
         else:
             _netvsc_by_counters(host, facts, [i for i in facts.interfaces if i.driver is None and i.bus is None])
+    _read_management(host, facts.interfaces, facts.pci_devices)
     facts.pairings = pair_interfaces(facts.interfaces, facts.pci_devices, options.synthetic_drivers)
     synthetic = [p.synthetic.name for p in facts.pairings]
     missing = [n for n in synthetic if n not in facts.samples]
-    facts.samples.update(host.sample_counters(missing, options.sample_seconds) if missing else {})
+    if missing:
+        facts.samples.update(host.sample_counters(missing, options.sample_seconds))
     facts.samples = {n: facts.samples[n] for n in synthetic}
     return facts
+
+
+def _read_imds_if_azure(host: Host, facts: Facts, options: Options) -> None:
+    """IMDS is asked only when DMI says Azure; a snapshot's captured document is only read,
+    and where DMI cannot tell, that document is what tells."""
+    if facts.dmi.is_azure is None and not host.live:
+        _read_imds(host, facts)
+        if facts.imds is None:
+            facts.imds_state = "not asked: DMI cannot tell whether this is Azure"
+    elif facts.is_azure and options.imds:
+        _read_imds(host, facts)
+    elif facts.is_azure:
+        facts.imds_state = "disabled (--no-imds)"
+    else:
+        facts.imds_state = "not asked: not an Azure VM"
 
 
 def _fill_virtual_drivers(host: Host, interfaces: List[NetInterface]) -> None:
@@ -108,7 +112,7 @@ def _fill_virtual_drivers(host: Host, interfaces: List[NetInterface]) -> None:
             continue
 
 
-def _interfaces_from_captures(host: Host, facts: Facts, options: Options) -> None:
+def _interfaces_from_captures(host: Host, facts: Facts) -> None:
     """No /sys in the bundle: its ``ethtool -S`` captures name the NICs."""
     names = sorted({c.split(".", 1)[1].rsplit(".", 1)[0] for c in host.capture_names()
                     if c.startswith("ethtool-S.") and c.count(".") >= 2})
