@@ -182,6 +182,32 @@ def test_resize_to_size_without_an_switches_it_off_first(fake_az):
     assert state["vms"][key("myVM")]["power"] == "running"
 
 
+def test_resize_in_availability_set_to_size_without_an_switches_it_off_set_wide(fake_az):
+    """The article: in an availability set, AN goes off on the NICs of every VM of the set."""
+    state = avset_world()
+    state["nics"][key("nic1")]["accelerated"] = True
+    state["nics"][key("nic3")]["accelerated"] = True
+    fake_az.load(state)
+    code, _, err = fake_az.provision("resize", "-g", RG, "--vm", "vm1", "--size", "Standard_A4_v2")
+    assert code == 0 and "has no Accelerated Networking" in err
+    assert fake_az.commands() == [
+        f"vm show {W} vm1", f"network nic show {W} nic1",
+        f"vm availability-set show {W} MYAVSET", f"vm get-instance-view {W} vm1",
+        f"vm get-instance-view {W} VM2", f"vm get-instance-view {W} VM3",
+        f"vm show {W} VM2", f"network nic show {W} nic2a", f"network nic show {W} nic2b",
+        f"vm show {W} VM3", f"network nic show {W} nic3",
+        f"vm deallocate {W} vm1", f"vm deallocate {W} VM2", f"vm deallocate {W} VM3",
+        f"network nic update {W} nic1 --accelerated-networking false",
+        f"network nic update {W} nic2b --accelerated-networking false",
+        f"network nic update {W} nic3 --accelerated-networking false",
+        f"vm resize {W} vm1 --size Standard_A4_v2",
+        f"vm start {W} vm1", f"vm start {W} VM2", f"vm start {W} VM3"]
+    nics = fake_az.state["nics"]
+    assert not any(nics[key(n)]["accelerated"] for n in ("nic1", "nic2a", "nic2b", "nic3"))
+    assert fake_az.state["vms"][key("vm1")]["size"] == "Standard_A4_v2"
+    assert fake_az.state["vms"][key("vm2")]["size"] == "Standard_DS4_v2"
+
+
 def test_resize_when_size_not_offered_on_current_hardware_deallocates(fake_az):
     state = world(vms=[vm("myVM", "Standard_DS4_v2", ["myNic"])], nics=[nic("myNic", "myVM")])
     state["vms"][key("myVM")]["resizeOptions"] = ["Standard_DS3_v2"]

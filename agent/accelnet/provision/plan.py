@@ -185,6 +185,12 @@ def plan_resize(reader: Reader, command: List[str], vm_ref: Ref, size: str,
     resize = (["vm", "resize", *_where(vm.ref), "--size", size],
               f"Resize {vm.ref.name} from {vm.size} to {size}")
     accelerated = [nic for nic in nics if nic.accelerated]
+    if verdict.status == "unsupported" and group.in_set:
+        # The article: in an availability set, AN must be off on the NICs of every VM of the
+        # set before any of them moves to a size without it.
+        for member in group.members:
+            if member.key() != vm.ref.key():
+                accelerated += [n for n in (reader.nic(r) for r in reader.vm(member).nics) if n.accelerated]
     if verdict.status == "unsupported" and accelerated:
         plan.warnings.append(f"{size} has no Accelerated Networking: it is switched off on "
                              + ", ".join(n.ref.name for n in accelerated))
@@ -192,8 +198,10 @@ def plan_resize(reader: Reader, command: List[str], vm_ref: Ref, size: str,
         for nic in accelerated:
             plan.add(["network", "nic", "update", *_where(nic.ref),
                       "--accelerated-networking", "false"],
-                     f"Switch Accelerated Networking off for NIC {nic.ref.name}: a VM with it "
-                     f"cannot be resized to {size}, which has none")
+                     f"Switch Accelerated Networking off for NIC {nic.ref.name}: " + (
+                         f"every VM of availability set {group.in_set.name} must have it off "
+                         f"before {vm.ref.name} moves to {size}, which has none" if group.in_set
+                         else f"a VM with it cannot be resized to {size}, which has none"))
         plan.add(*resize)
         _start_again(plan, group, was_running, restart, True)
         return plan
