@@ -241,7 +241,7 @@ class Agent:
     def view(self) -> AgentView:
         view = self._view
         if self.monitor is not None:
-            return AgentView(view.interfaces, view.check_status, self.monitor.counts)
+            return AgentView(view.interfaces, view.check_status, self.monitor.counts, self.monitor.enobufs)
         return view
 
     def _all_interfaces(self) -> List[str]:

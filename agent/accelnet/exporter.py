@@ -59,6 +59,7 @@ class AgentView:
     interfaces: List[InterfaceState] = field(default_factory=list)
     check_status: Dict[str, str] = field(default_factory=dict)
     events: Dict[Tuple[str, str], int] = field(default_factory=dict)
+    resyncs: Optional[int] = None  # None: no event monitor runs (a snapshot)
 
 
 CounterReader = Callable[[List[str]], Mapping[str, CounterSample]]
@@ -208,6 +209,13 @@ class AccelnetCollector:
         for interface, kind in sorted(keys):
             family.add_metric([interface, kind], view.events.get((interface, kind), 0))
         yield family
+        if view.resyncs is not None:
+            yield CounterMetricFamily(
+                "accelnet_vf_event_resyncs",
+                "Times the kernel dropped link events (ENOBUFS) and the agent re-read every link to "
+                "derive what changed meanwhile.",
+                value=view.resyncs,
+            )
 
     @staticmethod
     def _generic(

@@ -71,6 +71,7 @@ def test_vf_discovered_with_bridge_as_master(agent_in_ns):
     assert value(body, "accelnet_vf_present", interface="syn0") == 1
     assert 'accelnet_vf_info{' in body and 'vf="vf0"' in body
     assert value(body, "accelnet_vf_events_total", interface="syn0", event="removed") == 0
+    assert "accelnet_vf_event_resyncs_total 0.0" in body
 
 
 def test_200_flaps_between_two_scrapes_are_all_counted(agent_in_ns):
