@@ -33,7 +33,7 @@ deb="$(ls "$OUT"/accelnet_*.deb)"
 
 if [ "${LINTIAN:-1}" != 0 ]; then
     need lintian
-    # --fail-on error: warnings (no man page yet, ...) are reported, not fatal.
+    # --fail-on error: warnings are reported, not fatal.
     lintian --fail-on error --info "$deb" || die "lintian found errors in $deb"
 fi
 echo "$deb"
