@@ -13,7 +13,7 @@ SUDO=""
 # python3-* packages the .deb depends on (so installing it in CI downloads nothing).
 APT_PACKAGES="python3 python3-venv python3-pip ethtool pciutils iproute2 util-linux prometheus
   prometheus-node-exporter openssl systemd dpkg-dev debhelper dh-python pybuild-plugin-pyproject
-  python3-all python3-setuptools python3-wheel lintian rpm fakeroot groff-base
+  python3-all python3-setuptools python3-wheel lintian rpm fakeroot groff-base man-db
   python3-psutil python3-pyroute2 python3-prometheus-client python3-pyudev python3-yaml python3-bcrypt"
 missing=""
 for pkg in $APT_PACKAGES; do

@@ -70,9 +70,17 @@ def unit_with_existing_binary(tmp_path: Path) -> Path:
 
 def test_systemd_analyze_verify_is_clean(tmp_path: Path) -> None:
     analyze = require_tool("systemd-analyze", "systemd")
+    require_tool("man", "man-db")
     unit = unit_with_existing_binary(tmp_path)
+    # verify runs `man` for each Documentation=man:… page: point it at the pages the packages
+    # install (packaging/man), so the unit's references are checked against the real ones.
+    man1 = tmp_path / "man" / "man1"
+    man1.mkdir(parents=True)
+    for page in (REPO_ROOT / "packaging" / "man").glob("*.1"):
+        shutil.copy(page, man1 / page.name)
+    env = dict(os.environ, MANPATH=str(tmp_path / "man"))
     result = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True,
-                            timeout=120, cwd=str(tmp_path))
+                            timeout=120, cwd=str(tmp_path), env=env)
     assert result.returncode == 0, result.stderr
     # Warnings (unknown keys, bad values) go to stderr without failing: none allowed.
     assert UNIT.name not in result.stderr, result.stderr
