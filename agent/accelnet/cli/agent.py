@@ -119,20 +119,25 @@ def main(argv: Optional[List[str]] = None) -> int:
     from ..errors import ParseError, SnapshotError
     from ..sdnotify import notify, watchdog_interval
 
+    # Handlers first: a SIGTERM during start-up (systemd stopping a unit that is still
+    # starting) must end in a clean exit, not the default action.
+    stop = threading.Event()
+    started = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGHUP, lambda *_: agent.reload() if started.is_set() else None)
+    agent = None
     try:
         agent = Agent(config_from_args(args))
         agent.start()
-    except (ValueError, ParseError, SnapshotError, OSError) as exc:
-        print(f"accelnet-agent: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except Exception as exc:  # noqa: BLE001 - web config and server errors carry their own message
-        print(f"accelnet-agent: {type(exc).__name__}: {exc}", file=sys.stderr)
+        started.set()
+    except Exception as exc:  # noqa: BLE001 - bad flags, snapshot, web config, address in use
+        known = isinstance(exc, (ValueError, ParseError, SnapshotError, OSError))
+        print(f"accelnet-agent: {exc if known else f'{type(exc).__name__}: {exc}'}", file=sys.stderr)
+        if agent is not None:
+            agent.stop()  # whatever had started (server, monitors) stops with it
         return EXIT_USAGE
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGHUP, lambda *_: agent.reload())
     log.info("accelnet-agent %s serving on %s%s", __version__, agent.server.url, args.telemetry_path)
     notify("READY=1\nSTATUS=serving")
 
