@@ -11,10 +11,12 @@ from typing import Dict, List, Optional, Tuple
 
 from . import counters, distros
 from .facts import Facts
-from .netdev import Pairing
+from .netdev import NetInterface, Pairing
 from .pci import PciDevice
 
 OK, WARNING, CRITICAL, UNKNOWN, SKIPPED = "ok", "warning", "critical", "unknown", "skipped"
+#: How bad a status is; the same numbers are the Nagios exit code of the overall status and
+#: the value of accelnet_check_status (a skipped check counts as ok).
 SEVERITY = {OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3, SKIPPED: 0}
 CHECK_IDS = (
     "platform.azure",
@@ -289,9 +291,10 @@ def _bond_remedy(facts: Facts, manager_problem: bool) -> str:
     return f"{text} {udev_rule_remedy()}" if manager_problem else text
 
 
-def _manager_problem(iface) -> Optional[str]:
-    management = getattr(iface, "management", None)
-    return management.problem() if management is not None else None
+def _manager_problem(iface: Optional[NetInterface]) -> Optional[str]:
+    if iface is None or iface.management is None:
+        return None
+    return iface.management.problem()
 
 
 def check_vf_bonded(facts: Facts, vfs: List[PciDevice]) -> Finding:

@@ -16,10 +16,9 @@ from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, UntypedMetricFamily
 
 from . import __version__, counters
-from .checks import CHECK_IDS
+from .checks import CHECK_IDS, SEVERITY
 from .host import CounterSample
 
-STATUS_VALUES = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3, "skipped": 0}
 PATHS = (counters.DATAPATH_VF, counters.DATAPATH_SYNTHETIC)
 EVENT_KINDS = ("added", "removed")
 
@@ -147,7 +146,7 @@ class AccelnetCollector:
         )
         for check in CHECK_IDS:
             status = view.check_status.get(check, "unknown")
-            family.add_metric([check], STATUS_VALUES.get(status, 3))
+            family.add_metric([check], SEVERITY.get(status, 3))
         yield family
 
     @staticmethod

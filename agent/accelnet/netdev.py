@@ -10,10 +10,13 @@ what an interface is.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, List, Optional, Sequence
+from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence
 
 from .host import Host
 from .pci import PciDevice
+
+if TYPE_CHECKING:
+    from .management import Management
 
 CLASS_NET = "/sys/class/net"
 IFF_SLAVE = 0x800
@@ -35,7 +38,7 @@ class NetInterface:
     vmbus_class_id: Optional[str] = None
     master: Optional[str] = None
     lowers: List[str] = field(default_factory=list)
-    management: Optional[object] = None  # accelnet.management.Management, VFs only
+    management: Optional["Management"] = None  # VFs only: who configures the interface
 
     @property
     def is_slave(self) -> bool:

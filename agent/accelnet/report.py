@@ -6,12 +6,11 @@ import os
 from typing import Dict, List, Optional, TextIO
 
 from . import counters
-from .checks import CRITICAL, OK, SKIPPED, UNKNOWN, WARNING, Finding, interface_datapath, overall_status
+from .checks import CRITICAL, OK, SEVERITY, SKIPPED, UNKNOWN, WARNING, Finding, interface_datapath, overall_status
 from .facts import Facts
 from .netdev import Pairing
 
 SCHEMA = 1
-EXIT_CODES = {OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3}
 
 
 def _host_section(facts: Facts) -> Dict[str, object]:
@@ -132,5 +131,5 @@ def render_text(report: Dict[str, object], colour: bool = False) -> str:
 
 
 def exit_code(report: Dict[str, object]) -> int:
-    return EXIT_CODES.get(str(report["status"]), 3)
+    return SEVERITY.get(str(report["status"]), 3)
 

@@ -8,21 +8,8 @@ installs them and a silent skip would hide that the packaging is no longer check
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
-import pytest
+from testutil import require, require_tool  # noqa: F401 - re-exported for the packaging tests
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def require_tool(name: str, package: str) -> str:
-    """Path of `name`, or skip (fail under CI) naming the Debian package that has it."""
-    path = shutil.which(name)
-    if path is None:
-        why = "needs %s (Debian package %s)" % (name, package)
-        if os.environ.get("CI") == "true":
-            pytest.fail(why + "; CI=true: packaging tests must run")
-        pytest.skip(why)
-    return path

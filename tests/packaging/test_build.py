@@ -18,7 +18,7 @@ from typing import Dict, List
 
 import pytest
 
-from packaging_helpers import REPO_ROOT, require_tool
+from packaging_helpers import REPO_ROOT, require, require_tool
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("CI") != "true" and os.environ.get("ACCELNET_TEST_PACKAGES") != "1",
@@ -52,10 +52,7 @@ def _run(args: List[str], **kwargs) -> subprocess.CompletedProcess:
 
 
 def _require_root() -> None:
-    if os.geteuid() != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail("installing the .deb needs root (CI=true: must run)")
-        pytest.skip("installing the .deb needs root")
+    require(os.geteuid() == 0, "installing the .deb needs root")
 
 
 def _build(script: str, pattern: str) -> Path:
