@@ -113,6 +113,8 @@ class Agent:
 
         host = live_host(self.config.imds_url or IMDS_DEFAULT_URL)
         host.run_capture = _cached(host.run_capture, {"imds": IMDS_TTL_S, "lspci": LSPCI_TTL_S})
+        # Discovery samples through the scrapes' reader: one socket, one name cache.
+        host.sampler = lambda names, _interval: {n: [s] for n, s in self.read_counters(list(names)).items()}
         return host
 
     def build_registry(self):
