@@ -9,8 +9,6 @@
 Run as root: PYTHONPATH=agent python3 bench/bench_ethtool.py
 """
 
-from __future__ import annotations
-
 import os
 import statistics
 import subprocess

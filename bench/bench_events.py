@@ -10,8 +10,6 @@ so the ratio shows what the monitor adds on top of the kernel's own work. Target
 Run as root: PYTHONPATH=agent python3 bench/bench_events.py
 """
 
-from __future__ import annotations
-
 import os
 import subprocess
 import sys

@@ -12,8 +12,6 @@ thread-per-connection free-for-all gives some scrapers a fast p50 and starves ot
 The tests import :func:`run_load` for a short version of the same run.
 """
 
-from __future__ import annotations
-
 import argparse
 import http.client
 import os

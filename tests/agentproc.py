@@ -1,7 +1,5 @@
 """Run the real ``accelnet-agent`` as a child process, as systemd or a user would."""
 
-from __future__ import annotations
-
 import os
 import subprocess
 import sys

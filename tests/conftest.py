@@ -1,8 +1,6 @@
 """Shared fixtures: network namespaces on the real kernel and real tools (testutil.py has
 the helpers; under CI=true nothing here skips)."""
 
-from __future__ import annotations
-
 import os
 import shutil
 import sys

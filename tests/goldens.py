@@ -4,8 +4,6 @@ Shared by tests/test_golden.py (compare) and tests/regen_golden.py (rewrite afte
 deliberate change).
 """
 
-from __future__ import annotations
-
 import contextlib
 import io
 import json
@@ -47,6 +45,25 @@ def strip_volatile(text: str) -> str:
             continue
         kept.append(line)
     return "\n".join(kept) + "\n"
+
+
+def same_values(text: str) -> str:
+    """Exposition text with every sample value in one spelling.
+
+    prometheus_client formats large floats differently across releases (0.17.1, the last for
+    Python 3.6, writes ``1.2e+010`` where newer ones write ``1.2e+10``): both are the same
+    number to Prometheus, so goldens compare values, not their spelling.
+    """
+    lines = []
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            head, _, value = line.rpartition(" ")
+            try:
+                line = head + " " + repr(float(value))
+            except ValueError:
+                pass
+        lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 def agent_metrics(name: str) -> str:

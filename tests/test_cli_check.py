@@ -10,6 +10,8 @@ import sys
 import tarfile
 import threading
 
+import socketserver
+
 import pytest
 
 import goldens
@@ -56,6 +58,12 @@ def test_version():
     assert proc.returncode == 0 and proc.stdout.decode().startswith("accelnet-check ")
 
 
+class _ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    """http.server.ThreadingHTTPServer of Python 3.7+, for Python 3.6."""
+
+    daemon_threads = True
+
+
 class _Recorder(http.server.BaseHTTPRequestHandler):
     requests = []
     body = b"{}"
@@ -76,7 +84,7 @@ def imds_server():
     _Recorder.requests = []
     with open(os.path.join(REPO, "fixtures/hosts/ubuntu1604-cx3-healthy/cmd/imds.json"), "rb") as handle:
         _Recorder.body = handle.read()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    server = _ThreadingServer(("127.0.0.1", 0), _Recorder)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/metadata/instance?api-version=2021-02-01"

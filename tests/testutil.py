@@ -4,8 +4,6 @@ Tests that need root or a tool skip only when CI is unset: under CI=true (.ci/ru
 a missing privilege or tool is a failure, never a silent skip.
 """
 
-from __future__ import annotations
-
 import os
 import shutil
 import socket

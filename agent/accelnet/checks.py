@@ -4,8 +4,6 @@ Pure functions of :class:`~accelnet.facts.Facts`. A check that cannot apply is `
 one whose input could not be read is ``unknown`` (never a guess dressed as ``ok``).
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 

@@ -7,8 +7,6 @@ them out (relative), so a snapshot is read by the same code as the live host. DM
 numbers and UUIDs are left out on purpose: a support bundle travels.
 """
 
-from __future__ import annotations
-
 import datetime
 import json
 import os

@@ -6,8 +6,6 @@ the VMBus channels, i.e. the synthetic path. Comparing two samples tells which p
 traffic now. Pure functions: samples in, values out.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Dict, Mapping, Optional
 

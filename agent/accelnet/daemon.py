@@ -5,8 +5,6 @@ discovery, the checks, IMDS) runs in a background loop, woken early by VF events
 returning VF shows up without waiting for the next period.
 """
 
-from __future__ import annotations
-
 import contextlib
 import logging
 import threading

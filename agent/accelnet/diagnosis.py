@@ -1,7 +1,5 @@
 """A whole diagnosis in one call: read the facts, run the checks, build the report."""
 
-from __future__ import annotations
-
 from typing import Dict
 
 from .checks import run_checks

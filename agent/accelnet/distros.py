@@ -5,8 +5,6 @@ the way each family's package manager does (dpkg for Debian/Ubuntu, rpm for the 
 distributions), since a kernel release such as ``3.10.0-693.21.1.el7`` is an rpm version.
 """
 
-from __future__ import annotations
-
 import json
 import os
 from dataclasses import dataclass, field

@@ -15,8 +15,6 @@ Kernel sources: net/ethtool/ioctl.c (ethtool_get_strings, ethtool_get_stats,
 ethtool_get_sset_info), include/uapi/linux/ethtool.h (struct layouts).
 """
 
-from __future__ import annotations
-
 import ctypes
 import errno
 import fcntl

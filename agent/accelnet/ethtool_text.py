@@ -30,8 +30,6 @@ whose driver has no ``vf_`` counters.
 both outputs have a renderer, so that captures made from the ioctl read like the command's.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Dict
 

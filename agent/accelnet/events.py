@@ -20,8 +20,6 @@ Azure does) always gives a new ifindex, so a VF that lived across a dump is neve
 The monitor watches the network namespace of the thread that calls ``start()``.
 """
 
-from __future__ import annotations
-
 import errno
 import logging
 import select

@@ -6,8 +6,6 @@ date in the background) and a counter reader called fresh at every scrape. Slow 
 the full diagnosis) never happens here.
 """
 
-from __future__ import annotations
-
 import re
 import threading
 from dataclasses import dataclass, field

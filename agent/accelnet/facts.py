@@ -5,8 +5,6 @@ the report are pure functions of the :class:`Facts` it returns, which is what ma
 snapshot's verdict identical to the live host's.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 

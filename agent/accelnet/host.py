@@ -9,8 +9,6 @@ hostile 1 GB file are all just "no value" (``None`` / empty), because a diagnost
 report what it could not read instead of crashing on it.
 """
 
-from __future__ import annotations
-
 import errno
 import os
 import stat

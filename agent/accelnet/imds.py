@@ -6,8 +6,6 @@ writes ``""`` for "not set" (no scale set, no marketplace image), so empty strin
 what we think it is, and raises.
 """
 
-from __future__ import annotations
-
 import json
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple

@@ -32,8 +32,6 @@ would compare.  The rules, by family (tested on the examples in each line):
 ``version`` is always the first three numbers (a missing patch level is 0).
 """
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass
 from typing import Optional, Tuple

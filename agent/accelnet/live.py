@@ -1,7 +1,5 @@
 """The live host: root ``/``, commands run on demand, counters read from the kernel."""
 
-from __future__ import annotations
-
 import shutil
 import subprocess
 import time

@@ -26,8 +26,6 @@ is not lspci output is skipped too if at least one device was read, otherwise th
 refused with :class:`LspciParseError`.  Empty text is no devices (a container has no PCI bus).
 """
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple

@@ -5,8 +5,6 @@ The same NIC is ``0011AAFFBB22`` in IMDS, ``00-11-AA-FF-BB-22`` in Azure CLI/por
 its IMDS entry only works after all of them are normalised to the sysfs form.
 """
 
-from __future__ import annotations
-
 import re
 
 from accelnet.errors import ParseError

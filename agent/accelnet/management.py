@@ -13,8 +13,6 @@ why Azure images ship udev rules marking VFs unmanaged. Three sources say what w
   (``ADMIN_STATE=unmanaged`` or ``configured``...).
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Dict, Optional
 

@@ -7,8 +7,6 @@ VF names vary (``enP31819s1``, ``enP53091s1np0``, ``eth1``, ``eth8``), so a name
 what an interface is.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence
 

@@ -1,15 +1,11 @@
 """rtnetlink link dumps and the event socket.
 
 ``dump_links()`` uses our own small codec (accelnet.rtnl) on a plain netlink socket, which
-keeps pyroute2's import (~200 ms) off the cold start of `accelnet-check`; pass a pyroute2
-``IPRoute`` as ``ipr`` to dump through it instead (the daemon may already hold one). Both
-produce the same ``Link`` values (tests compare them). pyroute2 is only imported inside
-``_links_from_pyroute2``.
+keeps pyroute2's import (~200 ms) off the cold start of `accelnet-check` and pyroute2 off the
+runtime dependencies; the tests hold its values against pyroute2's and `ip link`.
 
 Sockets take the network namespace of the thread that opens them.
 """
-
-from __future__ import annotations
 
 import os
 import socket
@@ -114,34 +110,11 @@ def _links_from_raw() -> List[Link]:
     raise NetlinkError("link dump interrupted %d times in a row" % _DUMP_ATTEMPTS)
 
 
-def link_from_pyroute2(msg: Any) -> Link:
-    """A pyroute2 ifinfmsg as a Link (the same values our codec produces)."""
-    linkinfo = msg.get_attr("IFLA_LINKINFO")
-    stats = msg.get_attr("IFLA_STATS64")
-    return Link(
-        index=msg["index"],
-        name=msg.get_attr("IFLA_IFNAME"),
-        mac=msg.get_attr("IFLA_ADDRESS"),
-        perm_mac=msg.get_attr("IFLA_PERM_ADDRESS"),
-        operstate=msg.get_attr("IFLA_OPERSTATE") or "UNKNOWN",
-        flags=msg["flags"],
-        master=msg.get_attr("IFLA_MASTER") or None,
-        kind=linkinfo.get_attr("IFLA_INFO_KIND") if linkinfo is not None else None,
-        stats64={k: v for k, v in stats.items() if k in rtnl.STATS64_NAMES} if stats is not None else {},
-    )
-
-
-def _links_from_pyroute2(ipr: Any) -> List[Link]:
-    return [link_from_pyroute2(m) for m in ipr.get_links()]
-
-
-def dump_links(ipr: Any = None) -> List[Link]:
+def dump_links() -> List[Link]:
     """Every link of this network namespace, ordered by the kernel (ifindex order).
 
     Raises NetlinkError if the kernel refuses or keeps interrupting the dump.
     """
-    if ipr is not None:
-        return _links_from_pyroute2(ipr)
     try:
         return _links_from_raw()
     except OSError as exc:
@@ -151,4 +124,4 @@ def dump_links(ipr: Any = None) -> List[Link]:
 
 
 __all__ = ["Link", "IFF_SLAVE", "RtnlSocket", "NetlinkError", "dump_links", "iter_dump",
-           "link_from_pyroute2", "RTMGRP_LINK"]
+           "RTMGRP_LINK"]

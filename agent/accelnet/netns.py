@@ -11,8 +11,6 @@ Names are unique (``an-test-`` + random) and the namespace is always deleted, al
 body raises.
 """
 
-from __future__ import annotations
-
 import contextlib
 import ctypes
 import ctypes.util
@@ -51,7 +49,7 @@ def _setns(fd: int, nstype: int) -> None:
 def ip(*args: str, netns: Optional[str] = None, check: bool = True) -> subprocess.CompletedProcess:
     """Run ``ip [-n NS] ARGS``; a failure raises NetnsError with ip's own message."""
     cmd = ["ip"] + (["-n", netns] if netns else []) + list(args)
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     if check and proc.returncode != 0:
         raise NetnsError("%s: %s" % (" ".join(cmd), proc.stderr.strip()))
     return proc
@@ -61,7 +59,7 @@ def ip_batch(lines: Sequence[str], netns: Optional[str] = None, force: bool = Fa
     """Many ip commands in one process (``ip -batch -``), to make event bursts fast."""
     cmd = ["ip"] + (["-n", netns] if netns else []) + (["-force"] if force else []) + ["-batch", "-"]
     proc = subprocess.run(cmd, input="\n".join(lines) + "\n", stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
+                          stderr=subprocess.PIPE, universal_newlines=True)
     if proc.returncode != 0 and not force:
         raise NetnsError("ip -batch: %s" % proc.stderr.strip())
 
@@ -186,5 +184,5 @@ def run_python(name: str, code: str, timeout: float = 60.0) -> subprocess.Comple
     env = dict(os.environ)
     env["PYTHONPATH"] = agent_dir + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return subprocess.run(["ip", "netns", "exec", name, sys.executable, "-c", code],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                           env=env, timeout=timeout)

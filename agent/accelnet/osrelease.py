@@ -9,8 +9,6 @@ rather than fatal, because distributions and users do leave junk in it.  Only te
 no assignment survives at all is refused.
 """
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple

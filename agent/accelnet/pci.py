@@ -5,8 +5,6 @@ no tool. ``lspci`` output is used to name devices and, where a capture has no sy
 (a bundle made by hand), to find the devices at all.
 """
 
-from __future__ import annotations
-
 import json
 import os
 from dataclasses import dataclass, field

@@ -4,8 +4,6 @@ IMDS is only asked when DMI says Azure: on any other machine 169.254.169.254 is 
 else's address (or a black hole that costs a timeout), so a diagnostic must not touch it.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Optional
 

@@ -1,7 +1,5 @@
 """The report of a diagnosis: the JSON document of CONTRACT.md and its human rendering."""
 
-from __future__ import annotations
-
 import os
 from typing import Dict, List, Optional, TextIO
 

@@ -9,8 +9,6 @@ queues do not keep; and importing pyroute2 costs ~200 ms of cold start that a on
 Sources: include/uapi/linux/netlink.h, rtnetlink.h, if_link.h.
 """
 
-from __future__ import annotations
-
 import struct
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, Optional, Tuple

@@ -7,8 +7,6 @@ python-systemd would buy nothing. Outside systemd every call is a cheap no-op re
 False, so the daemon needs no "am I under systemd" branches.
 """
 
-from __future__ import annotations
-
 import logging
 import os
 import socket

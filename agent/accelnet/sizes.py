@@ -11,8 +11,6 @@ Size names follow Azure's convention
 case-insensitive: IMDS has been seen to report ``standard_ds4_v2``.
 """
 
-from __future__ import annotations
-
 import functools
 import json
 import re

@@ -6,8 +6,6 @@ the snapshot (absolute names, ``..``, links pointing outside, devices, hard link
 elsewhere) and caps the total size instead of trusting the archive.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import shutil

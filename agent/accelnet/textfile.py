@@ -7,8 +7,6 @@ the file is written next to its target under a name the collector ignores
 another user) and renamed over the target, which is atomic within one filesystem.
 """
 
-from __future__ import annotations
-
 import os
 import threading
 from typing import Any

@@ -13,8 +13,6 @@ Net-device uevents are delivered in the network namespace of the device, so the 
 follows the namespace of the thread that calls ``start()``.
 """
 
-from __future__ import annotations
-
 import logging
 import os
 import select

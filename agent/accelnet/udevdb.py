@@ -25,8 +25,6 @@ only comes from hand-made text, where it is meant).  Text in which no entry is u
 is refused, because it is not a udev database.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
@@ -55,7 +53,7 @@ class UdevRecord:
 def _int(value: str, signed: bool, bits: int) -> Optional[int]:
     text = value.strip()
     body = text[1:] if signed and text[:1] in "+-" else text
-    if not body or not body.isascii() or not body.isdigit() or len(body.lstrip("0")) > 20:
+    if not body or not all(ord(ch) < 128 for ch in body) or not body.isdigit() or len(body.lstrip("0")) > 20:
         return None
     number = int(text)
     low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)

@@ -12,8 +12,6 @@ All functions return -1, 0 or 1 and raise :class:`VersionError` (a ``ParseError`
 string the tool itself would refuse.
 """
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass
 from typing import Optional
@@ -42,6 +40,11 @@ _DPKG_REVISION_OK = re.compile(r"[A-Za-z0-9.+~]*\Z")
 class VersionError(ParseError):
     """A version string that the package manager would reject."""
 
+
+
+def _ascii(text: str) -> bool:
+    """str.isascii() of Python 3.7+, for Python 3.6."""
+    return all(ord(ch) < 128 for ch in text)
 
 def _sign(n: int) -> int:
     return (n > 0) - (n < 0)
@@ -84,7 +87,7 @@ def parse_dpkg_version(s: str) -> DpkgVersion:
         epoch_text, rest = text.split(":", 1)
         if not epoch_text:
             raise VersionError(f"dpkg version {s!r}: epoch is empty")
-        if not epoch_text.isdigit() or not epoch_text.isascii():
+        if not epoch_text.isdigit() or not _ascii(epoch_text):
             raise VersionError(f"dpkg version {s!r}: epoch {epoch_text!r} is not a number")
         # Length first: int() of a huge digit string is refused on Python >= 3.11.
         significant = epoch_text.lstrip("0") or "0"
@@ -164,7 +167,7 @@ def dpkg_compare(a: str, b: str) -> int:
 
 def _rpm_alnum(ch: str) -> bool:
     # rpm uses its own ASCII-only risalnum(): any other byte is a separator.
-    return ch.isascii() and ch.isalnum()
+    return _ascii(ch) and ch.isalnum()
 
 
 def rpmvercmp(a: str, b: str) -> int:
@@ -210,14 +213,14 @@ def rpmvercmp(a: str, b: str) -> int:
         si, sj = i, j
         isnum = ca.isdigit()
         if isnum:
-            while i < la and a[i].isascii() and a[i].isdigit():
+            while i < la and _ascii(a[i]) and a[i].isdigit():
                 i += 1
-            while j < lb and b[j].isascii() and b[j].isdigit():
+            while j < lb and _ascii(b[j]) and b[j].isdigit():
                 j += 1
         else:
-            while i < la and a[i].isascii() and a[i].isalpha():
+            while i < la and _ascii(a[i]) and a[i].isalpha():
                 i += 1
-            while j < lb and b[j].isascii() and b[j].isalpha():
+            while j < lb and _ascii(b[j]) and b[j].isalpha():
                 j += 1
         seg_a, seg_b = a[si:i], b[sj:j]
         if not seg_b:
@@ -246,7 +249,7 @@ def _parse_evr(s: str, what: str) -> _Evr:
     """Split ``[epoch:]version[-release]`` like rpm's rpmverParse()."""
     text = _check_text(s, what)
     k = 0
-    while k < len(text) and text[k].isascii() and text[k].isdigit():
+    while k < len(text) and _ascii(text[k]) and text[k].isdigit():
         k += 1
     if k < len(text) and text[k] == ":":
         epoch = text[:k] or "0"

@@ -4,8 +4,6 @@ Both event monitors wait on a kernel socket with no timeout (an idle VM must not
 for nothing); the thread also selects on this pipe's ``fd`` and returns when it is readable.
 """
 
-from __future__ import annotations
-
 import os
 
 

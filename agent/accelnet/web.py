@@ -18,8 +18,6 @@ stdlib HTTP parser (``BaseHTTPRequestHandler``) and adds what an exporter on eve
 when a web config asks for them.
 """
 
-from __future__ import annotations
-
 import collections
 import gzip
 import html

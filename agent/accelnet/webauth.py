@@ -3,8 +3,6 @@
 Kept apart from the HTTP server so each can be read (and audited) on its own.
 """
 
-from __future__ import annotations
-
 import base64
 import binascii
 import collections

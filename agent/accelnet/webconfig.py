@@ -24,8 +24,6 @@ Pythons whose ``ssl`` can set a single group only.
 certificates. Everything raises :class:`WebConfigError`, one line naming file and key.
 """
 
-from __future__ import annotations
-
 import os
 import re
 from dataclasses import dataclass, field
@@ -499,6 +497,32 @@ def _load_cert_chain(ctx: "ssl.SSLContext", tls: TLSServerConfig, where: str) ->
                                  f"cannot load the key pair: {detail}") from None
 
 
+#: exporter-toolkit's version names, oldest first.
+TLS_VERSIONS = ("TLS10", "TLS11", "TLS12", "TLS13")
+
+
+def set_tls_versions(ctx: "ssl.SSLContext", minimum: str, maximum: str) -> None:
+    """Limit ``ctx`` to the exporter-toolkit version range ``minimum``..``maximum``.
+
+    Python 3.7+ has ``minimum_version``/``maximum_version``; Python 3.6 (RHEL 8, Ubuntu
+    18.04, SLES 15) only the ``OP_NO_TLSv*`` options, which say the same thing.
+    """
+    import ssl
+
+    low, high = TLS_VERSIONS.index(minimum), TLS_VERSIONS.index(maximum)
+    if hasattr(ssl, "TLSVersion"):
+        names = ("TLSv1", "TLSv1_1", "TLSv1_2", "TLSv1_3")
+        ctx.minimum_version = getattr(ssl.TLSVersion, names[low])
+        ctx.maximum_version = getattr(ssl.TLSVersion, names[high])
+        return
+    flags = (ssl.OP_NO_TLSv1, ssl.OP_NO_TLSv1_1, ssl.OP_NO_TLSv1_2, ssl.OP_NO_TLSv1_3)
+    for index, flag in enumerate(flags):
+        if index < low or index > high:
+            ctx.options |= flag
+        else:
+            ctx.options &= ~flag
+
+
 def build_ssl_context(config: WebConfig) -> "Optional[ssl.SSLContext]":
     """A server-side SSLContext for ``config``, or None when the config does not enable TLS.
 
@@ -512,11 +536,8 @@ def build_ssl_context(config: WebConfig) -> "Optional[ssl.SSLContext]":
 
     where = config.path or "<web config>"
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    versions = {"TLS10": ssl.TLSVersion.TLSv1, "TLS11": ssl.TLSVersion.TLSv1_1,
-                "TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
     try:
-        ctx.minimum_version = versions[tls.min_version]
-        ctx.maximum_version = versions[tls.max_version]
+        set_tls_versions(ctx, tls.min_version, tls.max_version)
     except (ValueError, OSError) as e:
         raise _ssl_error(where, "min_version", e) from None
     if tls.prefer_server_cipher_suites:

@@ -1,8 +1,6 @@
 """Helpers of the kernel tests: an independent reading of `ethtool -S` text (the product's
 own snapshot parser lives elsewhere; here we only need a witness) and polling."""
 
-from __future__ import annotations
-
 import subprocess
 import time
 from typing import Callable, List, Tuple
@@ -24,7 +22,7 @@ def parse(text: str) -> List[Tuple[str, int]]:
 
 def ethtool_s_text(netns_name: str, ifname: str) -> str:
     proc = subprocess.run(["ip", "netns", "exec", netns_name, "ethtool", "-S", ifname],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=True)
     return proc.stdout
 
 
@@ -34,7 +32,7 @@ def ethtool_s(netns_name: str, ifname: str) -> List[Tuple[str, int]]:
 
 def ethtool(netns_name: str, *args: str) -> str:
     proc = subprocess.run(["ip", "netns", "exec", netns_name, "ethtool", *args],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     assert proc.returncode == 0, "ethtool %s: %s" % (" ".join(args), proc.stderr)
     return proc.stdout
 

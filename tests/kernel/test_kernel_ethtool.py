@@ -1,7 +1,5 @@
 """EthtoolReader against the real kernel (veth, bridge, lo) in a private namespace."""
 
-from __future__ import annotations
-
 import errno
 import fcntl
 import time

@@ -1,7 +1,5 @@
 """VfMonitor against real link events, with a bridge standing in for the synthetic NIC."""
 
-from __future__ import annotations
-
 import threading
 import time
 

@@ -1,7 +1,5 @@
 """The namespace helper: unique names, always deleted, three ways in that see the namespace."""
 
-from __future__ import annotations
-
 import os
 import shutil
 import sys
@@ -84,7 +82,7 @@ def test_reader_and_monitor_need_no_capability(ns):
         "from accelnet.events import VfMonitor\n"
         "cap = open('/proc/self/status').read().split('CapEff:')[1].split()[0]\n"
         "denied = subprocess.run(['ip', 'link', 'add', 'x', 'type', 'bridge'],"
-        " capture_output=True).returncode != 0\n"
+        " stdout=subprocess.PIPE, stderr=subprocess.PIPE).returncode != 0\n"
         "stats = EthtoolReader().stats('enP1s1')\n"
         "mon = VfMonitor(synthetic_drivers=('bridge',)); mon.start(); pairs = mon.pairs(); mon.stop()\n"
         "print(cap, denied, len(stats), stats['peer_ifindex'] > 0, pairs)\n"

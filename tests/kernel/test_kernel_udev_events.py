@@ -1,7 +1,5 @@
 """Kernel uevents (pyudev, kernel source) beside the rtnetlink monitor: no double counting."""
 
-from __future__ import annotations
-
 from accelnet import netns
 from accelnet.events import ADDED, REMOVED, VfMonitor
 from accelnet.udev_events import UdevMonitor, event_from_properties

@@ -6,8 +6,6 @@ Tools are skipped only outside CI: under CI=true a missing tool is a failure, be
 installs them and a silent skip would hide that the packaging is no longer checked.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 
 from testutil import require, require_tool  # noqa: F401 - re-exported for the packaging tests

@@ -5,8 +5,6 @@ keywords, label names and durations, and the expressions it reads are our own. N
 cannot classify count as metric names, so a typo in a metric name is reported, never hidden.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Iterable, Set
 

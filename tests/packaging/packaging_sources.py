@@ -7,8 +7,6 @@ agent's /metrics on every fixture host; test_metric_names checks the rules and t
 against both, so a name must be in the contract *and* served.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import re

@@ -1,7 +1,5 @@
 """The Grafana dashboard: loads, is built on variables, and every query is valid PromQL."""
 
-from __future__ import annotations
-
 import subprocess
 from pathlib import Path
 
@@ -74,6 +72,6 @@ def test_every_dashboard_query_is_valid_promql(tmp_path: Path) -> None:
         rules.append({"record": "dashboard:query_%d" % number, "expr": expr})
     path = tmp_path / "dashboard-queries.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
-    result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([promtool, "check", "rules", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS: %d rules found" % len(rules) in result.stdout

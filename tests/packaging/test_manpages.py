@@ -5,8 +5,6 @@ subcommand), so a new flag without its man page entry fails here. The roff must 
 without a single groff warning (-ww), in the default device and in a terminal.
 """
 
-from __future__ import annotations
-
 import os
 import re
 import subprocess
@@ -33,8 +31,8 @@ _SHORT = re.compile(r"(?<![\w-])-[A-Za-z](?![\w-])")
 
 def _help(module: str, *args: str) -> str:
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / "agent"), COLUMNS="200", LANG="C.UTF-8")
-    result = subprocess.run([sys.executable, "-m", module, *args, "--help"], capture_output=True,
-                            text=True, env=env, cwd=str(REPO_ROOT), timeout=60)
+    result = subprocess.run([sys.executable, "-m", module, *args, "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True, env=env, cwd=str(REPO_ROOT), timeout=60)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -131,7 +129,7 @@ def test_option_hyphens_are_escaped(command: str) -> None:
 def test_groff_prints_no_warning(command: str, device: str) -> None:
     groff = require_tool("groff", "groff-base")
     args = [groff, "-man", "-ww", "-z"] + (["-T" + device] if device else []) + [str(_page(command))]
-    result = subprocess.run(args, capture_output=True, text=True, timeout=60, env=dict(os.environ, LANG="C.UTF-8"))
+    result = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=60, env=dict(os.environ, LANG="C.UTF-8"))
     assert result.returncode == 0, result.stderr
     assert result.stderr == "", result.stderr
 

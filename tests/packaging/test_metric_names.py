@@ -4,8 +4,6 @@ A rule on a name the agent does not serve never fires and a panel on one stays e
 silently: this is the test that catches a renamed metric.
 """
 
-from __future__ import annotations
-
 import importlib.util
 import time
 

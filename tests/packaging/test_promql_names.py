@@ -1,7 +1,5 @@
 """The lexer that the metric-name test relies on: if it misses names, that test proves nothing."""
 
-from __future__ import annotations
-
 import pytest
 
 from packaging_promql import counter_arguments, metric_names

@@ -1,7 +1,5 @@
 """The alerting rules: valid for Prometheus, unit-tested, and each pointing at a check id."""
 
-from __future__ import annotations
-
 import re
 import subprocess
 
@@ -33,7 +31,7 @@ def _check_ids() -> set:
 
 def _promtool(*args: str) -> subprocess.CompletedProcess:
     promtool = require_tool("promtool", "prometheus")
-    return subprocess.run([promtool, *args], capture_output=True, text=True, timeout=120,
+    return subprocess.run([promtool, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120,
                           cwd=str(src.RULES.parent))
 
 

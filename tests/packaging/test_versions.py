@@ -1,7 +1,5 @@
 """One version everywhere: the Python package, the Debian changelog and the rpm spec."""
 
-from __future__ import annotations
-
 import re
 
 from packaging_helpers import REPO_ROOT

@@ -1,7 +1,5 @@
 """`ethtool -S` text: real Azure outputs (docs, issues) and ethtool's exact print format."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import pytest

@@ -1,7 +1,5 @@
 """IMDS instance document and MAC spelling, from the Azure docs sample response."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 

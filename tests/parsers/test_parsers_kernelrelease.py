@@ -1,7 +1,5 @@
 """`uname -r` strings of every family Azure images ship."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import pytest

@@ -1,7 +1,5 @@
 """lspci in all its forms: real Azure outputs plus forms rendered by lib/names.c's rules."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import pytest

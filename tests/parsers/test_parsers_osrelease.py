@@ -1,7 +1,5 @@
 """os-release files of the distributions Azure AN supports (and their relatives)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import pytest

@@ -1,7 +1,5 @@
 """udev database files in systemd's format (device-private.c)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import pytest

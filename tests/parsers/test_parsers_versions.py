@@ -1,7 +1,5 @@
 """Version comparison against the expectations of dpkg's and rpm's own test suites."""
 
-from __future__ import annotations
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st

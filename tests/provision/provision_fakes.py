@@ -1,7 +1,5 @@
 """Helpers: run the real accelnet-provision entry point against the stand-in az on PATH."""
 
-from __future__ import annotations
-
 import copy
 import io
 import json

@@ -1,7 +1,5 @@
 """Failure halfway, resume, dry-run scripts, refusals before any call, az errors."""
 
-from __future__ import annotations
-
 import os
 import shlex
 import subprocess
@@ -173,10 +171,10 @@ def test_dry_run_with_nothing_to_do_is_a_valid_script(fake_az, tmp_path):
 def test_module_help_and_entry_point(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "agent"))
     proc = subprocess.run([sys.executable, "-m", "accelnet.cli.provision", "--help"],
-                          capture_output=True, text=True, env=env)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=env)
     assert proc.returncode == 0 and "create,enable,disable,resize" in proc.stdout
     proc = subprocess.run([sys.executable, "-m", "accelnet.cli.provision", "enable", "-g",
-                           "rg", "--vm", "v"], capture_output=True, text=True,
+                           "rg", "--vm", "v"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                           env=dict(env, PATH=str(tmp_path)))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert FAKE_AZ_DIR.is_dir()

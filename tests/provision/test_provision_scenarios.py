@@ -1,7 +1,5 @@
 """Exact az call sequences of each accelnet-provision scenario, and idempotence."""
 
-from __future__ import annotations
-
 import pytest
 
 from provision_fakes import RG, key, nic, vm, world

@@ -1,7 +1,5 @@
 """Size names and the AN size rules (shared with accelnet-check's platform.vm_size)."""
 
-from __future__ import annotations
-
 import json
 
 import pytest

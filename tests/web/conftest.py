@@ -1,8 +1,6 @@
 """Fixtures for the serving side: a registry with fixed values, servers that are always shut
 down, and a small PKI made with the openssl command (a CA, a server cert, client certs)."""
 
-from __future__ import annotations
-
 import shutil
 from typing import Callable, Iterator, List
 

@@ -1,7 +1,5 @@
 """sd_notify over a real AF_UNIX datagram socket standing in for systemd."""
 
-from __future__ import annotations
-
 import os
 import socket
 import uuid

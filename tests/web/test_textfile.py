@@ -1,7 +1,5 @@
 """Atomic writes for node_exporter's textfile collector."""
 
-from __future__ import annotations
-
 import os
 import stat
 import threading

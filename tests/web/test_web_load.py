@@ -1,7 +1,5 @@
 """50 concurrent scrapers for a few seconds get no error (bench/ has the 30 s version)."""
 
-from __future__ import annotations
-
 import importlib.util
 import os
 import sys

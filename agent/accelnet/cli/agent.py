@@ -1,7 +1,5 @@
 """``accelnet-agent``: the Prometheus exporter daemon (flags spelled like node_exporter's)."""
 
-from __future__ import annotations
-
 import argparse
 import logging
 import os

@@ -5,8 +5,6 @@ the command drops into any monitoring system as it is. Heavy modules are importe
 path that needs them: a support engineer runs this many times in a row.
 """
 
-from __future__ import annotations
-
 import argparse
 import json
 import os

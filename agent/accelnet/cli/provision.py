@@ -4,8 +4,6 @@ Exit status: 0 done (or nothing to do), 1 refused before any change, 2 failed ha
 a report of what ran and the command that resumes).
 """
 
-from __future__ import annotations
-
 import argparse
 import sys
 from typing import List, Optional, Sequence, TextIO

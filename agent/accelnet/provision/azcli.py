@@ -6,8 +6,6 @@ operations we run (show, deallocate, start, update to a fixed value) are idempot
 retry after a timeout cannot do harm.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import shutil
@@ -73,7 +71,7 @@ class AzCli:
         env = dict(os.environ, AZURE_CORE_NO_COLOR="1", AZURE_CORE_ONLY_SHOW_ERRORS="1")
         try:
             proc = subprocess.run([path, *argv], stdin=subprocess.DEVNULL,
-                                  capture_output=True, text=True, timeout=self.timeout, env=env)
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=self.timeout, env=env)
         except subprocess.TimeoutExpired:
             raise AzTimeout(argv, -1, "", f"az {argv[0]} {argv[1] if len(argv) > 1 else ''} "
                             f"did not finish within {self.timeout:g} s".replace("  ", " "))

@@ -1,7 +1,5 @@
 """Errors of the provisioning side, one per outcome the CLI reports differently."""
 
-from __future__ import annotations
-
 from typing import Sequence
 
 from accelnet.errors import ParseError

@@ -6,8 +6,6 @@ because Azure would reject them halfway through a plan, after other steps alread
 Rules: https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
 """
 
-from __future__ import annotations
-
 import ipaddress
 import re
 from dataclasses import dataclass

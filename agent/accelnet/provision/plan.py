@@ -7,8 +7,6 @@ availability set only once every VM of the set is deallocated; a VM with AN can 
 resized to a size without AN after AN is switched off.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 

@@ -4,8 +4,6 @@ Plans are built from what these return, so a second run of the same command find
 done and plans nothing: that is what makes every subcommand idempotent.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 

@@ -6,16 +6,13 @@ The report names the steps that ran, the one that failed, those that did not run
 a VM we deallocated from one that was deallocated all along.
 """
 
-from __future__ import annotations
-
-import shlex
 from dataclasses import dataclass, field
 from typing import List, Optional, TextIO
 
 from accelnet.provision.azcli import AzCli
 from accelnet.provision.errors import AzError
 from accelnet.provision.plan import Plan, Step
-from accelnet.provision.script import az_argv
+from accelnet.provision.script import az_argv, shell_join
 
 
 @dataclass
@@ -34,7 +31,7 @@ def execute(plan: Plan, cli: AzCli, out: TextIO) -> Outcome:
     outcome = Outcome()
     total = len(plan.steps)
     for index, step in enumerate(plan.steps):
-        out.write(f"[{index + 1}/{total}] {step.why}\n    {shlex.join(az_argv(step))}\n")
+        out.write(f"[{index + 1}/{total}] {step.why}\n    {shell_join(az_argv(step))}\n")
         out.flush()
         try:
             cli.run(step.args)
@@ -70,11 +67,11 @@ def failure_report(plan: Plan, outcome: Outcome) -> str:
     total = len(plan.steps)
     failed_no = len(outcome.done) + 1
     lines = [f"accelnet-provision: step {failed_no} of {total} failed: {outcome.error}",
-             f"  failed: {shlex.join(az_argv(outcome.failed))}"]
+             f"  failed: {shell_join(az_argv(outcome.failed))}"]
     lines.append("steps done:" if outcome.done else "steps done: none")
-    lines += [f"  {i}. {shlex.join(az_argv(s))}" for i, s in enumerate(outcome.done, 1)]
+    lines += [f"  {i}. {shell_join(az_argv(s))}" for i, s in enumerate(outcome.done, 1)]
     lines.append("steps not run:" if outcome.not_run else "steps not run: none")
-    lines += [f"  {i}. {shlex.join(az_argv(s))}"
+    lines += [f"  {i}. {shell_join(az_argv(s))}"
               for i, s in enumerate(outcome.not_run, failed_no + 1)]
     left = left_deallocated(outcome)
     if left:
@@ -86,5 +83,5 @@ def failure_report(plan: Plan, outcome: Outcome) -> str:
         lines.append(f"  (the failed step may have deallocated {outcome.failed.deallocates} "
                      "before it failed)")
     lines.append("resume with:")
-    lines.append("  " + shlex.join(resume_command(plan, outcome)))
+    lines.append("  " + shell_join(resume_command(plan, outcome)))
     return "\n".join(lines) + "\n"

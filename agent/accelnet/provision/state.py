@@ -5,8 +5,6 @@ ARM resource model that `az ... show` prints (camelCase: ``hardwareProfile.vmSiz
 ``enableAcceleratedNetworking``, ``virtualMachineProfile.networkProfile...``).
 """
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass
 from typing import Any, List, Mapping, Optional, Tuple
