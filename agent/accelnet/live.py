@@ -3,7 +3,7 @@
 import shutil
 import subprocess
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from .host import CounterSample, Host
 from .platform import IMDS_DEFAULT_URL, fetch_imds
@@ -71,8 +71,11 @@ def read_sample(reader, name: str) -> CounterSample:
         return CounterSample(None, "unavailable", str(exc), stamp)
 
 
-def sample_ethtool(names: Sequence[str], interval: float) -> Dict[str, List[CounterSample]]:
-    """Two readings ``interval`` seconds apart (one when interval is 0)."""
+def sample_ethtool(
+    names: Sequence[str], interval: float, wait: Callable[[float], None] = time.sleep
+) -> Dict[str, List[CounterSample]]:
+    """Two readings ``interval`` seconds apart (one when interval is 0). ``wait`` sleeps the
+    interval (the command line passes one that shows a countdown on a terminal)."""
     from .ethtool import EthtoolReader
 
     result: Dict[str, List[CounterSample]] = {name: [] for name in names}
@@ -80,7 +83,7 @@ def sample_ethtool(names: Sequence[str], interval: float) -> Dict[str, List[Coun
         for name in names:
             result[name].append(read_sample(reader, name))
         if interval > 0:
-            time.sleep(interval)
+            wait(interval)
             for name in names:
                 result[name].append(read_sample(reader, name))
     return result
