@@ -168,7 +168,7 @@ def parse_ethtool_permaddr(text: str) -> Optional[str]:
         line = raw_line.strip()
         if not line or line.startswith("#"):
             continue
-        if _COMMAND_ERROR.match(line):
+        if _COMMAND_ERROR.match(line) or line.startswith("Cannot read permanent address"):
             raise EthtoolCommandError(line)
         match = _PERMADDR.match(line)
         if not match:

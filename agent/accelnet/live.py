@@ -86,12 +86,13 @@ def run_command(argv: List[str]) -> Optional[str]:
     return done.stdout.decode("utf-8", errors="replace")
 
 
-def read_kmsg(path: str = KMSG_PATH, limit: int = KMSG_MAX_BYTES) -> List[bytes]:
+def read_kmsg(path: Optional[str] = None, limit: int = KMSG_MAX_BYTES) -> List[bytes]:
     """Every record the kernel log holds now, read from /dev/kmsg without blocking: one
     read() is one record, EAGAIN means there are no more, EPIPE means the ring buffer
     overwrote records while we read (the next read continues after the gap)."""
     import errno
 
+    path = path or KMSG_PATH
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
@@ -117,7 +118,7 @@ def read_kmsg(path: str = KMSG_PATH, limit: int = KMSG_MAX_BYTES) -> List[bytes]
     return records
 
 
-def kernel_log_text(path: str = KMSG_PATH) -> str:
+def kernel_log_text(path: Optional[str] = None) -> str:
     """The kernel log as ``dmesg`` prints it, from /dev/kmsg (no dmesg binary needed)."""
     from .kmsg import parse_kmsg_record, render_dmesg
 
