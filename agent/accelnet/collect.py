@@ -23,11 +23,12 @@ from .facts import Options
 from .host import CounterSample, Host
 from .platform import read_dmi
 
-#: Attributes that must not be read (side effects, binary blobs, slow or private).
+#: Attributes that must not be read (side effects, binary blobs such as a bridge's forwarding
+#: table ``brforward``, slow or private). scripts/accelnet-collect skips the same list.
 SKIP_ATTRS = {
     "config", "rom", "remove", "rescan", "reset", "new_id", "remove_id", "bind", "unbind",
     "product_uuid", "product_serial", "board_serial", "chassis_serial", "driver_override",
-    "vpd", "label",
+    "vpd", "label", "brforward",
 }
 #: PCI BAR files (``resource0``, ``resource1_wc``…): reading an I/O BAR does port I/O on the
 #: device, and none of them is text the diagnosis reads.
