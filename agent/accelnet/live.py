@@ -156,8 +156,11 @@ def sample_ethtool(
             result[name].append(read_sample(reader, name))
         if interval > 0:
             wait(interval)
+            # a driver without stats, or a NIC already gone, is not read again: a bundle
+            # records those as one sample too (snapshot.py stops at the first failed one)
             for name in names:
-                result[name].append(read_sample(reader, name))
+                if result[name][0].state == "ok":
+                    result[name].append(read_sample(reader, name))
     return result
 
 
