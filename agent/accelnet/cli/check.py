@@ -56,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the counters twice, N seconds apart (default 2; 0 = read once)",
     )
     parser.add_argument(
-        "-t", "--timeout", type=_timeout, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
-        help=f"give up with UNKNOWN after SECONDS (default {DEFAULT_TIMEOUT_S:g}; 0 = never)",
+        "-t", "--timeout", type=_timeout, default=None, metavar="SECONDS",
+        help=f"give up with UNKNOWN after SECONDS (default {DEFAULT_TIMEOUT_S:g} plus --sample-seconds; 0 = never)",
     )
     parser.add_argument("--imds-url", metavar="URL", help="Azure Instance Metadata Service URL (asked only when DMI says Azure)")
     parser.add_argument("--no-imds", action="store_true", help="never ask the Instance Metadata Service")
@@ -117,6 +117,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         try:
             args = build_parser().parse_args(argv)
+            if args.timeout is None:
+                args.timeout = DEFAULT_TIMEOUT_S + args.sample_seconds
             _arm_timeout(args.timeout)
             return _run(args, stage)
         finally:
@@ -282,7 +284,9 @@ def _fail(message: str, as_json: bool) -> int:
 
     message = f"accelnet-check: {message}"
     if as_json:
-        print(message, file=sys.stderr)
+        from ..safetext import safe_text
+
+        print(safe_text(message, keep_pipes=True), file=sys.stderr)
         _write(json.dumps(unknown_report(message), indent=2) + "\n")
     else:
         _write(status_line("unknown", message) + "\n")
