@@ -27,23 +27,26 @@ class CaptureUnavailable(Exception):
 
 def live_host(imds_url: str = IMDS_DEFAULT_URL) -> Host:
     host = Host(root="/", live=True)
-
-    def capture(name: str) -> Optional[str]:
-        try:
-            return _capture(name, imds_url)
-        except CaptureUnavailable as exc:
-            host.capture_problems[name] = str(exc)
-            return None
-
-    host.run_capture = capture
+    host.run_capture = lambda name: _capture(name, imds_url, host.capture_problems)
     host.sampler = sample_ethtool
     return host
 
 
-def _capture(name: str, imds_url: str) -> Optional[str]:
+def _capture(name: str, imds_url: str, problems: Optional[Dict[str, str]] = None) -> Optional[str]:
     """The live source of every ``cmd/`` file of docs/bundle.md, by capture name (the file
-    name without ``.txt``/``.json``). Raises CaptureUnavailable with the reason where the
-    capture exists in principle but cannot be made here."""
+    name without ``.txt``/``.json``); None where it cannot be made here, with the reason in
+    ``problems[name]``."""
+    try:
+        return _produce(name, imds_url)
+    except CaptureUnavailable as exc:
+        if problems is not None:
+            problems[name] = str(exc)
+        return None
+
+
+def _produce(name: str, imds_url: str) -> Optional[str]:
+    """One capture; raises CaptureUnavailable with the reason where it exists in principle
+    but cannot be made here."""
     if name == "lspci":
         return run_command(["lspci", *LSPCI_ARGS])
     if name == "ip-addr":
