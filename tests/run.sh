@@ -9,12 +9,13 @@ SUDO=""
 
 # Real tools the tests talk to: ethtool and lspci (compared with our readers), iproute2 (network
 # namespaces), prometheus/promtool and node_exporter (scrape and benchmark), openssl (TLS certs),
-# systemd-analyze (unit checks), the packaging toolchain (deb and rpm builds) and the runtime
+# systemd-analyze (unit checks), dash/busybox/shellcheck/curl (the POSIX sh collector), the packaging toolchain (deb and rpm builds) and the runtime
 # python3-* packages the .deb depends on (so installing it in CI downloads nothing).
 APT_PACKAGES="python3 python3-venv python3-pip ethtool pciutils iproute2 util-linux prometheus
   prometheus-node-exporter openssl systemd dpkg-dev debhelper dh-python pybuild-plugin-pyproject
   python3-all python3-setuptools python3-wheel lintian rpm fakeroot groff-base man-db
-  python3-psutil python3-pyroute2 python3-prometheus-client python3-pyudev python3-yaml python3-bcrypt"
+  python3-psutil python3-pyroute2 python3-prometheus-client python3-pyudev python3-yaml python3-bcrypt
+  dash busybox shellcheck curl"
 missing=""
 for pkg in $APT_PACKAGES; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"

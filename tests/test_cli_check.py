@@ -42,8 +42,13 @@ def test_bad_input_is_unknown_with_one_line(args):
     err = proc.stderr.decode()
     assert proc.returncode == 3
     assert "Traceback" not in err
-    assert len(err.strip().splitlines()) <= 2 and err.strip()  # argparse adds its usage line
-    assert proc.stdout == b""
+    out = proc.stdout.decode().splitlines()
+    assert len(out) == 1 and out[0].startswith("UNKNOWN: accelnet-check: "), out
+    as_json = run_cli(*args, "--json")
+    report = json.loads(as_json.stdout)
+    assert as_json.returncode == 3 and report["status"] == "unknown"
+    assert report["summary"] == out[0][len("UNKNOWN: "):]
+    assert len(as_json.stderr.decode().strip().splitlines()) <= 4 and "Traceback" not in as_json.stderr.decode()
 
 
 def test_garbage_archive(tmp_path):
@@ -51,6 +56,7 @@ def test_garbage_archive(tmp_path):
     bad.write_bytes(b"\x1f\x8b\x08\x00" + os.urandom(200))
     proc = run_cli("--snapshot", str(bad))
     assert proc.returncode == 3 and b"Traceback" not in proc.stderr
+    assert proc.stdout.startswith(b"UNKNOWN: ")
 
 
 def test_version():

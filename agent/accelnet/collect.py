@@ -1,8 +1,9 @@
 """``accelnet-check --collect``: capture this host as a snapshot (the support bundle).
 
-Only what the checks read is captured (CONTRACT.md's snapshot layout): a few /etc and /proc
-files, the sysfs attributes of network interfaces, PCI and VMBus devices and DMI, ``lspci``,
-two ``ethtool -S`` samples and the IMDS document. sysfs symlinks are kept as the kernel lays
+Only what the checks read is captured (CONTRACT.md's snapshot layout, every file listed in
+docs/bundle.md): a few /etc and /proc files, the sysfs attributes of network interfaces, PCI
+and VMBus devices and DMI, ``lspci``, ``ip -o addr``, the kernel log, ``ethtool -i/-P`` per
+interface, two ``ethtool -S`` samples and the IMDS document. sysfs symlinks are kept as the kernel lays
 them out (relative), so a snapshot is read by the same code as the live host. DMI serial
 numbers and UUIDs are left out on purpose: a support bundle travels.
 """
@@ -10,22 +11,28 @@ numbers and UUIDs are left out on purpose: a support bundle travels.
 import datetime
 import json
 import os
+import re
 import shutil
 import stat
 import tarfile
 import tempfile
 from typing import Dict, List, Optional
 
+from . import __version__
 from .facts import Options
 from .host import CounterSample, Host
 from .platform import read_dmi
 
-#: Attributes that must not be read (side effects, binary blobs, slow or private).
+#: Attributes that must not be read (side effects, binary blobs such as a bridge's forwarding
+#: table ``brforward``, slow or private). scripts/accelnet-collect skips the same list.
 SKIP_ATTRS = {
     "config", "rom", "remove", "rescan", "reset", "new_id", "remove_id", "bind", "unbind",
     "product_uuid", "product_serial", "board_serial", "chassis_serial", "driver_override",
-    "vpd", "label", "resource0", "resource2", "resource4",
+    "vpd", "label", "brforward",
 }
+#: PCI BAR files (``resource0``, ``resource1_wc``…): reading an I/O BAR does port I/O on the
+#: device, and none of them is text the diagnosis reads.
+SKIP_ATTR_PATTERN = re.compile(r"resource[0-9]+(_wc)?\Z")
 FOLLOW_LINKS = ("driver", "subsystem", "device", "master")
 FOLLOW_PREFIXES = ("upper_", "lower_")
 MAX_ATTR_BYTES = 65536
@@ -90,7 +97,7 @@ class _Tree:
         if real is None:
             return None
         for name in self.host.list_dir(real):
-            if name in SKIP_ATTRS:
+            if name in SKIP_ATTRS or SKIP_ATTR_PATTERN.match(name):
                 continue
             full = f"{real}/{name}"
             try:
@@ -116,20 +123,42 @@ def _format_ethtool(sample: CounterSample) -> str:
 
 
 def collect_tree(host: Host, top: str, options: Options) -> None:
-    """Write the snapshot directory ``top`` from ``host``."""
+    """Write the snapshot directory ``top`` from ``host``: every file docs/bundle.md lists.
+
+    Command outputs come through ``host.capture(name)``, the same call a live check makes, so
+    a live check and its bundle read the same things. A capture that cannot be made leaves
+    no file, and its reason in snapshot.json's ``not_captured``.
+    """
     root = os.path.join(top, "root")
     cmd = os.path.join(top, "cmd")
     os.makedirs(root)
     os.makedirs(cmd)
     tree = _Tree(host, root)
-    for path in ("/etc/os-release", "/usr/lib/os-release", "/proc/sys/kernel/osrelease"):
+    not_captured: Dict[str, str] = {}
+
+    def capture(name: str, filename: str) -> None:
+        text = host.capture(name)
+        if text is None:
+            why = host.capture_problem(name)
+            if why:
+                not_captured[f"cmd/{filename}"] = why
+            return
+        _write_capture(cmd, filename, text)
+
+    # captured_at and /proc/uptime together: with both, kernel-log times become wall-clock times
+    captured_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    tree.copy_file("/proc/uptime")
+    for path in ("/etc/os-release", "/usr/lib/os-release", "/proc/sys/kernel/osrelease", "/proc/sys/kernel/hostname"):
         tree.copy_file(path)
     tree.copy_file("/proc/cpuinfo", limit=4 << 20)
     tree.copy_attrs("/sys/class/dmi/id", follow=False)
+    capture("dmesg", "dmesg.txt")
+    capture("ip-addr", "ip-addr.txt")
     interfaces: List[str] = host.list_dir("/sys/class/net")
     for name in interfaces:
         base = f"/sys/class/net/{name}"
-        _write_capture(cmd, f"ethtool-i.{name}.txt", host.capture(f"ethtool-i.{name}"))
+        capture(f"ethtool-i.{name}", f"ethtool-i.{name}.txt")
+        capture(f"ethtool-P.{name}", f"ethtool-P.{name}.txt")
         tree.copy_attrs(base)
         tree.copy_attrs(f"{base}/statistics", follow=False)
         if host.exists(f"{base}/device"):
@@ -146,7 +175,7 @@ def collect_tree(host: Host, top: str, options: Options) -> None:
     for slot in host.list_dir("/sys/bus/pci/slots"):
         tree.copy_file(f"/sys/bus/pci/slots/{slot}/address")
 
-    _write_capture(cmd, "lspci.txt", host.capture("lspci"))
+    capture("lspci", "lspci.txt")
     if read_dmi(host).is_azure and options.imds:
         _write_capture(cmd, "imds.json", host.capture("imds"))
     wanted = [n for n in interfaces if n != "lo"]
@@ -154,11 +183,14 @@ def collect_tree(host: Host, top: str, options: Options) -> None:
     for name, readings in samples.items():
         for index, sample in enumerate(readings):
             _write_capture(cmd, f"ethtool-S.{name}.{index}.txt", _format_ethtool(sample) or None)
-    meta = {
+    meta: Dict[str, object] = {
         "format": 1,
-        "captured_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "captured_at": captured_at,
         "sample_interval_s": float(options.sample_seconds),
+        "collector": f"accelnet-check {__version__}",
     }
+    if not_captured:
+        meta["not_captured"] = not_captured
     with open(os.path.join(top, "snapshot.json"), "w", encoding="utf-8") as out:
         json.dump(meta, out, indent=2)
         out.write("\n")

@@ -29,6 +29,8 @@ SIOCETHTOOL = 0x8946
 SIOCGIFINDEX = 0x8933
 SIOCGIFNAME = 0x8910
 ETHTOOL_GDRVINFO = 0x00000003
+ETHTOOL_GPERMADDR = 0x00000020
+MAX_ADDR_LEN = 32
 ETHTOOL_GSTRINGS = 0x0000001B
 ETHTOOL_GSTATS = 0x0000001D
 ETHTOOL_GSSET_INFO = 0x00000037
@@ -44,6 +46,8 @@ _SSET_INFO = struct.Struct("=IIQI")
 # struct ethtool_gstrings / ethtool_stats headers: cmd, string_set, len / cmd, n_stats
 _GSTRINGS_HDR = struct.Struct("=III")
 _GSTATS_HDR = struct.Struct("=II")
+# struct ethtool_perm_addr: cmd, size, data[size]
+_PERMADDR_HDR = struct.Struct("=II")
 # struct ifreq: name[16] + a union whose first member we use is the ifr_data pointer;
 # sizeof(struct ifreq) is 40 on 64-bit and 32 on 32-bit Linux.
 _IFREQ = struct.Struct("@16sP%dx" % (24 - struct.calcsize("P")))
@@ -149,6 +153,17 @@ class EthtoolReader:
     def driver_info(self, ifname: str) -> DriverInfo:
         with self._lock:
             return self._drvinfo(ifname)
+
+    def permanent_address(self, ifname: str) -> bytes:
+        """The permanent hardware address (ETHTOOL_GPERMADDR): the bytes the driver set at
+        probe, empty or all zero where it has none (veth, bridge). netvsc pairs a VF with its
+        synthetic NIC by this address when the current MACs were changed."""
+        with self._lock:
+            buf = ctypes.create_string_buffer(_PERMADDR_HDR.size + MAX_ADDR_LEN)
+            _PERMADDR_HDR.pack_into(buf, 0, ETHTOOL_GPERMADDR, MAX_ADDR_LEN)
+            self._ioctl(ifname, buf, Unsupported)
+            size = min(_PERMADDR_HDR.unpack_from(buf, 0)[1], MAX_ADDR_LEN)
+            return buf.raw[_PERMADDR_HDR.size:_PERMADDR_HDR.size + size]
 
     def stat_names(self, ifname: str) -> Tuple[str, ...]:
         with self._lock:

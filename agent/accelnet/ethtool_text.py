@@ -26,12 +26,13 @@ driver string, in the driver's order, which is kept.  Rules, in order:
 Empty text is an empty mapping: it is what ``ethtool -S eth0 | grep vf_`` gives for a NIC
 whose driver has no ``vf_`` counters.
 
-``ethtool -i IFACE`` (driver information, ``key: value`` lines) has its parser here too, and
-both outputs have a renderer, so that captures made from the ioctl read like the command's.
+``ethtool -i IFACE`` (driver information, ``key: value`` lines) and ``ethtool -P IFACE``
+(``Permanent address: 00:0d:3a:…``) have their parsers here too, and every output has a
+renderer, so that captures made from the ioctls read like the command's.
 """
 
 import re
-from typing import Dict
+from typing import Dict, Optional
 
 from accelnet.errors import ParseError
 
@@ -44,6 +45,8 @@ __all__ = [
     "parse_ethtool_info",
     "render_ethtool_stats",
     "render_ethtool_info",
+    "parse_ethtool_permaddr",
+    "render_ethtool_permaddr",
 ]
 
 _U64_MAX = 2**64 - 1
@@ -140,3 +143,38 @@ def render_ethtool_info(driver: str, version: str, firmware: str, bus_info: str,
         f"driver: {driver}\nversion: {version}\nfirmware-version: {firmware}\n"
         f"bus-info: {bus_info}\nsupports-statistics: {'yes' if n_stats else 'no'}\n"
     )
+
+
+_PERMADDR = re.compile(r"Permanent address:(?: (not set|[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2})*))?[ \t]*\Z")
+
+
+def render_ethtool_permaddr(address: bytes) -> str:
+    """What ``ethtool -P`` prints for the bytes ETHTOOL_GPERMADDR answered. ethtool 5.x and
+    later read IFLA_PERM_ADDRESS, which the kernel leaves out when the address is empty or
+    all zero, and then print ``not set``; older ethtool printed the zeros."""
+    if not address or not any(address):
+        return "Permanent address: not set\n"
+    return "Permanent address: " + ":".join("%02x" % b for b in address) + "\n"
+
+
+def parse_ethtool_permaddr(text: str) -> Optional[str]:
+    """The permanent address ``ethtool -P`` printed (lower case, colon-separated), or None
+    when the interface has none (``not set``, an empty list, or all zeros from an old
+    ethtool). Raises EthtoolFormatError for anything else, EthtoolCommandError when ethtool
+    said why it failed."""
+    if not isinstance(text, str):
+        raise EthtoolFormatError(f"ethtool output must be text, not {type(text).__name__}")
+    for raw_line in text.splitlines():
+        line = raw_line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if _COMMAND_ERROR.match(line) or line.startswith("Cannot read permanent address"):
+            raise EthtoolCommandError(line)
+        match = _PERMADDR.match(line)
+        if not match:
+            raise EthtoolFormatError(f"not ethtool -P output: {line[:80]!r}")
+        value = match.group(1)
+        if value is None or value == "not set" or not value.replace(":", "").strip("0"):
+            return None
+        return value.lower()
+    raise EthtoolFormatError("no 'Permanent address:' line: not ethtool -P output")

@@ -58,6 +58,9 @@ class Host:
     meta: Dict[str, object] = field(default_factory=dict)
     sampler: Optional[Sampler] = None
     run_capture: Optional[Callable[[str], Optional[str]]] = None
+    #: Why a live capture could not be made (capture name -> reason), as ``run_capture``
+    #: found out; a snapshot's reasons are in its snapshot.json (``not_captured``).
+    capture_problems: Dict[str, str] = field(default_factory=dict)
     _resolved: Dict[str, Optional[str]] = field(default_factory=dict, repr=False)
 
     # -- paths -----------------------------------------------------------------------------
@@ -222,6 +225,17 @@ class Host:
             return None
         if self.run_capture is not None:
             return self.run_capture(name)
+        return None
+
+    def capture_problem(self, name: str) -> Optional[str]:
+        """Why capture ``name`` is missing (``/dev/kmsg is not readable: …``), where known."""
+        if self.captures_dir is None:
+            return self.capture_problems.get(name)
+        recorded = self.meta.get("not_captured")
+        if isinstance(recorded, dict):
+            for key in (name, f"cmd/{name}.txt", f"cmd/{name}.json"):
+                if isinstance(recorded.get(key), str):
+                    return recorded[key]
         return None
 
     def capture_names(self) -> List[str]:

@@ -1,9 +1,10 @@
 """The live host: root ``/``, commands run on demand, counters read from the kernel."""
 
+import os
 import shutil
 import subprocess
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from .host import CounterSample, Host
 from .platform import IMDS_DEFAULT_URL, fetch_imds
@@ -14,44 +15,118 @@ COMMAND_TIMEOUT_S = 10.0
 LSPCI_ARGS = ("-D", "-nn")
 
 
+#: The kernel log read from /dev/kmsg is bounded (the ring buffer is at most a few MiB).
+KMSG_MAX_BYTES = 16 << 20
+KMSG_RECORD_BYTES = 16384  # larger than the kernel's CONSOLE_EXT_LOG_MAX (8 KiB)
+KMSG_PATH = "/dev/kmsg"
+
+
+class CaptureUnavailable(Exception):
+    """A live capture that cannot be made; the message says why (kept on the host)."""
+
+
 def live_host(imds_url: str = IMDS_DEFAULT_URL) -> Host:
     host = Host(root="/", live=True)
-    host.run_capture = lambda name: _capture(name, imds_url)
+    host.run_capture = lambda name: _capture(name, imds_url, host.capture_problems)
     host.sampler = sample_ethtool
     return host
 
 
-def _capture(name: str, imds_url: str) -> Optional[str]:
+def _capture(name: str, imds_url: str, problems: Optional[Dict[str, str]] = None) -> Optional[str]:
+    """The live source of every ``cmd/`` file of docs/bundle.md, by capture name (the file
+    name without ``.txt``/``.json``); None where it cannot be made here, with the reason in
+    ``problems[name]``."""
+    try:
+        return _produce(name, imds_url)
+    except CaptureUnavailable as exc:
+        if problems is not None:
+            problems[name] = str(exc)
+        return None
+
+
+def _produce(name: str, imds_url: str) -> Optional[str]:
+    """One capture; raises CaptureUnavailable with the reason where it exists in principle
+    but cannot be made here."""
     if name == "lspci":
         return run_command(["lspci", *LSPCI_ARGS])
+    if name == "ip-addr":
+        return run_command(["ip", "-o", "addr", "show"])
+    if name == "dmesg":
+        return kernel_log_text()
     if name.startswith("ethtool-i."):
         return driver_info_text(name[len("ethtool-i."):])
+    if name.startswith("ethtool-P."):
+        return permanent_address_text(name[len("ethtool-P."):])
     if name == "imds":
         try:
             return fetch_imds(imds_url)
-        except (OSError, ValueError):
-            return None
+        except (OSError, ValueError) as exc:
+            raise CaptureUnavailable(f"IMDS did not answer: {exc}") from None
     return None
 
 
 def run_command(argv: List[str]) -> Optional[str]:
-    """A command's stdout, or None when it is missing, fails or hangs."""
+    """A command's stdout; CaptureUnavailable (with the reason) when it is missing, fails or
+    hangs."""
     if shutil.which(argv[0]) is None:
-        return None
+        raise CaptureUnavailable(f"{argv[0]} is not installed")
     try:
         done = subprocess.run(
             argv,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
             timeout=COMMAND_TIMEOUT_S,
             check=False,
         )
-    except (OSError, subprocess.SubprocessError):
-        return None
+    except subprocess.TimeoutExpired:
+        raise CaptureUnavailable(f"{argv[0]} did not finish in {COMMAND_TIMEOUT_S:g} s") from None
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise CaptureUnavailable(f"{argv[0]} could not run: {exc}") from None
     if done.returncode != 0:
-        return None
+        err = done.stderr.decode("utf-8", errors="replace").strip().splitlines()
+        raise CaptureUnavailable(f"{' '.join(argv)} exited {done.returncode}" + (f": {err[-1]}" if err else ""))
     return done.stdout.decode("utf-8", errors="replace")
+
+
+def read_kmsg(path: Optional[str] = None, limit: int = KMSG_MAX_BYTES) -> List[bytes]:
+    """Every record the kernel log holds now, read from /dev/kmsg without blocking: one
+    read() is one record, EAGAIN means there are no more, EPIPE means the ring buffer
+    overwrote records while we read (the next read continues after the gap)."""
+    import errno
+
+    path = path or KMSG_PATH
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise CaptureUnavailable(f"{path} is not readable: {exc.strerror or exc}") from None
+    records: List[bytes] = []
+    total = 0
+    try:
+        while total < limit:
+            try:
+                record = os.read(fd, KMSG_RECORD_BYTES)
+            except OSError as exc:
+                if exc.errno == errno.EINTR or exc.errno == errno.EPIPE:
+                    continue
+                if exc.errno == errno.EAGAIN:
+                    break
+                raise CaptureUnavailable(f"{path}: {exc.strerror or exc}") from None
+            if not record:
+                break
+            records.append(record)
+            total += len(record)
+    finally:
+        os.close(fd)
+    return records
+
+
+def kernel_log_text(path: Optional[str] = None) -> str:
+    """The kernel log as ``dmesg`` prints it, from /dev/kmsg (no dmesg binary needed)."""
+    from .kmsg import parse_kmsg_record, render_dmesg
+
+    parsed = (parse_kmsg_record(r) for r in read_kmsg(path))
+    return render_dmesg(r for r in parsed if r is not None)
 
 
 def read_sample(reader, name: str) -> CounterSample:
@@ -71,8 +146,11 @@ def read_sample(reader, name: str) -> CounterSample:
         return CounterSample(None, "unavailable", str(exc), stamp)
 
 
-def sample_ethtool(names: Sequence[str], interval: float) -> Dict[str, List[CounterSample]]:
-    """Two readings ``interval`` seconds apart (one when interval is 0)."""
+def sample_ethtool(
+    names: Sequence[str], interval: float, wait: Callable[[float], None] = time.sleep
+) -> Dict[str, List[CounterSample]]:
+    """Two readings ``interval`` seconds apart (one when interval is 0). ``wait`` sleeps the
+    interval (the command line passes one that shows a countdown on a terminal)."""
     from .ethtool import EthtoolReader
 
     result: Dict[str, List[CounterSample]] = {name: [] for name in names}
@@ -80,9 +158,12 @@ def sample_ethtool(names: Sequence[str], interval: float) -> Dict[str, List[Coun
         for name in names:
             result[name].append(read_sample(reader, name))
         if interval > 0:
-            time.sleep(interval)
+            wait(interval)
+            # a driver without stats, or a NIC already gone, is not read again: a bundle
+            # records those as one sample too (snapshot.py stops at the first failed one)
             for name in names:
-                result[name].append(read_sample(reader, name))
+                if result[name][0].state == "ok":
+                    result[name].append(read_sample(reader, name))
     return result
 
 
@@ -101,6 +182,19 @@ def fill_permanent_macs(interfaces) -> None:
             iface.perm_mac = link.perm_mac.lower()
 
 
+def permanent_address_text(ifname: str) -> Optional[str]:
+    """``ethtool -P`` of an interface, from the GPERMADDR ioctl (no ethtool binary needed)."""
+    from .ethtool import EthtoolError, EthtoolReader
+    from .ethtool_text import render_ethtool_permaddr
+
+    try:
+        with EthtoolReader() as reader:
+            address = reader.permanent_address(ifname)
+    except (EthtoolError, OSError) as exc:
+        raise CaptureUnavailable(f"ETHTOOL_GPERMADDR on {ifname}: {exc}") from None
+    return render_ethtool_permaddr(address)
+
+
 def driver_info_text(ifname: str) -> Optional[str]:
     """``ethtool -i`` of an interface, from the GDRVINFO ioctl (no ethtool binary needed)."""
     from .ethtool import EthtoolError, EthtoolReader
@@ -109,6 +203,6 @@ def driver_info_text(ifname: str) -> Optional[str]:
     try:
         with EthtoolReader() as reader:
             info = reader.driver_info(ifname)
-    except (EthtoolError, OSError):
-        return None
+    except (EthtoolError, OSError) as exc:
+        raise CaptureUnavailable(f"ETHTOOL_GDRVINFO on {ifname}: {exc}") from None
     return render_ethtool_info(info.driver, info.version, info.fw_version, info.bus_info, info.n_stats)

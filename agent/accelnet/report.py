@@ -4,9 +4,10 @@ import os
 from typing import Dict, List, Optional, TextIO
 
 from . import counters
-from .checks import CRITICAL, OK, SEVERITY, SKIPPED, UNKNOWN, WARNING, Finding, interface_datapath, overall_status
+from .checks import CHECK_IDS, CRITICAL, OK, SEVERITY, SKIPPED, UNKNOWN, WARNING, Finding, interface_datapath, overall_status
 from .facts import Facts
 from .netdev import Pairing
+from .safetext import safe_label, safe_text
 
 SCHEMA = 1
 
@@ -88,6 +89,8 @@ def build_report(facts: Facts, findings: List[Finding]) -> Dict[str, object]:
 
 
 _COLOURS = {OK: "32", WARNING: "33", CRITICAL: "31", UNKNOWN: "35", SKIPPED: "2"}
+#: History lines the text report shows (the newest); the JSON report has them all.
+HISTORY_LINES = 10
 
 
 def use_colour(stream: TextIO) -> bool:
@@ -98,36 +101,130 @@ def use_colour(stream: TextIO) -> bool:
     return bool(isatty and isatty())
 
 
-def render_text(report: Dict[str, object], colour: bool = False) -> str:
+def synthetic_packets(facts: Facts) -> Dict[str, Dict[str, int]]:
+    """Synthetic-path packet totals per NIC from the first sample, for the perfdata (the JSON
+    report has only the vf_* counters)."""
+    out: Dict[str, Dict[str, int]] = {}
+    for name, samples in facts.samples.items():
+        if samples and samples[0].stats:
+            totals = counters.synthetic_totals(samples[0].stats)
+            out[name] = {k: v for k, v in totals.items() if k.endswith("_packets")}
+    return out
+
+
+def _perf(label: str, value: int, uom: str = "", minimum: str = "", maximum: str = "") -> str:
+    """One value in the monitoring-plugins format: 'label'=value[UOM];warn;crit;min;max."""
+    return f"'{safe_label(label)}'={int(value)}{uom};;;{minimum};{maximum}".rstrip(";")
+
+
+def perfdata(report: Dict[str, object], synthetic: Optional[Dict[str, Dict[str, int]]] = None) -> str:
+    """Per synthetic NIC: VF present (0/1), the data path (1 on the path that carries the
+    traffic; left out where it is unknown), and the VF and synthetic packet counters (``c``)."""
+    values: List[str] = []
+    for iface in report.get("interfaces") or []:  # type: ignore[union-attr]
+        nic = str(iface.get("name"))
+        values.append(_perf(f"{nic}_vf_present", 1 if iface.get("vf") else 0, "", "0", "1"))
+        path = iface.get("datapath")
+        if path in (counters.DATAPATH_VF, counters.DATAPATH_SYNTHETIC, counters.DATAPATH_IDLE):
+            values.append(_perf(f"{nic}_datapath_vf", path == counters.DATAPATH_VF, "", "0", "1"))
+            values.append(_perf(f"{nic}_datapath_synthetic", path == counters.DATAPATH_SYNTHETIC, "", "0", "1"))
+        found = iface.get("counters") or {}
+        for name in ("vf_rx_packets", "vf_tx_packets"):
+            if isinstance(found.get(name), int):
+                values.append(_perf(f"{nic}_{name}", found[name], "c", "0"))
+        for name, value in sorted(((synthetic or {}).get(nic) or {}).items()):
+            values.append(_perf(f"{nic}_synthetic_{name}", value, "c", "0"))
+    return " ".join(values)
+
+
+def status_line(status: str, summary: str, perf: str = "", colour: bool = False) -> str:
+    """The plugin's first line, ``STATUS: summary | perfdata``, safe for any terminal."""
+    word = status.upper()
+    if colour:
+        word = f"\033[{_COLOURS.get(status, '0')}m{word}\033[0m"
+    line = f"{word}: {safe_text(summary)}"
+    return f"{line} | {perf}" if perf else line
+
+
+def render_text(
+    report: Dict[str, object],
+    colour: bool = False,
+    synthetic: Optional[Dict[str, Dict[str, int]]] = None,
+    terminal: bool = False,
+) -> str:
+    """A monitoring plugin's output: the verdict line with perfdata, one line per check (and
+    its fix), the host, the NICs and the newest VF history. Every piece of host text goes
+    through :func:`safe_text`; ``|`` after the first line is kept only for a ``terminal``
+    (a monitoring system would read what follows it as perfdata)."""
+
+    def safe(text: object) -> str:
+        return safe_text(text, keep_pipes=terminal)
+
     def paint(status: str, text: str) -> str:
         if not colour:
             return text
         return f"\033[{_COLOURS.get(status, '0')}m{text}\033[0m"
 
-    checks = report["checks"]
-    width = max(len(c["id"]) for c in checks)  # type: ignore[union-attr, index]
-    lines = []
-    for check in checks:  # type: ignore[union-attr]
-        status = check["status"]
-        label = paint(status, f"{status.upper():<8}")
-        lines.append(f"{label} {check['id']:<{width}}  {check['summary']}")
-        if check.get("remedy"):
-            lines.append(f"{'':<8} {'':<{width}}  fix: {check['remedy']}")
-    host = report["host"]
-    facts_line = ", ".join(
-        f"{k}={v}" for k, v in host.items() if v not in (None, "")  # type: ignore[union-attr]
-    )
     status = str(report["status"])
-    lines.append("")
-    lines.append(f"host: {facts_line}")
-    for iface in report["interfaces"]:  # type: ignore[union-attr]
+    lines = [status_line(status, str(report["summary"]), perfdata(report, synthetic), colour)]
+    checks = report["checks"]
+    width = max([len(safe(c["id"])) for c in checks] or [0])  # type: ignore[union-attr, index]
+    for check in checks:  # type: ignore[union-attr]
+        check_status = str(check["status"])
+        label = paint(check_status, f"{check_status.upper():<8}")
+        lines.append(f"{label} {safe(check['id']):<{width}}  {safe(check['summary'])}")
+        if check.get("remedy"):
+            lines.append(f"{'':<8} {'':<{width}}  fix: {safe(check['remedy'])}")
+    host = report.get("host") or {}
+    facts_line = ", ".join(
+        f"{safe(k)}={safe(v)}" for k, v in host.items() if v not in (None, "")  # type: ignore[union-attr]
+    )
+    if facts_line:
+        lines.append(f"host: {facts_line}")
+    for iface in report.get("interfaces") or []:  # type: ignore[union-attr]
         vf = iface["vf"]
         vf_text = f"{vf['name']} ({vf['model'] or vf['vendor_id']}, {vf['pci_slot']})" if vf else "no VF"
-        lines.append(f"  {iface['name']}: {vf_text}, data path {iface['datapath']}")
-    lines.append(paint(status, f"{status.upper()}: {report['summary']}"))
+        lines.append(safe(f"  {iface['name']}: {vf_text}, data path {iface['datapath']}"))
+    lines.extend(safe(line) for line in _history_lines(report.get("history")))
     return "\n".join(lines) + "\n"
+
+
+def _history_lines(history: object) -> List[str]:
+    """The newest VF events of the kernel log, oldest first, one line each (raw: the caller
+    makes them safe)."""
+    if not isinstance(history, list) or not history:
+        return []
+    shown = history[-HISTORY_LINES:]
+    more = f", the newest {len(shown)} of {len(history)}" if len(history) > len(shown) else ""
+    lines = [f"VF history (kernel log{more}):"]
+    for entry in shown:
+        if not isinstance(entry, dict):
+            continue
+        boot = entry.get("boot_s")
+        stamp = f"[{boot:12.6f}]" if isinstance(boot, (int, float)) else "[" + " " * 12 + "]"
+        parts = [entry.get("time"), entry.get("device"), entry.get("event"), entry.get("vf"), entry.get("slot")]
+        words = " ".join(str(p) for p in parts if p not in (None, ""))
+        text = entry.get("text")
+        line = f"  {stamp} {words}" + (f": {text}" if text and not words else "")
+        lines.append(line)
+    return lines
+
+
+def unknown_report(message: str) -> Dict[str, object]:
+    """The report of a run that could not diagnose at all (bad arguments, an unreadable
+    snapshot, a timeout): status unknown, every check id present and unknown."""
+    return {
+        "schema": SCHEMA,
+        "status": UNKNOWN,
+        "summary": message,
+        "host": {"azure": None, "vm_size": None, "os_id": None, "os_version": None, "kernel": None},
+        "checks": [
+            {"id": check_id, "status": UNKNOWN, "summary": f"not checked: {message}", "evidence": {}, "remedy": None}
+            for check_id in CHECK_IDS
+        ],
+        "interfaces": [],
+    }
 
 
 def exit_code(report: Dict[str, object]) -> int:
     return SEVERITY.get(str(report["status"]), 3)
-

@@ -1,27 +1,46 @@
 """``accelnet-check``: one-shot diagnosis of this host or of a captured snapshot.
 
-Exit status follows the Nagios plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), so
-the command drops into any monitoring system as it is. Heavy modules are imported only on the
-path that needs them: a support engineer runs this many times in a row.
+A monitoring plugin (monitoring-plugins guidelines, Nagios/Icinga/NRPE): the exit status is
+0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, and stdout's first line is the verdict,
+``STATUS: summary | perfdata``. Every way of not reaching a verdict (bad arguments, an
+unreadable snapshot, the ``--timeout``, an internal error, a signal) still prints an
+``UNKNOWN: …`` first line and exits 3; with ``--json`` it prints a report with status
+``unknown`` instead. Heavy modules are imported only on the path that needs them: a support
+engineer runs this many times in a row.
 """
 
 import argparse
 import json
 import os
+import signal
 import sys
-from typing import List, Optional
+import time
+from typing import Callable, Dict, List, Optional, Sequence
 
 from .. import __version__
 from ..errors import SnapshotError
 
 EXIT_UNKNOWN = 3
+DEFAULT_TIMEOUT_S = 30.0
+#: Sampling longer than this on a terminal shows a countdown on stderr.
+PROGRESS_AFTER_S = 1.0
+
+
+class Failure(Exception):
+    """A run that cannot reach a verdict; the message becomes the UNKNOWN line."""
+
+
+class Interrupted(BaseException):
+    """--timeout expired (SIGALRM) or SIGTERM arrived: raised by the signal handler wherever
+    the run is. A BaseException, so that no ``except Exception`` on the way swallows it."""
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse exits 2 on bad arguments; for a Nagios plugin that would read CRITICAL."""
+    """argparse exits 2 on bad arguments; for a monitoring plugin that would read CRITICAL."""
 
     def error(self, message: str) -> "None":  # type: ignore[override]
-        self.exit(EXIT_UNKNOWN, f"{self.prog}: error: {message}\n")
+        self.print_usage(sys.stderr)
+        raise Failure(f"bad arguments: {message}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--sample-seconds", type=_seconds, default=2.0, metavar="N",
         help="read the counters twice, N seconds apart (default 2; 0 = read once)",
     )
+    parser.add_argument(
+        "-t", "--timeout", type=_timeout, default=None, metavar="SECONDS",
+        help=f"give up with UNKNOWN after SECONDS (default {DEFAULT_TIMEOUT_S:g} plus --sample-seconds; 0 = never)",
+    )
     parser.add_argument("--imds-url", metavar="URL", help="Azure Instance Metadata Service URL (asked only when DMI says Azure)")
     parser.add_argument("--no-imds", action="store_true", help="never ask the Instance Metadata Service")
     parser.add_argument(
@@ -46,76 +69,227 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _seconds(text: str) -> float:
+def _number(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 <= value <= 3600 or value != value:
+    if value != value:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = _number(text)
+    if not 0 <= value <= 3600:
         raise argparse.ArgumentTypeError(f"must be between 0 and 3600: {text!r}")
     return value
 
 
+def _timeout(text: str) -> float:
+    value = _number(text)
+    if not 0 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 86400: {text!r}")
+    return value
+
+
+class _Stage:
+    """What the run is doing now, so that a timeout says where it struck."""
+
+    def __init__(self) -> None:
+        self.name = "starting"
+
+    def wrap(self, what: Callable[[str], str], fn: Callable) -> Callable:
+        def staged(*args, **kwargs):
+            previous, self.name = self.name, what(*args)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.name = previous
+        return staged
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.snapshot and args.collect:
-        return _fail("--snapshot and --collect exclude each other")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in argv
+    stage = _Stage()
+    restore = _install_signals(stage)
     try:
-        return _run(args)
+        try:
+            args = build_parser().parse_args(argv)
+            if args.timeout is None:
+                args.timeout = DEFAULT_TIMEOUT_S + args.sample_seconds
+            _arm_timeout(args.timeout)
+            return _run(args, stage)
+        finally:
+            _arm_timeout(0)
+    except (Failure, Interrupted) as exc:
+        return _fail(str(exc), as_json)
     except SnapshotError as exc:
-        return _fail(str(exc))
+        return _fail(str(exc), as_json)
     except KeyboardInterrupt:
-        return _fail("interrupted")
+        return _fail(f"interrupted while {stage.name}", as_json)
     except Exception as exc:  # noqa: BLE001 - a monitoring plugin answers UNKNOWN, not a traceback
         if os.environ.get("ACCELNET_DEBUG"):
             raise
-        return _fail(f"internal error ({type(exc).__name__}: {exc}); set ACCELNET_DEBUG=1 for details")
+        return _fail(f"internal error while {stage.name} ({type(exc).__name__}: {exc}); "
+                     "set ACCELNET_DEBUG=1 for details", as_json)
+    finally:
+        restore()
 
 
-def _run(args: argparse.Namespace) -> int:
+def _install_signals(stage: _Stage) -> Callable[[], None]:
+    """SIGALRM is the --timeout, SIGTERM ends the run as a failure: both raise where the
+    run is, so every ``finally`` (temporary directories, a half-written bundle) runs."""
+
+    def on_alarm(_signum, _frame):
+        raise Interrupted(f"timed out after {_arm_timeout.seconds:g} s while {stage.name}")
+
+    def on_term(_signum, _frame):
+        raise Interrupted(f"terminated by SIGTERM while {stage.name}")
+
+    try:
+        previous = {sig: signal.signal(sig, handler) for sig, handler in ((signal.SIGALRM, on_alarm), (signal.SIGTERM, on_term))}
+    except ValueError:  # not the main thread: no signals, and so no timeout
+        return lambda: None
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
+
+
+def _arm_timeout(seconds: float) -> None:
+    _arm_timeout.seconds = seconds  # type: ignore[attr-defined]
+    try:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+    except ValueError:
+        pass
+
+
+_arm_timeout.seconds = 0.0  # type: ignore[attr-defined]
+
+
+def _run(args: argparse.Namespace, stage: _Stage) -> int:
     from ..facts import Options
 
+    if args.snapshot and args.collect:
+        raise Failure("--snapshot and --collect exclude each other")
+    if args.timeout and args.sample_seconds >= args.timeout and not args.snapshot:
+        raise Failure(f"--sample-seconds {args.sample_seconds:g} does not fit in --timeout {args.timeout:g}")
     drivers = tuple(d.strip() for d in args.synthetic_drivers.split(",") if d.strip())
     options = Options(sample_seconds=args.sample_seconds, imds=not args.no_imds, synthetic_drivers=drivers or ("hv_netvsc",))
     if args.snapshot:
         from ..snapshot import open_snapshot
 
+        stage.name = f"opening snapshot {args.snapshot}"
         with open_snapshot(args.snapshot) as host:
-            return _diagnose(host, options, args.json)
+            return _diagnose(host, options, args.json, stage)
     from ..live import live_host
     from ..platform import IMDS_DEFAULT_URL
 
     host = live_host(args.imds_url or IMDS_DEFAULT_URL)
+    _instrument(host, stage)
     if args.collect:
         from ..collect import collect
 
+        stage.name = f"writing {args.collect}"
         try:
             collect(host, args.collect, options)
         except OSError as exc:
-            return _fail(f"cannot write {args.collect}: {exc}")
+            raise Failure(f"cannot write {args.collect}: {exc}") from None
         from ..snapshot import open_snapshot
 
         if not args.json:
             print(f"snapshot written to {args.collect}", file=sys.stderr)
         with open_snapshot(args.collect) as snap:
-            return _diagnose(snap, options, args.json)
-    return _diagnose(host, options, args.json)
+            return _diagnose(snap, options, args.json, stage)
+    return _diagnose(host, options, args.json, stage)
 
 
-def _diagnose(host, options, as_json: bool) -> int:
-    from ..diagnosis import diagnose
-    from ..report import exit_code, render_text, use_colour
+def _instrument(host, stage: _Stage) -> None:
+    """Name every capture and the sampling as stages (for the timeout message), and show a
+    countdown on a terminal while sampling lasts long enough to look stuck."""
+    from functools import partial
 
-    report = diagnose(host, options)
+    from ..live import sample_ethtool
+
+    if host.run_capture is not None:
+        host.run_capture = stage.wrap(lambda name: f"reading {name}", host.run_capture)
+    wait = _progress_wait if _is_tty(sys.stderr) else time.sleep
+    host.sampler = stage.wrap(
+        lambda names, interval: f"sampling counters ({interval:g} s)", partial(sample_ethtool, wait=wait)
+    )
+
+
+def _is_tty(stream) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _progress_wait(seconds: float) -> None:
+    """time.sleep with a countdown on stderr (a terminal): sampling for several seconds must
+    not look like a hang."""
+    if seconds <= PROGRESS_AFTER_S:
+        time.sleep(seconds)
+        return
+    end = time.monotonic() + seconds
+    try:
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            sys.stderr.write(f"\raccelnet-check: sampling counters, {left:4.0f} s left ")
+            sys.stderr.flush()
+            time.sleep(min(1.0, left))
+    finally:
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
+
+
+def _diagnose(host, options, as_json: bool, stage: _Stage) -> int:
+    from ..checks import run_checks
+    from ..facts import gather
+    from ..report import build_report, exit_code, render_text, synthetic_packets, use_colour
+
+    stage.name = "reading the host"
+    facts = gather(host, options)
+    stage.name = "diagnosing"
+    report = build_report(facts, run_checks(facts))
     if as_json:
-        sys.stdout.write(json.dumps(report, indent=2, sort_keys=False) + "\n")
+        _write(json.dumps(report, indent=2, sort_keys=False) + "\n")
     else:
-        sys.stdout.write(render_text(report, colour=use_colour(sys.stdout)))
+        _write(render_text(report, colour=use_colour(sys.stdout), synthetic=synthetic_packets(facts),
+                           terminal=_is_tty(sys.stdout)))
     return exit_code(report)
 
 
-def _fail(message: str) -> int:
-    print(f"accelnet-check: {message}", file=sys.stderr)
+def _write(text: str) -> None:
+    """stdout in the stream's own encoding; what it cannot encode (Python 3.6 under LANG=C,
+    as Nagios often runs plugins, is ASCII) is written as backslash escapes, never a crash."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text = text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:
+        pass
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _fail(message: str, as_json: bool) -> int:
+    """The UNKNOWN answer: a first line on stdout (a report under --json, the message also on
+    stderr then), exit 3."""
+    from ..report import status_line, unknown_report
+
+    message = f"accelnet-check: {message}"
+    if as_json:
+        from ..safetext import safe_text
+
+        print(safe_text(message, keep_pipes=True), file=sys.stderr)
+        _write(json.dumps(unknown_report(message), indent=2) + "\n")
+    else:
+        _write(status_line("unknown", message) + "\n")
     return EXIT_UNKNOWN
 
 
