@@ -34,12 +34,12 @@ def test_off_by_default():
 def test_chosen_interfaces_and_stats():
     body = scrape(ethtool_include="^eth", ethtool_exclude="^eth1$", ethtool_metrics_include="queue_|^vf_")
     lines = [l for l in body.splitlines() if l.startswith("accelnet_ethtool_")]
-    assert lines and all('interface="eth0"' in l for l in lines)
-    assert any(l.startswith('accelnet_ethtool_rx_queue_packets{interface="eth0",queue="0"}') for l in lines)
+    assert lines and all('device="eth0"' in l for l in lines)
+    assert any(l.startswith('accelnet_ethtool_rx_queue_packets{device="eth0",queue="0"}') for l in lines)
     assert any(l.startswith("accelnet_ethtool_vf_rx_packets{") for l in lines)
     assert not any(l.startswith(("accelnet_ethtool_tx_scattered", "accelnet_ethtool_cpu_")) for l in lines)
 
 
 def test_vf_interfaces_of_a_snapshot_are_exported_too():
     body = scrape(ethtool_include="^enP", ethtool_metrics_exclude="^$")
-    assert 'interface="enP37498s1"' in body and 'interface="enP6757s2"' in body
+    assert 'device="enP37498s1"' in body and 'device="enP6757s2"' in body

@@ -39,7 +39,7 @@ def test_ready_watchdog_sigterm_and_textfile(tmp_path, notify_socket):
         while not any("READY=1" in m for m in messages):
             messages.append(sock.recv(4096).decode())
         body = get(f"http://127.0.0.1:{port}/metrics")
-        assert 'accelnet_vf_present{interface="eth4"} 1.0' in body
+        assert 'accelnet_vf_present{device="eth4"} 1.0' in body
         while not any("WATCHDOG=1" in m for m in messages):
             messages.append(sock.recv(4096).decode())
         assert textfile.exists() and "accelnet_vf_present" in textfile.read_text()
