@@ -63,6 +63,28 @@ def test_once_failures_are_one_line_and_non_zero(tmp_path, args, code, needle):
     assert done.stdout == ""
 
 
+def test_once_on_the_live_kernel(ns, tmp_path):
+    """A bridge as the synthetic NIC, a veth as its VF: one run, nothing left running."""
+    from accelnet import netns
+
+    netns.ip("link", "set", "lo", "up", netns=ns)
+    netns.add_bridge(ns, "syn0")
+    netns.ip("link", "set", "syn0", "up", netns=ns)
+    netns.add_veth(ns, "vf0", "vf0peer")
+    netns.set_master(ns, "vf0", "syn0")
+    target = tmp_path / "accelnet.prom"
+    done = subprocess.run(["ip", "netns", "exec", ns] + command(
+        "--once", "--synthetic-drivers", "bridge", "--no-imds", "--textfile", str(target)),
+        env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    text = target.read_text()
+    assert 'accelnet_vf_present{device="syn0"} 1.0' in text
+    assert 'accelnet_vf_info{device="syn0",' in text and 'vf="vf0"' in text
+    assert 'accelnet_scrape_collector_success{collector="counters"} 1.0' in text
+    assert "accelnet_event_monitor_up" not in text  # nothing watches events in a single run
+    assert all(name.startswith("accelnet_") for name in sample_names(text))
+
+
 def _listening(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
@@ -160,11 +182,15 @@ def _node_exporter(directory: str, tmp_path) -> str:
 
 
 def test_node_exporter_reads_the_textfile_without_errors(tmp_path):
-    directory = tmp_path / "textfile"
+    """Set up as the units document it: the agent writes in its own directory, node_exporter's
+    textfile directory holds a symlink to the file."""
+    runtime, directory = tmp_path / "run", tmp_path / "textfile"
+    runtime.mkdir()
     directory.mkdir()
-    done = once("--snapshot", FIXTURE, "--textfile", str(directory / "accelnet.prom"),
+    done = once("--snapshot", FIXTURE, "--textfile", str(runtime / "accelnet.prom"),
                 "--ethtool.device-include", "^eth0$")
     assert done.returncode == 0, done.stderr
+    os.symlink(str(runtime / "accelnet.prom"), str(directory / "accelnet.prom"))
     page, log = _node_exporter(str(directory), tmp_path)
     assert re.search(r"^node_textfile_scrape_error 0$", page, re.M), page[-3000:]
     assert 'accelnet_vf_present{device="eth4"} 1' in page
