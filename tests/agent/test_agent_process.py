@@ -80,6 +80,8 @@ def test_landing_and_health(tmp_path):
         (["--snapshot", FIXTURE, "--ethtool.device-include", "("], "bad regular expression"),
         (["--snapshot", FIXTURE, "--web.listen-address", "nonsense"], "listen"),
         (["--snapshot", FIXTURE, "--web.config.file", "/nonexistent.yml"], "nonexistent.yml"),
+        (["--snapshot", FIXTURE, "--no-web"], "--no-web needs --textfile"),
+        (["--snapshot", FIXTURE, "--textfile", "/tmp/accelnet.txt"], "must end in .prom"),
     ],
 )
 def test_bad_flags_one_line_no_traceback(args, needle):

@@ -93,12 +93,19 @@ def _listening(port: int) -> bool:
 def test_no_web_keeps_the_textfile_fresh_and_serves_nothing(tmp_path):
     target = tmp_path / "accelnet.prom"
     port = free_port()
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify.sock"))
+    notify.settimeout(30)
     proc = subprocess.Popen(
         command("--snapshot", FIXTURE, "--no-web", "--textfile", str(target), "--check.interval", "0.3",
                 "--web.listen-address", f"127.0.0.1:{port}"),
-        env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+        env=env({"NOTIFY_SOCKET": str(tmp_path / "notify.sock")}),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
     )
     try:
+        ready = notify.recv(4096).decode()
+        assert ready.startswith("READY=1\n") and f"STATUS=writing {target}" in ready
+        assert target.exists()  # written before READY=1
         deadline = time.monotonic() + 30
         while not target.exists():
             assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
@@ -111,6 +118,7 @@ def test_no_web_keeps_the_textfile_fresh_and_serves_nothing(tmp_path):
         assert all(name.startswith("accelnet_") for name in sample_names(target.read_text()))
     finally:
         stop(proc)
+        notify.close()
     assert proc.returncode == 0
     assert "Traceback" not in proc.stderr.read()
 
