@@ -122,6 +122,8 @@ class _Supervised:
     retry_at: float = 0.0
     events: Dict[Tuple[str, str], int] = dataclasses.field(default_factory=dict)
     resyncs: int = 0
+    died: bool = False  # a monitor of this kind ran and stopped; the next start is a restart
+    links: Optional[dict] = None  # what the dead rtnetlink monitor knew, for the restart to compare
 
     @property
     def running(self) -> bool:
@@ -294,23 +296,23 @@ class Agent:
             if supervised.running or time.monotonic() < supervised.retry_at:
                 continue
             dead = supervised.monitor
-            previous = None
             if dead is not None:
                 error = getattr(dead, "error", None)
                 log.error("%s event monitor stopped (%s); starting it again", supervised.name,
                           f"{type(error).__name__}: {error}" if error is not None else "no error recorded")
-                if supervised.name == RTNETLINK:
-                    previous = dead.links()
                 with self._monitor_lock:  # the dead one's counts carry over, atomically for view()
                     if supervised.name == RTNETLINK:
+                        supervised.links = dead.links()
                         for key, count in dead.counts.items():
                             supervised.events[key] = supervised.events.get(key, 0) + count
                         supervised.resyncs += dead.enobufs
                     supervised.monitor = None
+                    supervised.died = True
                 dead.stop()
-            if self._try_start(supervised, previous):
-                if dead is not None:
+            if self._try_start(supervised, supervised.links):
+                if supervised.died:
                     supervised.restarts += 1
+                supervised.died, supervised.links = False, None
                 restarted = True
         return restarted
 
