@@ -2,23 +2,30 @@
 
 Scrapes only read counters (one ioctl per NIC) and the last discovery; the slow work (sysfs
 discovery, the checks, IMDS) runs in a background loop, woken early by VF events so that a
-returning VF shows up without waiting for the next period.
+returning VF shows up without waiting for the next period. The same loop restarts an event
+monitor that died (its counts carry over, and the links it missed are derived from a dump),
+so ``accelnet_vf_events_total`` never freezes silently.
+
+Three ways to run: serving HTTP (the default), ``--no-web`` (the loop only writes
+``--textfile``) and ``--once`` (one discovery, one textfile, exit: for a systemd timer).
 """
 
 import contextlib
+import dataclasses
 import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import counters
 from .checks import interface_datapath, run_checks
-from .exporter import AccelnetCollector, AgentView, EthtoolExport, InterfaceState
+from .exporter import AccelnetCollector, AgentView, EthtoolExport, InterfaceState, vm_labels
 from .facts import Facts, Options, gather
 from .host import CounterSample, Host
 from .netdev import HV_NETVSC
 from .report import vf_record
+from .textfile import TextfileError
 
 log = logging.getLogger("accelnet.agent")
 
@@ -26,6 +33,15 @@ DEFAULT_PORT = 9837
 IMDS_TTL_S = 3600.0
 LSPCI_TTL_S = 300.0
 EVENT_SETTLE_S = 0.5
+#: How often the loop looks whether an event monitor died, and the longest wait between two
+#: attempts to start one that keeps failing (the wait doubles from the first to the second).
+MONITOR_CHECK_S = 2.0
+MONITOR_RETRY_MAX_S = 300.0
+#: --once has no earlier refresh to compare with: it reads the counters twice, this far apart,
+#: as ``accelnet-check`` does, so the data path is known.
+ONCE_SAMPLE_S = 2.0
+RTNETLINK = "rtnetlink"
+UDEV = "udev"
 
 
 @dataclass
@@ -44,6 +60,8 @@ class AgentConfig:
     imds: bool = True
     imds_url: Optional[str] = None
     events: bool = True
+    web: bool = True  # False: --no-web, only --textfile is written
+    once: bool = False  # --once: one refresh, one textfile, nothing served
 
 
 def _cached(fetch, ttls: Mapping[str, float]):
@@ -60,11 +78,20 @@ def _cached(fetch, ttls: Mapping[str, float]):
             if hit and time.monotonic() - hit[0] < ttl:
                 return hit[1]
         value = fetch(name)
-        with lock:
-            memo[name] = (time.monotonic(), value)
+        if value is not None:  # no answer (IMDS down): ask again at the next refresh
+            with lock:
+                memo[name] = (time.monotonic(), value)
         return value
 
     return capture
+
+
+def imds_answered(facts: Facts) -> Optional[bool]:
+    """Whether IMDS answered; None where it was not asked (not Azure, --no-imds)."""
+    state = facts.imds_state
+    if state.startswith(("not asked", "disabled")):
+        return None
+    return state == "ok"
 
 
 def view_from_facts(facts: Facts, findings, datapaths: Mapping[str, str]) -> AgentView:
@@ -74,11 +101,38 @@ def view_from_facts(facts: Facts, findings, datapaths: Mapping[str, str]) -> Age
         interfaces.append(
             InterfaceState(name=name, vf=vf_record(pairing), datapath=datapaths.get(name, counters.DATAPATH_UNKNOWN))
         )
-    return AgentView(interfaces=interfaces, check_status={f.id: f.status for f in findings})
+    vm = vm_labels(facts.imds) if facts.imds is not None and facts.is_azure else None
+    return AgentView(
+        interfaces=interfaces,
+        check_status={f.id: f.status for f in findings},
+        vm=vm,
+        imds_up=imds_answered(facts),
+        refreshed_at=time.time(),
+    )
+
+
+@dataclass
+class _Supervised:
+    """One event monitor the agent keeps running, and what its dead predecessors counted."""
+
+    name: str
+    monitor: Optional[object] = None
+    restarts: int = 0
+    failures: int = 0  # failed starts in a row (backoff)
+    retry_at: float = 0.0
+    events: Dict[Tuple[str, str], int] = dataclasses.field(default_factory=dict)
+    resyncs: int = 0
+    died: bool = False  # a monitor of this kind ran and stopped; the next start is a restart
+    links: Optional[dict] = None  # what the dead rtnetlink monitor knew, for the restart to compare
+
+    @property
+    def running(self) -> bool:
+        return self.monitor is not None and bool(getattr(self.monitor, "running", False))
 
 
 class Agent:
-    """The running agent. ``start`` returns once the first discovery is done and serving."""
+    """The running agent. ``start`` returns once the first discovery is done (and serving,
+    unless ``--no-web``); ``run_once`` is ``--once``."""
 
     def __init__(self, config: AgentConfig) -> None:
         self.config = config
@@ -92,12 +146,25 @@ class Agent:
         self._recorded: Dict[str, Optional[CounterSample]] = {}
         self._reader = None
         self._reader_lock = threading.Lock()
-        self.monitor = None
-        self.udev_monitor = None
+        self._monitors: Dict[str, _Supervised] = {}
+        self._monitor_lock = threading.Lock()
         self.server = None
         self.registry = None
-        self.heartbeat = time.monotonic()
+        self.textfile_registry = None
+        #: monotonic time of the last refresh that succeeded; None before the first one
+        self.heartbeat: Optional[float] = None
         self._thread: Optional[threading.Thread] = None
+
+    @property
+    def monitor(self):
+        """The rtnetlink VF monitor now running (or last started), None without one."""
+        supervised = self._monitors.get(RTNETLINK)
+        return supervised.monitor if supervised else None
+
+    @property
+    def udev_monitor(self):
+        supervised = self._monitors.get(UDEV)
+        return supervised.monitor if supervised else None
 
     # -- setup -----------------------------------------------------------------------------
 
@@ -111,19 +178,19 @@ class Agent:
 
         host = live_host(self.config.imds_url or IMDS_DEFAULT_URL)
         host.run_capture = _cached(host.run_capture, {"imds": IMDS_TTL_S, "lspci": LSPCI_TTL_S})
-        # Discovery samples through the scrapes' reader: one socket, one name cache.
-        host.sampler = lambda names, _interval: {n: [s] for n, s in self.read_counters(list(names)).items()}
+        if not self.config.once:
+            # Discovery samples through the scrapes' reader: one socket, one name cache.
+            host.sampler = lambda names, _interval: {n: [s] for n, s in self.read_counters(list(names)).items()}
         return host
 
     def build_registry(self):
+        """The registries: the served one (with the process and Python metrics) and the
+        textfile's, ``accelnet_*`` only: node_exporter has its own process_* series and
+        fails its whole scrape on a name collected twice."""
         import re
 
         from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
-        registry = CollectorRegistry(auto_describe=False)
-        ProcessCollector(registry=registry)
-        PlatformCollector(registry=registry)
-        GCCollector(registry=registry)
         def pattern(text: Optional[str]):
             return re.compile(text) if text else None
 
@@ -133,9 +200,15 @@ class Agent:
             metrics_include=pattern(self.config.ethtool_metrics_include),
             metrics_exclude=pattern(self.config.ethtool_metrics_exclude),
         )
-        registry.register(
-            AccelnetCollector(self.view, self.read_counters, export, self._all_interfaces)
-        )
+        collector = AccelnetCollector(self.view, self.read_counters, export, self._all_interfaces)
+        registry = CollectorRegistry(auto_describe=False)
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        GCCollector(registry=registry)
+        registry.register(collector)
+        textfile_registry = CollectorRegistry(auto_describe=False)
+        textfile_registry.register(collector)
+        self.textfile_registry = textfile_registry
         return registry
 
     def start(self) -> None:
@@ -144,41 +217,104 @@ class Agent:
             self.config.events = False
         self.refresh()
         if self.config.events:
-            self._start_monitor()
+            self._start_monitors()
         self.registry = self.build_registry()
-        from .web import serve
+        if self.config.web:
+            from .web import serve
 
-        self.server = serve(
-            self.config.listen,
-            self.registry,
-            telemetry_path=self.config.telemetry_path,
-            web_config=self.config.web_config_file,
-            ready=lambda: self._facts is not None,
-        )
+            self.server = serve(
+                self.config.listen,
+                self.registry,
+                telemetry_path=self.config.telemetry_path,
+                web_config=self.config.web_config_file,
+                ready=lambda: self._facts is not None,
+            )
         self._write_textfile()
         self._thread = threading.Thread(target=self._loop, name="accelnet-refresh", daemon=True)
         self._thread.start()
 
-    def _start_monitor(self) -> None:
-        try:
+    def run_once(self) -> None:
+        """``--once``: discover, write ``--textfile``, return. Serves nothing, watches nothing.
+
+        Raises TextfileError when the file cannot be written (the caller exits non-zero).
+        """
+        from .textfile import write_textfile
+
+        assert self.config.textfile, "--once needs --textfile"
+        self.config.once = True
+        self.config.events = False
+        self._host = self._open_host()
+        self.refresh()
+        self.build_registry()
+        write_textfile(self.config.textfile, self.textfile_registry)
+
+    # -- event monitors ----------------------------------------------------------------------
+
+    def _start_monitors(self) -> None:
+        for name in (RTNETLINK, UDEV):
+            supervised = _Supervised(name)
+            self._monitors[name] = supervised
+            self._try_start(supervised, previous=None)
+
+    def _new_monitor(self, name: str):
+        if name == RTNETLINK:
             from .events import VfMonitor
 
-            self.monitor = VfMonitor(self.config.synthetic_drivers, on_event=self._on_event)
-            self.monitor.start()
-        except Exception as exc:  # noqa: BLE001 - events are an extra; the exporter still serves
-            log.warning("VF event monitor not started: %s", exc)
-            self.monitor = None
+            return VfMonitor(self.config.synthetic_drivers, on_event=self._on_event)
+        from .udev_events import UdevMonitor
 
+        # PCI add/bind/unbind of a VF changes no link, so rtnetlink alone would leave a VF
+        # whose driver went away unseen until the next period.
+        return UdevMonitor(on_event=self._on_udev_event)
+
+    def _try_start(self, supervised: _Supervised, previous) -> bool:
+        """Start a monitor for ``supervised``; on failure, log and schedule the next try."""
         try:
-            from .udev_events import UdevMonitor
+            monitor = self._new_monitor(supervised.name)
+            if previous is not None:
+                monitor.start(previous=previous)  # derive what changed while none ran
+            else:
+                monitor.start()
+        except Exception as exc:  # noqa: BLE001 - events are an extra; the exporter still serves
+            supervised.failures += 1
+            delay = min(MONITOR_CHECK_S * 2 ** supervised.failures, MONITOR_RETRY_MAX_S)
+            supervised.retry_at = time.monotonic() + delay
+            level = logging.WARNING if supervised.failures == 1 else logging.DEBUG
+            log.log(level, "%s event monitor not started (next try in %.0fs): %s", supervised.name, delay, exc)
+            return False
+        supervised.failures = 0
+        supervised.monitor = monitor
+        return True
 
-            # PCI add/bind/unbind of a VF changes no link, so rtnetlink alone would leave a VF
-            # whose driver went away unseen until the next period.
-            self.udev_monitor = UdevMonitor(on_event=self._on_udev_event)
-            self.udev_monitor.start()
-        except Exception as exc:  # noqa: BLE001 - no pyudev/libudev, or no uevent socket
-            log.info("udev event monitor not started: %s", exc)
-            self.udev_monitor = None
+    def _supervise_monitors(self) -> bool:
+        """Restart each event monitor that died; True when one was (the host may have
+        changed while it was down, so the caller rediscovers)."""
+        restarted = False
+        for supervised in self._monitors.values():
+            if self._stopping.is_set():
+                break
+            if supervised.running or time.monotonic() < supervised.retry_at:
+                continue
+            dead = supervised.monitor
+            if dead is not None:
+                error = getattr(dead, "error", None)
+                log.error("%s event monitor stopped (%s); starting it again", supervised.name,
+                          f"{type(error).__name__}: {error}" if error is not None else "no error recorded")
+                with self._monitor_lock:  # the dead one's counts carry over, atomically for view()
+                    if supervised.name == RTNETLINK:
+                        supervised.links = dead.links()
+                        for key, count in dead.counts.items():
+                            supervised.events[key] = supervised.events.get(key, 0) + count
+                        supervised.resyncs += dead.enobufs
+                    supervised.monitor = None
+                    supervised.died = True
+                dead.stop()
+            if self._try_start(supervised, supervised.links):
+                if supervised.died:
+                    supervised.restarts += 1
+                supervised.died, supervised.links = False, None
+                restarted = True
+        return restarted
 
     def _on_event(self, event) -> None:
         log.info("VF %s: %s on %s", event.kind, event.vf, event.synthetic)
@@ -192,19 +328,27 @@ class Agent:
     # -- the background loop -----------------------------------------------------------------
 
     def _loop(self) -> None:
+        due = time.monotonic() + self.config.interval
         while not self._stopping.is_set():
-            self.heartbeat = time.monotonic()
-            woke = self._wake.wait(self.config.interval)
+            timeout = max(0.0, due - time.monotonic())
+            if self._monitors:
+                timeout = min(timeout, MONITOR_CHECK_S)
+            woke = self._wake.wait(timeout)
             if self._stopping.is_set():
                 break
+            if self._monitors and self._supervise_monitors():
+                woke = True
             if woke:
                 time.sleep(EVENT_SETTLE_S)  # let the kernel finish renaming/enslaving
                 self._wake.clear()
+            elif time.monotonic() < due:
+                continue
+            due = time.monotonic() + self.config.interval
             try:
                 self.refresh()
-                self._write_textfile()
             except Exception:  # noqa: BLE001 - keep serving the last good view
                 log.exception("refresh failed; serving the previous state")
+            self._write_textfile()
 
     def refresh(self) -> None:
         """Rediscover the host and rerun the checks.
@@ -212,11 +356,16 @@ class Agent:
         On the live host each refresh reads the counters once; the previous refresh's reading
         is the first sample, so the data path (and the datapath.vf check) compare two
         readings one period apart, the way ``accelnet-check --sample-seconds`` does.
+        ``--once`` has no previous refresh and reads twice, ONCE_SAMPLE_S apart.
+
+        The watchdog heartbeat moves only here, after a refresh that succeeded: a refresh
+        that keeps failing stops the WATCHDOG=1 pings, and systemd restarts the agent.
         """
         assert self._host is not None
-        options = Options(sample_seconds=0, imds=self.config.imds, synthetic_drivers=self.config.synthetic_drivers)
+        sample = ONCE_SAMPLE_S if self.config.once and self._host.live else 0
+        options = Options(sample_seconds=sample, imds=self.config.imds, synthetic_drivers=self.config.synthetic_drivers)
         facts = gather(self._host, options)
-        if self._host.live:
+        if self._host.live and not self.config.once:
             self._pair_with_previous(facts)
         findings = run_checks(facts)
         datapaths = {p.synthetic.name: interface_datapath(facts, p) for p in facts.pairings}
@@ -240,9 +389,25 @@ class Agent:
 
     def view(self) -> AgentView:
         view = self._view
-        if self.monitor is not None:
-            return AgentView(view.interfaces, view.check_status, self.monitor.counts, self.monitor.enobufs)
-        return view
+        if not self._monitors:
+            return view
+        with self._monitor_lock:
+            events: Dict[Tuple[str, str], int] = {}
+            resyncs = 0
+            up: Dict[str, bool] = {}
+            restarts: Dict[str, int] = {}
+            for name, supervised in self._monitors.items():
+                up[name] = supervised.running
+                restarts[name] = supervised.restarts
+                if name != RTNETLINK:
+                    continue
+                events.update(supervised.events)
+                resyncs = supervised.resyncs
+                if supervised.monitor is not None:
+                    for key, count in supervised.monitor.counts.items():
+                        events[key] = events.get(key, 0) + count
+                    resyncs += supervised.monitor.enobufs
+        return dataclasses.replace(view, events=events, resyncs=resyncs, monitors=up, monitor_restarts=restarts)
 
     def _all_interfaces(self) -> List[str]:
         facts = self._facts
@@ -273,14 +438,16 @@ class Agent:
     # -- outputs -----------------------------------------------------------------------------
 
     def _write_textfile(self) -> None:
-        if not self.config.textfile or self.registry is None:
+        """Write --textfile; a failure (directory missing, disk full) is one log line, and
+        the next refresh tries again."""
+        if not self.config.textfile or self.textfile_registry is None:
             return
         from .textfile import write_textfile
 
         try:
-            write_textfile(self.config.textfile, self.registry)
-        except OSError as exc:
-            log.error("cannot write textfile %s: %s", self.config.textfile, exc)
+            write_textfile(self.config.textfile, self.textfile_registry)
+        except TextfileError as exc:
+            log.error("%s (trying again at the next refresh)", exc)
 
     def reload(self) -> None:
         """SIGHUP: re-read the web config (certificates rotate) and rediscover now."""
@@ -292,22 +459,24 @@ class Agent:
                 log.error("web configuration not reloaded, keeping the previous one: %s", exc)
         self._wake.set()
 
-    def healthy(self, max_age: float) -> bool:
-        return time.monotonic() - self.heartbeat < max_age
+    def healthy(self, max_age: float, now: Optional[float] = None) -> bool:
+        """Whether a refresh succeeded within ``max_age`` seconds (what WATCHDOG=1 vouches for)."""
+        if self.heartbeat is None:
+            return False
+        return (time.monotonic() if now is None else now) - self.heartbeat < max_age
 
     def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
         if self.server is not None:
             self.server.shutdown()
-        for monitor in (self.monitor, self.udev_monitor):
-            if monitor is not None:
-                monitor.stop()
         if self._thread is not None:
             self._thread.join(timeout=1.0)
+        for supervised in self._monitors.values():
+            if supervised.monitor is not None:
+                supervised.monitor.stop()
         with self._reader_lock:
             if self._reader is not None:
                 self._reader.close()
                 self._reader = None
         self._stack.close()
-

@@ -72,16 +72,23 @@ class VfMonitor:
         self.error: Optional[BaseException] = None
 
     # -- lifecycle ------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, previous: Optional[Dict[int, Link]] = None) -> None:
         """Subscribe, dump the current links (no events for what already exists), then
-        follow events in a background thread (which inherits the caller's namespace)."""
+        follow events in a background thread (which inherits the caller's namespace).
+
+        ``previous``: the links a monitor that died last knew (its ``links()``). The dump is
+        then compared with them, as after ENOBUFS, so the VFs that came and went while no
+        monitor ran are counted."""
         if self._thread is not None:
             raise RuntimeError("VfMonitor already started")
         self._reader = EthtoolReader()
         self._stopping = False
         self._wake = WakePipe()
+        if previous:
+            with self._lock:
+                self._links = dict(previous)
         try:
-            self._sync(initial=True)
+            self._sync(initial=not previous)
         except BaseException:
             self._close_fds()
             raise

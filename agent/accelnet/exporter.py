@@ -6,16 +6,20 @@ date in the background) and a counter reader called fresh at every scrape. Slow 
 the full diagnosis) never happens here.
 """
 
+import logging
 import re
 import threading
+import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Pattern, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Pattern, Set, Tuple
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, UntypedMetricFamily
 
 from . import __version__, counters
 from .checks import CHECK_IDS, SEVERITY
 from .host import CounterSample
+
+log = logging.getLogger("accelnet.exporter")
 
 PATHS = (counters.DATAPATH_VF, counters.DATAPATH_SYNTHETIC)
 EVENT_KINDS = ("added", "removed")
@@ -32,6 +36,10 @@ SYNTHETIC_METRICS = (
     ("rx_bytes", "accelnet_synthetic_rx_bytes", "Bytes received on the synthetic (VMBus) path: sum of rx_queue_N_bytes."),
     ("tx_packets", "accelnet_synthetic_tx_packets", "Packets sent on the synthetic (VMBus) path: sum of tx_queue_N_packets."),
     ("tx_bytes", "accelnet_synthetic_tx_bytes", "Bytes sent on the synthetic (VMBus) path: sum of tx_queue_N_bytes."),
+)
+#: accelnet_vm_info's labels, from the IMDS compute document: what groups and joins a fleet.
+VM_INFO_LABELS = (
+    "vm_id", "vm_name", "vm_size", "location", "zone", "resource_group", "subscription_id", "vm_scale_set_name",
 )
 _INDEXED = (
     (re.compile(r"^(rx|tx)_queue_(\d+)_(.+)$"), "queue", lambda m: f"{m.group(1)}_queue_{m.group(3)}", 2),
@@ -57,6 +65,11 @@ class AgentView:
     check_status: Dict[str, str] = field(default_factory=dict)
     events: Dict[Tuple[str, str], int] = field(default_factory=dict)
     resyncs: Optional[int] = None  # None: no event monitor runs (a snapshot)
+    vm: Optional[Dict[str, str]] = None  # accelnet_vm_info's labels; None off Azure or without IMDS
+    imds_up: Optional[bool] = None  # None: IMDS not asked (not Azure, --no-imds)
+    refreshed_at: Optional[float] = None  # Unix time of the refresh this view comes from
+    monitors: Dict[str, bool] = field(default_factory=dict)  # event monitor -> running now
+    monitor_restarts: Dict[str, int] = field(default_factory=dict)
 
 
 CounterReader = Callable[[List[str]], Mapping[str, CounterSample]]
@@ -84,6 +97,16 @@ class EthtoolExport:
         return not (self.metrics_exclude is not None and self.metrics_exclude.search(stat))
 
 
+def vm_labels(imds) -> Dict[str, str]:
+    """accelnet_vm_info's labels from an ``accelnet.imds.ImdsInstance`` ("" where IMDS has none)."""
+    values = {
+        "vm_id": imds.vm_id, "vm_name": imds.name, "vm_size": imds.vm_size, "location": imds.location,
+        "zone": imds.zone, "resource_group": imds.resource_group, "subscription_id": imds.subscription_id,
+        "vm_scale_set_name": imds.vm_scale_set_name,
+    }
+    return {k: values[k] or "" for k in VM_INFO_LABELS}
+
+
 def split_stat(name: str) -> Tuple[str, Dict[str, str]]:
     """``rx_queue_3_bytes`` → (``rx_queue_bytes``, {queue: 3}): the index is a label."""
     for pattern, label, rename, group in _INDEXED:
@@ -99,7 +122,13 @@ def metric_name(stat: str) -> str:
 
 
 class AccelnetCollector:
-    """Yields every accelnet metric; ``view`` and ``read_counters`` are the agent's."""
+    """Yields every accelnet metric; ``view`` and ``read_counters`` are the agent's.
+
+    A scrape is made of parts (node_exporter's collectors): each runs on its own, is timed,
+    and reports ``accelnet_scrape_collector_success``/``_duration_seconds{collector}``. A
+    part that raises contributes none of its families, and the others are still served: one
+    broken ioctl must not turn the whole scrape into an HTTP 500.
+    """
 
     def __init__(
         self,
@@ -113,49 +142,95 @@ class AccelnetCollector:
         self._ethtool = ethtool or EthtoolExport()
         self._ethtool_interfaces = ethtool_interfaces
         self._lock = threading.Lock()
+        self._collisions = _OncePerName()
 
     def describe(self) -> Iterable[Metric]:
         return []  # the metric set depends on the host; do not collect at registration
 
     def collect(self) -> Iterator[Metric]:
         view = self._view()
-        names = [i.name for i in view.interfaces]
-        generic = [n for n in self._ethtool_interfaces() if self._ethtool.wants(n)]
-        wanted = list(dict.fromkeys(names + generic))
-        with self._lock:  # one reader, one socket: scrapes take turns at the ioctl
-            samples = dict(self._read(wanted)) if wanted else {}
-        yield from self._checks(view)
-        yield from self._vf(view)
-        yield from self._traffic(view, samples)
-        yield from self._datapath(view)
-        yield from self._events(view)
-        if generic:
-            yield from self._generic(generic, samples, self._ethtool.wants_stat)
+        samples: Dict[str, CounterSample] = {}
+        parts: List[Tuple[str, Callable[[], Iterable[Metric]]]] = [
+            ("checks", lambda: self._checks(view)),
+            ("discovery", lambda: self._discovery(view)),
+            ("counters", lambda: self._counters(view, samples)),
+            ("events", lambda: self._events(view)),
+        ]
+        if view.imds_up is not None:
+            parts.append(("imds", lambda: self._imds(view)))
+        if self._ethtool.include is not None:
+            parts.append(("ethtool", lambda: self._generic(samples)))
+        success = GaugeMetricFamily(
+            "accelnet_scrape_collector_success",
+            "1 when this part of the scrape succeeded, 0 when it failed (its metrics are then missing).",
+            labels=["collector"],
+        )
+        duration = GaugeMetricFamily(
+            "accelnet_scrape_collector_duration_seconds",
+            "How long this part of the scrape took.",
+            labels=["collector"],
+        )
+        for name, part in parts:
+            started = time.perf_counter()
+            try:
+                families = list(part())  # whole or nothing: no half-built part is served
+                ok = 1
+            except Exception as exc:  # noqa: BLE001 - reported as a metric and one log line
+                log.error("collector %s failed: %s: %s", name, type(exc).__name__, " ".join(str(exc).split()))
+                log.debug("collector %s failure detail", name, exc_info=True)
+                families, ok = [], 0
+            duration.add_metric([name], time.perf_counter() - started)
+            success.add_metric([name], ok)
+            yield from families
+        yield success
+        yield duration
+        if view.refreshed_at is not None:
+            yield GaugeMetricFamily(
+                "accelnet_last_refresh_timestamp_seconds",
+                "Unix time of the last successful background refresh (discovery, checks, IMDS).",
+                value=view.refreshed_at,
+            )
         build = GaugeMetricFamily("accelnet_build_info", "accelnet version, value 1.", labels=["version"])
         build.add_metric([__version__], 1)
         yield build
+
+    def _read_counters(self, names: List[str], samples: Dict[str, CounterSample]) -> None:
+        """Read what ``samples`` lacks of ``names`` (the counters and ethtool parts share it)."""
+        wanted = [n for n in dict.fromkeys(names) if n not in samples]
+        if wanted:
+            with self._lock:  # one reader, one socket: scrapes take turns at the ioctl
+                samples.update(self._read(wanted))
 
     @staticmethod
     def _checks(view: AgentView) -> Iterator[Metric]:
         family = GaugeMetricFamily(
             "accelnet_check_status",
-            "Result of each accelnet-check check: 0 ok (or skipped), 1 warning, 2 critical, 3 unknown.",
+            "Result of each accelnet-check check: 0 ok, 1 warning, 2 critical, 3 unknown; "
+            "no series for a check skipped on this host.",
             labels=["check"],
         )
         for check in CHECK_IDS:
             status = view.check_status.get(check, "unknown")
+            if status == "skipped":
+                continue  # 0 would read as "ok" on a host where the check does not apply
             family.add_metric([check], SEVERITY.get(status, 3))
         yield family
 
     @staticmethod
-    def _vf(view: AgentView) -> Iterator[Metric]:
+    def _discovery(view: AgentView) -> Iterator[Metric]:
         present = GaugeMetricFamily(
-            "accelnet_vf_present", "1 when the synthetic NIC has an Accelerated Networking VF, else 0.", labels=["interface"]
+            "accelnet_vf_present", "1 when the synthetic NIC has an Accelerated Networking VF, else 0.", labels=["device"]
         )
         info = GaugeMetricFamily(
             "accelnet_vf_info",
             "The VF of a synthetic NIC, value 1.",
-            labels=["interface", "vf", "pci_slot", "vendor_id", "device_id", "driver"],
+            labels=["device", "vf", "pci_slot", "vendor_id", "device_id", "driver"],
+        )
+        datapath = GaugeMetricFamily(
+            "accelnet_datapath",
+            "1 on the path that carried the synthetic NIC's traffic at the last sample (vf or synthetic); "
+            "0 on both when idle or unknown.",
+            labels=["device", "path"],
         )
         for iface in view.interfaces:
             present.add_metric([iface.name], 1 if iface.vf else 0)
@@ -164,14 +239,17 @@ class AccelnetCollector:
                 info.add_metric(
                     [iface.name] + [vf.get(k) or "" for k in ("name", "pci_slot", "vendor_id", "device_id", "driver")], 1
                 )
+            for path in PATHS:
+                datapath.add_metric([iface.name, path], 1 if iface.datapath == path else 0)
         yield present
         yield info
+        yield datapath
 
-    @staticmethod
-    def _traffic(view: AgentView, samples: Mapping[str, CounterSample]) -> Iterator[Metric]:
+    def _counters(self, view: AgentView, samples: Dict[str, CounterSample]) -> Iterator[Metric]:
+        self._read_counters([i.name for i in view.interfaces], samples)
         families = {}
         for stat, name, doc in VF_METRICS + SYNTHETIC_METRICS:
-            families[stat] = CounterMetricFamily(name, doc, labels=["interface"])
+            families[stat] = CounterMetricFamily(name, doc, labels=["device"])
         for iface in view.interfaces:
             sample = samples.get(iface.name)
             if sample is None or sample.stats is None:
@@ -183,28 +261,15 @@ class AccelnetCollector:
         yield from families.values()
 
     @staticmethod
-    def _datapath(view: AgentView) -> Iterator[Metric]:
-        family = GaugeMetricFamily(
-            "accelnet_datapath",
-            "1 on the path that carried the synthetic NIC's traffic at the last sample (vf or synthetic); "
-            "0 on both when idle or unknown.",
-            labels=["interface", "path"],
-        )
-        for iface in view.interfaces:
-            for path in PATHS:
-                family.add_metric([iface.name, path], 1 if iface.datapath == path else 0)
-        yield family
-
-    @staticmethod
     def _events(view: AgentView) -> Iterator[Metric]:
         family = CounterMetricFamily(
             "accelnet_vf_events",
             "VF hot-remove/add events seen on the synthetic NIC since the agent started (every one, not only at scrapes).",
-            labels=["interface", "event"],
+            labels=["device", "event"],
         )
         keys = {(i.name, kind) for i in view.interfaces for kind in EVENT_KINDS} | set(view.events)
-        for interface, kind in sorted(keys):
-            family.add_metric([interface, kind], view.events.get((interface, kind), 0))
+        for device, kind in sorted(keys):
+            family.add_metric([device, kind], view.events.get((device, kind), 0))
         yield family
         if view.resyncs is not None:
             yield CounterMetricFamily(
@@ -213,12 +278,46 @@ class AccelnetCollector:
                 "derive what changed meanwhile.",
                 value=view.resyncs,
             )
+        if view.monitors:
+            up = GaugeMetricFamily(
+                "accelnet_event_monitor_up",
+                "1 while the event monitor runs, 0 while it is down (the agent starts it again within seconds).",
+                labels=["monitor"],
+            )
+            restarts = CounterMetricFamily(
+                "accelnet_event_monitor_restarts",
+                "Times the event monitor stopped and was started again.",
+                labels=["monitor"],
+            )
+            for monitor in sorted(view.monitors):
+                up.add_metric([monitor], 1 if view.monitors[monitor] else 0)
+                restarts.add_metric([monitor], view.monitor_restarts.get(monitor, 0))
+            yield up
+            yield restarts
 
     @staticmethod
-    def _generic(
-        names: List[str], samples: Mapping[str, CounterSample], wants_stat: Callable[[str], bool]
-    ) -> Iterator[Metric]:
+    def _imds(view: AgentView) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "accelnet_imds_up",
+            "1 when the Instance Metadata Service answered at the last refresh (or its answer is "
+            "still cached), 0 when it did not.",
+            value=1 if view.imds_up else 0,
+        )
+        if view.vm is not None:
+            info = GaugeMetricFamily(
+                "accelnet_vm_info",
+                "The Azure VM, from the Instance Metadata Service, value 1: join on instance to group a fleet.",
+                labels=list(VM_INFO_LABELS),
+            )
+            info.add_metric([view.vm.get(k) or "" for k in VM_INFO_LABELS], 1)
+            yield info
+
+    def _generic(self, samples: Dict[str, CounterSample]) -> Iterator[Metric]:
+        names = [n for n in self._ethtool_interfaces() if self._ethtool.wants(n)]
+        self._read_counters(names, samples)
+        wants_stat = self._ethtool.wants_stat
         families: Dict[str, UntypedMetricFamily] = {}
+        series: Dict[Tuple[str, Tuple[str, ...]], str] = {}
         for ifname in names:
             sample = samples.get(ifname)
             if sample is None or sample.stats is None:
@@ -228,7 +327,17 @@ class AccelnetCollector:
                     continue
                 base, labels = split_stat(stat)
                 metric = metric_name(base)
-                label_names = ["interface"] + sorted(labels)
+                label_names = ["device"] + sorted(labels)
+                label_values = tuple([ifname] + [labels[k] for k in sorted(labels)])
+                first = series.setdefault((metric, label_values), stat)
+                if first != stat:
+                    # rx-errors and rx_errors both become accelnet_ethtool_rx_errors: keep the
+                    # first, as a second sample of one series makes Prometheus reject the scrape.
+                    self._collisions.log(
+                        metric, "ethtool stats %r and %r of %s both export as %s: dropping %r",
+                        first, stat, ifname, metric, stat,
+                    )
+                    continue
                 key = metric + "|" + ",".join(label_names)
                 family = families.get(key)
                 if family is None:
@@ -236,7 +345,7 @@ class AccelnetCollector:
                         metric, f"ethtool statistic {base} (driver-defined).", labels=label_names
                     )
                     families[key] = family
-                family.add_metric([ifname] + [labels[k] for k in sorted(labels)], value)
+                family.add_metric(list(label_values), value)
         seen = set()
         for key in sorted(families):
             family = families[key]
@@ -244,3 +353,19 @@ class AccelnetCollector:
                 continue  # one name, one label set: Prometheus rejects the rest
             seen.add(family.name)
             yield family
+
+
+class _OncePerName:
+    """Logs a warning the first time a name comes up, then stays quiet about it (node_exporter
+    logs its dropped duplicate ethtool names the same way: not at every scrape)."""
+
+    def __init__(self) -> None:
+        self._seen: Set[str] = set()
+        self._lock = threading.Lock()
+
+    def log(self, name: str, message: str, *args: object) -> None:
+        with self._lock:
+            if name in self._seen:
+                return
+            self._seen.add(name)
+        log.warning(message, *args)

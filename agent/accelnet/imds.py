@@ -34,6 +34,8 @@ class ImdsInstance:
     vm_id: Optional[str]
     macs: Tuple[str, ...]
     resource_group: Optional[str] = None  # so remedies can name the az commands' -g
+    zone: Optional[str] = None  # availability zone ("1"); None outside zones
+    subscription_id: Optional[str] = None
 
 
 def _object(value: Any, where: str) -> Dict[str, Any]:
@@ -111,4 +113,6 @@ def parse_imds_instance(text: str) -> ImdsInstance:
         vm_id=_string(compute, "vmId", "compute"),
         macs=_macs(network),
         resource_group=_string(compute, "resourceGroupName", "compute"),
+        zone=_string(compute, "zone", "compute"),
+        subscription_id=_string(compute, "subscriptionId", "compute"),
     )

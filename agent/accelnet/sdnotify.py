@@ -1,7 +1,9 @@
 """systemd's notify protocol (sd_notify(3)) without libsystemd.
 
 The unit is ``Type=notify`` with a watchdog: the agent says READY=1 after its first
-discovery, WATCHDOG=1 on half the unit's interval, STOPPING=1 on the way out. The protocol is
+discovery, WATCHDOG=1 on half the unit's interval as long as its background refresh last
+succeeded recently (the ping vouches for that refresh, never for a loop that merely runs),
+STOPPING=1 on the way out. The protocol is
 one datagram per message to the AF_UNIX socket named by $NOTIFY_SOCKET, so a dependency on
 python-systemd would buy nothing. Outside systemd every call is a cheap no-op returning
 False, so the daemon needs no "am I under systemd" branches.

@@ -17,8 +17,11 @@ __all__ = ["TextfileError", "write_textfile"]
 _LOCK = threading.Lock()
 
 
-class TextfileError(Exception):
-    """The metrics file cannot be written; the message says which file and why."""
+class TextfileError(OSError):
+    """The metrics file cannot be written; the message says which file and why.
+
+    An OSError, as what it reports is one (a missing directory, a full disk, a permission):
+    callers that handle I/O failures handle it too, with the message and no traceback."""
 
 
 def write_textfile(path: str, registry: Any) -> None:

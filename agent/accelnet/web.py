@@ -379,8 +379,8 @@ class _Handler(BaseHTTPRequestHandler):
         encoder, content_type = choose_encoder(self.headers.get("Accept") or "")
         registry = self.server.registry
         names = parse_qs(query).get("name[]")
-        if names and hasattr(registry, "restricted_registry"):
-            registry = registry.restricted_registry(names)
+        if names:
+            registry = _NameFilter(registry, names)
         try:
             body = encoder(registry)
         except Exception as e:  # any collector bug: answer 500, keep serving
@@ -395,6 +395,27 @@ class _Handler(BaseHTTPRequestHandler):
             body = gzip.compress(body, compresslevel=6)
             extra.append(("Content-Encoding", "gzip"))
         self._reply(200, body, content_type, extra=extra, head=head)
+
+
+class _NameFilter:
+    """``?name[]=a&name[]=b``: only the samples so named, as prometheus_client's handler
+    means it. Its own ``restricted_registry`` finds collectors by the names they describe,
+    and collectors that describe nothing (ours: the metric set depends on the host) were
+    never found, so the answer was empty; this filters what collect() yields instead."""
+
+    def __init__(self, registry: Any, names: List[str]) -> None:
+        self._registry = registry
+        self._names = frozenset(names)
+
+    def collect(self) -> Iterable[Any]:
+        from prometheus_client.metrics_core import Metric
+
+        for family in self._registry.collect():
+            samples = [s for s in family.samples if s.name in self._names]
+            if samples:
+                kept = Metric(family.name, family.documentation, family.type, family.unit)
+                kept.samples = samples
+                yield kept
 
 
 # --- the server -----------------------------------------------------------------------------

@@ -34,12 +34,47 @@ def test_off_by_default():
 def test_chosen_interfaces_and_stats():
     body = scrape(ethtool_include="^eth", ethtool_exclude="^eth1$", ethtool_metrics_include="queue_|^vf_")
     lines = [l for l in body.splitlines() if l.startswith("accelnet_ethtool_")]
-    assert lines and all('interface="eth0"' in l for l in lines)
-    assert any(l.startswith('accelnet_ethtool_rx_queue_packets{interface="eth0",queue="0"}') for l in lines)
+    assert lines and all('device="eth0"' in l for l in lines)
+    assert any(l.startswith('accelnet_ethtool_rx_queue_packets{device="eth0",queue="0"}') for l in lines)
     assert any(l.startswith("accelnet_ethtool_vf_rx_packets{") for l in lines)
     assert not any(l.startswith(("accelnet_ethtool_tx_scattered", "accelnet_ethtool_cpu_")) for l in lines)
 
 
 def test_vf_interfaces_of_a_snapshot_are_exported_too():
     body = scrape(ethtool_include="^enP", ethtool_metrics_exclude="^$")
-    assert 'interface="enP37498s1"' in body and 'interface="enP6757s2"' in body
+    assert 'device="enP37498s1"' in body and 'device="enP6757s2"' in body
+
+
+def test_names_that_collide_after_sanitising_keep_the_first_and_log_once(caplog):
+    """rx-errors and rx_errors are both accelnet_ethtool_rx_errors: a second sample of one
+    series would make Prometheus (and node_exporter's textfile collector) reject the page."""
+    import logging
+    import re
+
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from accelnet.exporter import AccelnetCollector, AgentView, EthtoolExport
+    from accelnet.host import CounterSample
+
+    stats = {"rx-errors": 7, "rx_errors": 9, "rx.errors": 11, "tx_queue_0_packets": 1, "rx_queue_0_packets": 2}
+    collector = AccelnetCollector(
+        AgentView, lambda names: {n: CounterSample(dict(stats)) for n in names},
+        EthtoolExport(include=re.compile("^eth0$")), lambda: ["eth0"],
+    )
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    with caplog.at_level(logging.WARNING, logger="accelnet.exporter"):
+        first = generate_latest(registry).decode()
+        second = generate_latest(registry).decode()
+    samples = [[l for l in page.splitlines() if l.startswith("accelnet_ethtool_")] for page in (first, second)]
+    assert samples[0] == samples[1] == [
+        'accelnet_ethtool_rx_errors{device="eth0"} 7.0',
+        'accelnet_ethtool_rx_queue_packets{device="eth0",queue="0"} 2.0',
+        'accelnet_ethtool_tx_queue_packets{device="eth0",queue="0"} 1.0',
+    ]
+    warnings = [r.getMessage() for r in caplog.records]
+    assert warnings == [  # once per exported name, not for each duplicate nor at every scrape
+        "ethtool stats 'rx-errors' and 'rx_errors' of eth0 both export as accelnet_ethtool_rx_errors: "
+        "dropping 'rx_errors'"
+    ]
+    assert 'collector="ethtool"} 1.0' in first

@@ -68,16 +68,16 @@ def agent_in_ns(ns):
 def test_vf_discovered_with_bridge_as_master(agent_in_ns):
     ns, _ = agent_in_ns
     body = scrape(ns)
-    assert value(body, "accelnet_vf_present", interface="syn0") == 1
+    assert value(body, "accelnet_vf_present", device="syn0") == 1
     assert 'accelnet_vf_info{' in body and 'vf="vf0"' in body
-    assert value(body, "accelnet_vf_events_total", interface="syn0", event="removed") == 0
+    assert value(body, "accelnet_vf_events_total", device="syn0", event="removed") == 0
     assert "accelnet_vf_event_resyncs_total 0.0" in body
 
 
 def test_200_flaps_between_two_scrapes_are_all_counted(agent_in_ns):
     ns, proc = agent_in_ns
     before = scrape(ns)
-    assert value(before, "accelnet_vf_events_total", interface="syn0", event="removed") == 0
+    assert value(before, "accelnet_vf_events_total", device="syn0", event="removed") == 0
     flaps = 200
     for _ in range(flaps):  # one `ip` per change, as a host servicing event would pace them
         netns.set_master(ns, "vf0", None)
@@ -85,9 +85,9 @@ def test_200_flaps_between_two_scrapes_are_all_counted(agent_in_ns):
     deadline = time.monotonic() + 30
     while True:
         after = scrape(ns)
-        removed = value(after, "accelnet_vf_events_total", interface="syn0", event="removed")
-        added = value(after, "accelnet_vf_events_total", interface="syn0", event="added")
-        present = value(after, "accelnet_vf_present", interface="syn0")
+        removed = value(after, "accelnet_vf_events_total", device="syn0", event="removed")
+        added = value(after, "accelnet_vf_events_total", device="syn0", event="added")
+        present = value(after, "accelnet_vf_present", device="syn0")
         if ((removed, added), present) == ((flaps, flaps), 1) or time.monotonic() > deadline:
             break  # discovery settles a moment after the last event
         time.sleep(0.2)
@@ -108,5 +108,5 @@ def test_vf_deleted_and_recreated_under_a_new_name(agent_in_ns):
             break
         time.sleep(0.2)
     assert 'vf="enP1s1"' in body  # rediscovered after the event, without waiting a period
-    assert value(body, "accelnet_vf_events_total", interface="syn0", event="removed") == 1
-    assert value(body, "accelnet_vf_events_total", interface="syn0", event="added") == 1
+    assert value(body, "accelnet_vf_events_total", device="syn0", event="removed") == 1
+    assert value(body, "accelnet_vf_events_total", device="syn0", event="added") == 1

@@ -39,7 +39,7 @@ def test_ready_watchdog_sigterm_and_textfile(tmp_path, notify_socket):
         while not any("READY=1" in m for m in messages):
             messages.append(sock.recv(4096).decode())
         body = get(f"http://127.0.0.1:{port}/metrics")
-        assert 'accelnet_vf_present{interface="eth4"} 1.0' in body
+        assert 'accelnet_vf_present{device="eth4"} 1.0' in body
         while not any("WATCHDOG=1" in m for m in messages):
             messages.append(sock.recv(4096).decode())
         assert textfile.exists() and "accelnet_vf_present" in textfile.read_text()
@@ -80,6 +80,8 @@ def test_landing_and_health(tmp_path):
         (["--snapshot", FIXTURE, "--ethtool.device-include", "("], "bad regular expression"),
         (["--snapshot", FIXTURE, "--web.listen-address", "nonsense"], "listen"),
         (["--snapshot", FIXTURE, "--web.config.file", "/nonexistent.yml"], "nonexistent.yml"),
+        (["--snapshot", FIXTURE, "--no-web"], "--no-web needs --textfile"),
+        (["--snapshot", FIXTURE, "--textfile", "/tmp/accelnet.txt"], "must end in .prom"),
     ],
 )
 def test_bad_flags_one_line_no_traceback(args, needle):

@@ -56,7 +56,7 @@ def test_prometheus_scrapes_the_agent(tmp_path):
             except (OSError, ValueError, KeyError):
                 result = []
             time.sleep(0.5)
-        interfaces = sorted(r["metric"]["interface"] for r in result)
+        interfaces = sorted(r["metric"]["device"] for r in result)
         assert interfaces == [f"eth{i}" for i in range(8)]
         assert all(r["value"][1] == "1" and r["metric"]["job"] == "accelnet" for r in result)
     finally:

@@ -1,4 +1,8 @@
-"""``accelnet-agent``: the Prometheus exporter daemon (flags spelled like node_exporter's)."""
+"""``accelnet-agent``: the Prometheus exporter daemon (flags spelled like node_exporter's).
+
+Exit status: 0 after a clean stop (or, with ``--once``, once the textfile is written); 1 when
+``--once`` cannot write the textfile; 2 for bad flags or a failed start.
+"""
 
 import argparse
 import logging
@@ -10,11 +14,13 @@ from typing import List, Optional
 
 from .. import __version__
 
+EXIT_WRITE = 1
 EXIT_USAGE = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
     from ..daemon import DEFAULT_PORT
+    from ..logformat import FORMATS, LEVELS
 
     parser = argparse.ArgumentParser(
         prog="accelnet-agent",
@@ -30,7 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("--snapshot", metavar="PATH", help="serve a captured host (directory or .tar.gz) instead of this one")
     add("--synthetic-drivers", default="hv_netvsc", metavar="LIST",
         help="comma-separated drivers whose interfaces are synthetic NICs (default hv_netvsc)")
-    add("--textfile", metavar="PATH", help="also write the metrics atomically to PATH (node_exporter textfile collector)")
+    add("--textfile", metavar="PATH",
+        help="also write the accelnet_* metrics atomically to PATH, a *.prom file in node_exporter's "
+             "textfile collector directory (rewritten at every refresh)")
+    add("--once", action="store_true",
+        help="discover once, write --textfile and exit (for a systemd timer or cron); serves nothing")
+    add("--no-web", dest="no_web", action="store_true",
+        help="serve no HTTP endpoint: run only to keep --textfile up to date")
     add("--ethtool.device-include", dest="ethtool_include", metavar="REGEX",
         help="also export every ethtool stat of the interfaces matching REGEX")
     add("--ethtool.device-exclude", dest="ethtool_exclude", metavar="REGEX",
@@ -44,26 +56,20 @@ def build_parser() -> argparse.ArgumentParser:
     add("--imds-url", metavar="URL", help="Azure Instance Metadata Service URL (asked only when DMI says Azure)")
     add("--no-imds", action="store_true", help="never ask the Instance Metadata Service")
     add("--no-events", action="store_true", help="do not watch rtnetlink for VF events")
-    add("--log.level", dest="log_level", default="info", choices=["debug", "info", "warn", "error"])
+    add("--log.level", dest="log_level", default="info", choices=list(LEVELS),
+        help="only log messages of this severity or above (default info)")
+    add("--log.format", dest="log_format", choices=list(FORMATS),
+        help="log lines as node_exporter's: logfmt or json (default: plain text, which the journal "
+             "stamps itself)")
     add("--version", action="version", version=f"accelnet-agent {__version__}")
     return parser
 
 
-class _JournalFormatter(logging.Formatter):
-    """Under systemd, stderr goes to the journal: prefix the syslog priority, no timestamp."""
+def setup_logging(level: str, fmt: Optional[str] = None) -> None:
+    from ..logformat import make_formatter
 
-    PRIORITIES = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
-
-    def format(self, record: logging.LogRecord) -> str:
-        return f"<{self.PRIORITIES.get(record.levelno, 6)}>{super().format(record)}"
-
-
-def setup_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    if os.environ.get("JOURNAL_STREAM"):
-        handler.setFormatter(_JournalFormatter("%(message)s"))
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(make_formatter(fmt, journal=bool(os.environ.get("JOURNAL_STREAM"))))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel({"warn": "WARNING"}.get(level, level.upper()))
@@ -88,6 +94,11 @@ def config_from_args(args: argparse.Namespace):
                 raise ValueError(f"{flag}: bad regular expression {pattern!r}: {exc}") from None
     if not args.interval > 0:
         raise ValueError("--check.interval must be positive")
+    if (args.once or args.no_web) and not args.textfile:
+        raise ValueError(f"{'--once' if args.once else '--no-web'} needs --textfile PATH (the only output then)")
+    if args.textfile and not args.textfile.endswith(".prom"):
+        raise ValueError(f"--textfile {args.textfile}: the name must end in .prom "
+                         "(node_exporter's textfile collector reads only *.prom files)")
     drivers = tuple(d.strip() for d in args.synthetic_drivers.split(",") if d.strip())
     if not drivers:
         raise ValueError("--synthetic-drivers: empty list")
@@ -106,15 +117,49 @@ def config_from_args(args: argparse.Namespace):
         imds=not args.no_imds,
         imds_url=args.imds_url,
         events=not args.no_events,
+        web=not (args.no_web or args.once),
+        once=args.once,
     )
+
+
+def run_once(args: argparse.Namespace) -> int:
+    """``--once``: one discovery, one textfile. 0 written, 1 not written, 2 bad flags/snapshot."""
+    from ..daemon import Agent
+    from ..textfile import TextfileError
+
+    try:
+        agent = Agent(config_from_args(args))
+    except ValueError as exc:
+        print(f"accelnet-agent: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        agent.run_once()
+    except TextfileError as exc:
+        print(f"accelnet-agent: {exc}", file=sys.stderr)
+        return EXIT_WRITE
+    except Exception as exc:  # noqa: BLE001 - unreadable snapshot, bad host: one line
+        print(f"accelnet-agent: {_describe(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        agent.stop()
+    logging.getLogger("accelnet.agent").info("wrote %s", args.textfile)
+    return 0
+
+
+def _describe(exc: BaseException) -> str:
+    from ..errors import ParseError, SnapshotError
+
+    known = isinstance(exc, (ValueError, ParseError, SnapshotError, OSError))
+    return str(exc) if known else f"{type(exc).__name__}: {exc}"
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging(args.log_level)
+    setup_logging(args.log_level, args.log_format)
+    if args.once:
+        return run_once(args)
     log = logging.getLogger("accelnet.agent")
     from ..daemon import Agent
-    from ..errors import ParseError, SnapshotError
     from ..sdnotify import notify, watchdog_interval
 
     # Handlers first: a SIGTERM during start-up (systemd stopping a unit that is still
@@ -130,20 +175,25 @@ def main(argv: Optional[List[str]] = None) -> int:
         agent.start()
         started.set()
     except Exception as exc:  # noqa: BLE001 - bad flags, snapshot, web config, address in use
-        known = isinstance(exc, (ValueError, ParseError, SnapshotError, OSError))
-        print(f"accelnet-agent: {exc if known else f'{type(exc).__name__}: {exc}'}", file=sys.stderr)
+        print(f"accelnet-agent: {_describe(exc)}", file=sys.stderr)
         if agent is not None:
             agent.stop()  # whatever had started (server, monitors) stops with it
         return EXIT_USAGE
 
-    log.info("accelnet-agent %s serving on %s%s", __version__, agent.server.url, args.telemetry_path)
-    notify("READY=1\nSTATUS=serving")
+    if agent.server is not None:
+        log.info("accelnet-agent %s serving on %s%s", __version__, agent.server.url, args.telemetry_path)
+        notify("READY=1\nSTATUS=serving")
+    else:
+        log.info("accelnet-agent %s writing %s every %gs (no web endpoint)", __version__, args.textfile, args.interval)
+        notify(f"READY=1\nSTATUS=writing {args.textfile}")
 
     interval = watchdog_interval()
     tick = interval if interval else 3600.0
+    max_age = agent.config.interval + 2 * tick + 60
     while not stop.wait(tick):
-        # Only pet the watchdog while the refresh loop is alive: a stuck agent gets restarted.
-        if interval and agent.healthy(max_age=agent.config.interval + 2 * tick + 60):
+        # WATCHDOG=1 vouches for a refresh that succeeded lately (heartbeat moves only after
+        # one): an agent whose refreshes hang or keep failing gets restarted by systemd.
+        if interval and agent.healthy(max_age=max_age):
             notify("WATCHDOG=1")
     notify("STOPPING=1")
     log.info("stopping")
