@@ -41,7 +41,8 @@ from urllib.parse import parse_qs, urlsplit
 from accelnet import __version__
 from accelnet.errors import ParseError
 from accelnet.webauth import BasicAuth, TokenBucket
-from accelnet.webconfig import WebConfig, build_ssl_context, describe, load_web_config, san_allowed
+from accelnet.webconfig import (WebConfig, WebConfigError, build_ssl_context, describe, load_web_config,
+                                san_allowed, weakening)
 
 
 __all__ = ["ListenAddressError", "ServeError", "BasicAuth", "Server", "serve",
@@ -575,8 +576,18 @@ class Server:
 
     def reload(self, web_config: "Union[WebConfig, str, None]") -> None:
         """Apply a new web config to new requests and connections. Raises WebConfigError
-        (and keeps the old settings) when the new one is unusable."""
-        self.settings = _settings_for(web_config)
+        (and keeps the old settings) when the new one is unusable, empty, or would turn
+        TLS, client certificates or basic auth off: a reload never fails open."""
+        self.settings = self._reloaded(web_config)
+
+    def _reloaded(self, web_config: "Union[WebConfig, str, None]") -> _Settings:
+        new = _settings_for(web_config)
+        problem = weakening(self.settings.config, new.config)
+        if problem:
+            where = web_config if isinstance(web_config, str) and web_config else \
+                getattr(new.config, "path", "") or "<web config>"
+            raise WebConfigError(f"web config {where}: {problem}")
+        return new
 
     def check_reload(self) -> None:
         """Pick up a changed web-config file or certificate, at most once a second.
@@ -596,7 +607,7 @@ class Server:
             if stamp == current.stamp or stamp == self._failed_stamp:
                 return
             try:
-                self.settings = _settings_for(current.source)
+                self.settings = self._reloaded(current.source)
             except ParseError as e:
                 self._failed_stamp = stamp
                 log.error("keeping the previous web config: %s", e)
