@@ -60,6 +60,10 @@ RELOAD_CHECK_INTERVAL = 1.0
 #: Connections in the reception thread (TLS handshake, request head, keep-alive idle).
 MAX_RECEIVING = 512
 
+#: Bytes of unfinished request heads the reception thread holds in all; past it the
+#: connection holding the most is dropped (real heads are well under a KiB).
+MAX_RECEPTION_BYTES = 16 << 20
+
 #: What the reception thread buffers before handing over anyway: enough for the handler to
 #: answer 414 (request line over 64 KiB) or 431 (head over MAX_REQUEST_HEAD).
 MAX_BUFFERED_HEAD = 65537 + MAX_REQUEST_HEAD + 2
@@ -743,6 +747,13 @@ class Server:
                     c.idle = False
                     c.deadline = time.monotonic() + self.io_timeout
                 c.buf += chunk
+            if sum(len(x.buf) for x in conns.values()) > MAX_RECEPTION_BYTES:
+                biggest = max(conns.values(), key=lambda x: len(x.buf))
+                log.debug("%s: dropped, holding the most of %d MiB of unfinished heads",
+                          biggest.host, MAX_RECEPTION_BYTES >> 20)
+                self._drop(sel, conns, biggest)
+                if biggest is c:
+                    return
             if head_complete(bytes(c.buf)) or len(c.buf) > MAX_BUFFERED_HEAD:
                 conns.pop(c.fd, None)
                 sel.unregister(c.sock)

@@ -136,3 +136,27 @@ def test_reception_is_bounded_and_drops_the_oldest(start, registry, monkeypatch)
     finally:
         for s in idle:
             s.close()
+
+
+def test_unfinished_heads_are_bounded_in_memory(start, registry, monkeypatch):
+    monkeypatch.setattr(web, "MAX_RECEPTION_BYTES", 100_000)
+    srv = start(registry, io_timeout=60)
+    big = []
+    for _ in range(4):  # 4 x 40 KB of a never-ending head: more than the budget
+        s = socket.create_connection(("127.0.0.1", srv.port))
+        s.sendall(b"GET /metrics HTTP/1.1\r\nX-Pad: " + b"p" * 40_000)
+        big.append(s)
+        time.sleep(0.2)
+    try:
+        assert get(srv, "/-/healthy")[0] == 200
+        dropped = 0
+        for s in big:
+            s.settimeout(1)
+            try:
+                dropped += s.recv(1) == b""
+            except (socket.timeout, OSError):
+                pass
+        assert dropped >= 1
+    finally:
+        for s in big:
+            s.close()
