@@ -49,6 +49,24 @@ def _sigterm_unwinds() -> Iterator[None]:
 
 
 @contextmanager
+def _sigterm_deferred() -> Iterator[None]:
+    """Hold a SIGTERM back while cleaning up (a second one must not cut the cleanup short),
+    then unwind as it would have."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not _raise_terminated:
+        yield
+        return
+    received: List[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, _raise_terminated)
+    if received:
+        _raise_terminated(received[0], None)
+
+
+@contextmanager
 def open_snapshot(path: str) -> Iterator[Host]:
     """A Host reading only from the snapshot at ``path``; temporary files go when it closes."""
     try:
@@ -74,7 +92,8 @@ def open_snapshot(path: str) -> Iterator[Host]:
                 raise SnapshotError(f"snapshot {path!r}: {exc}") from None
             yield _host_from_dir(workdir)
         finally:
-            remove_tree(workdir)
+            with _sigterm_deferred():
+                remove_tree(workdir)
 
 
 def _open_regular(path: str) -> io.BufferedReader:
