@@ -9,19 +9,22 @@ numbers and UUIDs are left out on purpose: a support bundle travels.
 """
 
 import datetime
+import errno
 import json
 import os
 import re
-import shutil
 import stat
 import tarfile
 import tempfile
+from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 from . import __version__
 from .facts import Options
 from .host import CounterSample, Host
+from .imds import redact_imds
 from .platform import read_dmi
+from .safetar import remove_tree
 
 #: Attributes that must not be read (side effects, binary blobs such as a bridge's forwarding
 #: table ``brforward``, slow or private). scripts/accelnet-collect skips the same list.
@@ -177,7 +180,7 @@ def collect_tree(host: Host, top: str, options: Options) -> None:
 
     capture("lspci", "lspci.txt")
     if read_dmi(host).is_azure and options.imds:
-        _write_capture(cmd, "imds.json", host.capture("imds"))
+        _write_capture(cmd, "imds.json", redact_imds(host.capture("imds")))
     wanted = [n for n in interfaces if n != "lo"]
     samples = host.sample_counters(wanted, options.sample_seconds)
     for name, readings in samples.items():
@@ -203,15 +206,85 @@ def _write_capture(cmd: str, name: str, text: Optional[str]) -> None:
         out.write(text)
 
 
-def collect(host: Host, archive: str, options: Options) -> None:
-    """Capture ``host`` into the ``.tar.gz`` at ``archive`` (written atomically)."""
+class BundleExists(Exception):
+    """The bundle's file exists and ``force`` was not given."""
+
+
+@dataclass
+class BundleSummary:
+    """What a written bundle holds, for the one line telling the user."""
+
+    path: str
+    files: int
+    captures: int
+    imds: bool
+
+    def describe(self) -> str:
+        imds = ("the IMDS document reduced to the fields the diagnosis reads (userData, "
+                "customData, tags, public keys, subscription id and IP addresses left out)"
+                if self.imds else "no IMDS document")
+        return (f"bundle {self.path} written (mode 0600): {self.files} files, of which "
+                f"{self.captures} command captures; {imds}; DMI serial numbers and UUIDs "
+                "left out")
+
+
+def collect(host: Host, archive: str, options: Options, force: bool = False) -> BundleSummary:
+    """Capture ``host`` into the ``.tar.gz`` at ``archive``, mode 0600.
+
+    The archive is written to a randomly named file created ``O_EXCL|O_NOFOLLOW`` in the
+    target directory (mkstemp), so a symlink planted there is never written through, then
+    renamed into place. Without ``force`` an existing ``archive`` (of any kind, a dangling
+    link too) is never replaced, also not one that appears while we collect (the final
+    step is a hard link, which fails on an existing name). Raises BundleExists or OSError.
+    """
+    if not force and os.path.lexists(archive):
+        raise BundleExists(f"{archive} exists: refusing to overwrite it (use --force)")
+    directory = os.path.dirname(os.path.abspath(archive))
     work = tempfile.mkdtemp(prefix="accelnet-collect-")
     try:
         top = os.path.join(work, "snapshot")
         collect_tree(host, top, options)
-        partial = archive + ".partial"
-        with tarfile.open(partial, "w:gz") as tar:
-            tar.add(top, arcname="snapshot")
-        os.replace(partial, archive)
+        summary = _summarise(archive, top)
+        fd, partial = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(archive)}.",
+                                       suffix=".partial")
+        try:
+            with os.fdopen(fd, "wb") as raw:
+                with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+                    tar.add(top, arcname="snapshot")
+                raw.flush()
+                os.fsync(raw.fileno())
+            _publish(partial, archive, force)
+        finally:
+            if os.path.lexists(partial):
+                os.unlink(partial)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_tree(work)
+    return summary
+
+
+def _publish(partial: str, archive: str, force: bool) -> None:
+    """Give ``partial`` the name ``archive``: replacing it only when ``force``."""
+    if force:
+        os.replace(partial, archive)
+        return
+    try:
+        os.link(partial, archive)  # atomic, and fails if the name exists
+    except FileExistsError:
+        raise BundleExists(f"{archive} exists: refusing to overwrite it (use --force)") from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        if os.path.lexists(archive):  # a filesystem without hard links: best effort
+            raise BundleExists(f"{archive} exists: refusing to overwrite it (use --force)") from None
+        os.rename(partial, archive)
+
+
+def _summarise(archive: str, top: str) -> BundleSummary:
+    files = captures = 0
+    for directory, dirs, names in os.walk(top):
+        links = [d for d in dirs if os.path.islink(os.path.join(directory, d))]
+        files += len(names) + len(links)
+        if directory == os.path.join(top, "cmd"):
+            captures += len(names)
+    return BundleSummary(path=archive, files=files, captures=captures,
+                         imds=os.path.isfile(os.path.join(top, "cmd", "imds.json")))

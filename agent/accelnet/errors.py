@@ -11,3 +11,8 @@ class ParseError(ValueError):
 
 class SnapshotError(Exception):
     """A snapshot that cannot be opened at all (missing, not a snapshot, unsafe archive)."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived while temporary files were ours (an unpacked snapshot): unwinds, so
+    every ``finally`` cleans up, past each ``except Exception`` of the diagnosis."""

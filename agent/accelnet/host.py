@@ -7,13 +7,18 @@ snapshot (root ``<snapshot>/root``) are diagnosed by exactly the same code.
 Reads are bounded and never raise: a missing file, a permission error, a symlink loop or a
 hostile 1 GB file are all just "no value" (``None`` / empty), because a diagnostic tool must
 report what it could not read instead of crashing on it.
+
+A snapshot is a jail: links are resolved by us against the root (never by the kernel), the
+last component is opened ``O_NOFOLLOW`` and the file really opened must lie under the real
+root, and the work spent on resolving links is bounded per path and per snapshot.
 """
 
+import collections
 import errno
 import os
 import stat
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Deque, Dict, List, Optional, Sequence
 
 #: Largest file we read. sysfs attributes are at most a page; /proc/cpuinfo on a 416-vCPU
 #: M-series VM is about 600 KiB; anything bigger is not something we need.
@@ -21,6 +26,16 @@ MAX_READ_BYTES = 1 << 20
 
 #: Same limit as the kernel's MAXSYMLINKS: more hops than this is a loop.
 MAX_SYMLINK_HOPS = 40
+
+#: Path components one resolution may visit (links expanded): a sysfs path takes ~30.
+MAX_RESOLVE_STEPS = 1024
+
+#: Path components all resolutions of one snapshot may visit: a whole diagnosis of the
+#: largest fixture takes a few thousand; a snapshot of link chains built to burn CPU
+#: stops here and reads as missing files.
+MAX_SNAPSHOT_STEPS = 100_000
+
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass
@@ -62,6 +77,13 @@ class Host:
     #: found out; a snapshot's reasons are in its snapshot.json (``not_captured``).
     capture_problems: Dict[str, str] = field(default_factory=dict)
     _resolved: Dict[str, Optional[str]] = field(default_factory=dict, repr=False)
+    #: resolution steps left for this snapshot (see MAX_SNAPSHOT_STEPS)
+    steps_left: int = field(default=MAX_SNAPSHOT_STEPS, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.live:
+            # Every jail check compares real paths: the root must be one too.
+            self.root = os.path.realpath(self.root)
 
     # -- paths -----------------------------------------------------------------------------
 
@@ -82,11 +104,16 @@ class Host:
         return real
 
     def _resolve_in_root(self, path: str) -> Optional[str]:
-        parts = [p for p in path.split("/") if p and p != "."]
+        parts: Deque[str] = collections.deque(p for p in path.split("/") if p and p != ".")
         done: List[str] = []
         hops = 0
+        steps = 0
         while parts:
-            part = parts.pop(0)
+            steps += 1
+            if steps > MAX_RESOLVE_STEPS or self.steps_left <= 0:
+                return None
+            self.steps_left -= 1
+            part = parts.popleft()
             if part == "..":
                 if done:
                     done.pop()
@@ -106,10 +133,40 @@ class Host:
                     return None
                 if target.startswith("/"):
                     done = []
-                parts = [p for p in target.split("/") if p and p != "."] + parts
+                parts.extendleft(reversed([p for p in target.split("/") if p and p != "."]))
                 continue
             done.append(part)
         return os.path.join(self.root, *done)
+
+    def _jailed(self, real: str) -> bool:
+        """Whether the real path of ``real`` is the root or below it."""
+        resolved = os.path.realpath(real)
+        return resolved == self.root or resolved.startswith(self.root.rstrip("/") + "/")
+
+    def _open(self, path: str, flags: int) -> Optional[int]:
+        """A descriptor of the host file ``path``: links resolved in the root, the last
+        component opened O_NOFOLLOW, and what was opened checked to be inside the root."""
+        real = self._real(path)
+        if real is None:
+            return None
+        if not self.live:
+            flags |= os.O_NOFOLLOW
+        try:
+            fd = os.open(real, flags | _O_CLOEXEC)
+        except OSError:
+            return None
+        if not self.live and not self._fd_jailed(fd, real):
+            os.close(fd)
+            return None
+        return fd
+
+    def _fd_jailed(self, fd: int, real: str) -> bool:
+        """The path the kernel opened (``/proc/self/fd``), or the real path without /proc."""
+        try:
+            opened = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            return self._jailed(real)
+        return opened == self.root or opened.startswith(self.root.rstrip("/") + "/")
 
     def path(self, path: str) -> str:
         """The real path of a host path without following links (for lstat and readlink)."""
@@ -117,7 +174,7 @@ class Host:
             return path
         head, tail = os.path.split(path.rstrip("/"))
         real_head = self._real(head) if head not in ("", "/") else self.root
-        if real_head is None:
+        if real_head is None or not self._jailed(real_head):
             return os.path.join(self.root, path.lstrip("/"))
         return os.path.join(real_head, tail)
 
@@ -125,37 +182,10 @@ class Host:
 
     def read_text(self, path: str, limit: int = MAX_READ_BYTES) -> Optional[str]:
         """The text of a file, or None when it is missing, unreadable or larger than ``limit``."""
-        real = self._real(path)
-        if real is None:
+        fd = self._open(path, os.O_RDONLY | os.O_NONBLOCK)
+        if fd is None:
             return None
-        try:
-            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-        except OSError:
-            return None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            chunks = []
-            remaining = limit + 1
-            while remaining > 0:
-                try:
-                    chunk = os.read(fd, min(remaining, 65536))
-                except OSError as exc:
-                    # sysfs answers some attributes with an errno (EINVAL, ENODEV, EIO):
-                    # the attribute exists but has no value now.
-                    if exc.errno == errno.EINTR:
-                        continue
-                    return None
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                remaining -= len(chunk)
-            data = b"".join(chunks)
-        finally:
-            os.close(fd)
-        if len(data) > limit:
-            return None
-        return data.decode("utf-8", errors="replace")
+        return _read_fd(fd, limit)
 
     def read_attr(self, path: str) -> Optional[str]:
         """A sysfs-style attribute: the file's text stripped, None if absent or empty."""
@@ -192,21 +222,36 @@ class Host:
 
     def list_dir(self, path: str) -> List[str]:
         """Sorted entries of a directory; empty when it is missing or unreadable."""
-        real = self._real(path)
-        if real is None:
+        if self.live:
+            try:
+                return sorted(os.listdir(path))
+            except OSError:
+                return []
+        fd = self._open(path, os.O_RDONLY | os.O_DIRECTORY)
+        if fd is None:
             return []
         try:
-            return sorted(os.listdir(real))
+            return sorted(os.listdir(fd))
         except OSError:
             return []
+        finally:
+            os.close(fd)
 
     def is_dir(self, path: str) -> bool:
         real = self._real(path)
-        return real is not None and os.path.isdir(real)
+        if real is None:
+            return False
+        if self.live:
+            return os.path.isdir(real)
+        try:
+            st = os.lstat(real)
+        except OSError:
+            return False
+        return stat.S_ISDIR(st.st_mode) and self._jailed(real)
 
     def exists(self, path: str) -> bool:
         real = self._real(path)
-        return real is not None and os.path.lexists(real)
+        return real is not None and os.path.lexists(real) and (self.live or self._jailed(real))
 
     # -- captures and counters ---------------------------------------------------------------
 
@@ -217,11 +262,9 @@ class Host:
         """
         if self.captures_dir is not None:
             for candidate in (name + ".txt", name + ".json", name):
-                full = os.path.join(self.captures_dir, candidate)
-                if os.path.isfile(full) and not os.path.islink(full):
-                    text = _read_bounded(full)
-                    if text is not None:
-                        return text
+                text = _read_bounded(os.path.join(self.captures_dir, candidate))
+                if text is not None:
+                    return text
             return None
         if self.run_capture is not None:
             return self.run_capture(name)
@@ -257,13 +300,38 @@ class Host:
         return self.sampler(interfaces, interval)
 
 
-def _read_bounded(path: str, limit: int = MAX_READ_BYTES) -> Optional[str]:
+def _read_fd(fd: int, limit: int) -> Optional[str]:
+    """Read and close ``fd``: a regular file of at most ``limit`` bytes, else None."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError:
-        return None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        chunks = []
+        remaining = limit + 1
+        while remaining > 0:
+            try:
+                chunk = os.read(fd, min(remaining, 65536))
+            except OSError as exc:
+                # sysfs answers some attributes with an errno (EINVAL, ENODEV, EIO):
+                # the attribute exists but has no value now.
+                if exc.errno == errno.EINTR:
+                    continue
+                return None
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = b"".join(chunks)
+    finally:
+        os.close(fd)
     if len(data) > limit:
         return None
     return data.decode("utf-8", errors="replace")
 
+
+def _read_bounded(path: str, limit: int = MAX_READ_BYTES) -> Optional[str]:
+    """A capture file: a regular file, not a link, never a FIFO that would block."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | _O_CLOEXEC)
+    except OSError:
+        return None
+    return _read_fd(fd, limit)

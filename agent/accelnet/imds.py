@@ -8,12 +8,12 @@ what we think it is, and raises.
 
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from accelnet.errors import ParseError
 from accelnet.macaddr import MacAddressError, normalize_mac
 
-__all__ = ["ImdsError", "ImdsInstance", "parse_imds_instance"]
+__all__ = ["ImdsError", "ImdsInstance", "parse_imds_instance", "redact_imds", "redact_imds_document"]
 
 
 class ImdsError(ParseError):
@@ -116,3 +116,89 @@ def parse_imds_instance(text: str) -> ImdsInstance:
         zone=_string(compute, "zone", "compute"),
         subscription_id=_string(compute, "subscriptionId", "compute"),
     )
+
+
+# -- redaction for support bundles -------------------------------------------------------------
+
+#: The fields of ``compute`` a bundle keeps: exactly what :func:`parse_imds_instance` reads
+#: (plus ``zone``), as docs/bundle.md lists them. Everything else (userData, customData,
+#: tags, public keys, subscription id, IP addresses...) never leaves the VM.
+REDACTED_COMPUTE_KEYS = ("vmSize", "location", "name", "osType", "vmId", "resourceGroupName",
+                         "vmScaleSetName", "zone", "publisher", "offer", "sku", "version")
+REDACTED_IMAGE_KEYS = ("publisher", "offer", "sku", "version")
+REDACTED_INTERFACE_KEYS = ("macAddress",)
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _pick(obj: Any, keys: Tuple[str, ...], where: str, dropped: List[str]) -> Dict[str, Any]:
+    """The scalar values of ``keys`` in ``obj``; the names of everything else in ``dropped``."""
+    if not isinstance(obj, dict):
+        return {}
+    kept = {}
+    for key, value in obj.items():
+        if key in keys and _scalar(value):
+            kept[key] = value
+        else:
+            dropped.append(f"{where}{key}")
+    return kept
+
+
+def redact_imds_document(doc: Any) -> Tuple[Dict[str, Any], List[str]]:
+    """The allow-listed part of a parsed ``/metadata/instance`` document, and the paths of
+    what was dropped (``compute.userData``, ``network.interface[].ipv4``...), sorted."""
+    dropped: List[str] = []
+    out: Dict[str, Any] = {}
+    if not isinstance(doc, dict):
+        return out, ["(the whole document: not a JSON object)"]
+    for key in doc:
+        if key not in ("compute", "network"):
+            dropped.append(str(key))
+    compute_raw = doc.get("compute")
+    if isinstance(compute_raw, dict):
+        compute = _pick({k: v for k, v in compute_raw.items() if k != "storageProfile"},
+                        REDACTED_COMPUTE_KEYS, "compute.", dropped)
+        storage = compute_raw.get("storageProfile")
+        if isinstance(storage, dict):
+            for key in storage:
+                if key != "imageReference":
+                    dropped.append(f"compute.storageProfile.{key}")
+            if "imageReference" in storage:
+                image = _pick(storage["imageReference"], REDACTED_IMAGE_KEYS,
+                              "compute.storageProfile.imageReference.", dropped)
+                compute["storageProfile"] = {"imageReference": image}
+        elif "storageProfile" in compute_raw:
+            dropped.append("compute.storageProfile")
+        out["compute"] = compute
+    elif "compute" in doc:
+        dropped.append("compute")
+    network_raw = doc.get("network")
+    if isinstance(network_raw, dict):
+        for key in network_raw:
+            if key != "interface":
+                dropped.append(f"network.{key}")
+        interfaces = network_raw.get("interface")
+        if isinstance(interfaces, list):
+            out["network"] = {"interface": [
+                _pick(i, REDACTED_INTERFACE_KEYS, "network.interface[].", dropped) for i in interfaces
+            ]}
+        elif "interface" in network_raw:
+            dropped.append("network.interface")
+    elif "network" in doc:
+        dropped.append("network")
+    return out, sorted(set(dropped))
+
+
+def redact_imds(text: Optional[str]) -> Optional[str]:
+    """The IMDS answer as a bundle keeps it (JSON text), or None when it is absent or not
+    JSON at all: what cannot be parsed cannot be redacted, so it is left out."""
+    if text is None:
+        return None
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    kept, _ = redact_imds_document(doc)
+    return json.dumps(kept, indent=2, sort_keys=True) + "\n"

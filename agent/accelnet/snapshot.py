@@ -1,60 +1,155 @@
 """Open captured hosts (a directory or a ``.tar.gz``) as a :class:`~accelnet.host.Host`.
 
 A support engineer runs ``accelnet-check --snapshot bundle.tar.gz`` on a customer's bundle:
-the archive is untrusted input, so extraction refuses every member that could land outside
-the snapshot (absolute names, ``..``, links pointing outside, devices, hard links to
-elsewhere) and caps the total size instead of trusting the archive.
+the archive is untrusted input. It is unpacked by :mod:`accelnet.safetar` (bounded headers,
+size, member count and depth; nothing written through a link) into a private temporary
+directory that goes when the snapshot closes, also on SIGTERM; the Host then reads only
+below the snapshot's real ``root/`` (see :class:`~accelnet.host.Host`). Only a regular file
+or a directory is opened: a FIFO or a device would block or never end.
 """
 
+import io
 import json
 import os
-import shutil
-import tarfile
+import signal
+import stat
 import tempfile
+import threading
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Sequence
 
-from .errors import ParseError, SnapshotError
+from .errors import ParseError, SnapshotError, Terminated
 from .host import CounterSample, Host
+from .safetar import MAX_DATA_BYTES, MAX_MEMBERS, extract, remove_tree
 
 SNAPSHOT_FORMAT = 1
-MAX_ARCHIVE_BYTES = 256 << 20
-MAX_ARCHIVE_MEMBERS = 200_000
+MAX_ARCHIVE_BYTES = MAX_DATA_BYTES
+MAX_ARCHIVE_MEMBERS = MAX_MEMBERS
 DEFAULT_SAMPLE_INTERVAL = 2.0
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(f"terminated by signal {signum}")
+
+
+@contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` while we own a temporary directory, unless the
+    program has a SIGTERM handler of its own (the agent stops through its own path)."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextmanager
+def _sigterm_deferred() -> Iterator[None]:
+    """Hold a SIGTERM back while cleaning up (a second one must not cut the cleanup short),
+    then unwind as it would have."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not _raise_terminated:
+        yield
+        return
+    received: List[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, _raise_terminated)
+    if received:
+        _raise_terminated(received[0], None)
 
 
 @contextmanager
 def open_snapshot(path: str) -> Iterator[Host]:
     """A Host reading only from the snapshot at ``path``; temporary files go when it closes."""
-    if os.path.isdir(path):
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise SnapshotError(f"snapshot {path!r} does not exist") from None
+    except OSError as exc:
+        raise SnapshotError(f"snapshot {path!r}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
         yield _host_from_dir(path)
         return
-    if not os.path.exists(path):
-        raise SnapshotError(f"snapshot {path!r} does not exist")
-    if not tarfile.is_tarfile(path):
-        raise SnapshotError(f"snapshot {path!r} is neither a directory nor a tar archive")
-    workdir = tempfile.mkdtemp(prefix="accelnet-snapshot-")
+    if not stat.S_ISREG(st.st_mode):
+        raise SnapshotError(f"snapshot {path!r} is neither a directory nor a regular file "
+                            "(a device, FIFO or socket is never read)")
+    handle = _open_regular(path)
+    with _sigterm_unwinds():
+        workdir = tempfile.mkdtemp(prefix="accelnet-snapshot-")
+        try:
+            try:
+                with handle:
+                    extract(handle, workdir)
+            except SnapshotError as exc:
+                raise SnapshotError(f"snapshot {path!r}: {exc}") from None
+            yield _host_from_dir(workdir)
+        finally:
+            with _sigterm_deferred():
+                remove_tree(workdir)
+
+
+def _open_regular(path: str) -> io.BufferedReader:
+    """Open without blocking (a FIFO swapped in after the stat would block a plain open),
+    then insist on a regular file."""
     try:
-        top = _safe_extract(path, workdir)
-        yield _host_from_dir(top)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | _O_CLOEXEC)
+    except OSError as exc:
+        raise SnapshotError(f"snapshot {path!r}: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SnapshotError(f"snapshot {path!r} is neither a directory nor a regular file")
+        if os.fstat(fd).st_size == 0:
+            raise SnapshotError(f"snapshot {path!r} is an empty file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return io.open(fd, "rb")  # type: ignore[return-value]
+
+
+def _inside(top: str, name: str) -> Optional[str]:
+    """The real path of ``top/name`` when it is a directory really inside ``top``."""
+    real_top = os.path.realpath(top)
+    real = os.path.realpath(os.path.join(real_top, name))
+    if real.startswith(real_top + os.sep) and os.path.isdir(real):
+        return real
+    return None
 
 
 def _host_from_dir(top: str) -> Host:
-    """Accept the snapshot dir itself, or an archive's single top-level dir holding it."""
+    """Accept the snapshot dir itself, or an archive's single top-level dir holding it.
+
+    ``root/`` and ``cmd/`` are used by their real paths and must really lie inside the
+    snapshot: a ``root`` that is a link (or a chain of links) to ``/`` would otherwise
+    make us diagnose this machine instead of the snapshot.
+    """
+    top = os.path.realpath(top)
     if not _looks_like_snapshot(top):
         entries = [e for e in os.listdir(top) if not e.startswith(".")]
-        if len(entries) == 1 and _looks_like_snapshot(os.path.join(top, entries[0])):
-            top = os.path.join(top, entries[0])
+        inner = _inside(top, entries[0]) if len(entries) == 1 else None
+        if inner is not None and not os.path.islink(os.path.join(top, entries[0])) \
+                and _looks_like_snapshot(inner):
+            top = inner
         else:
             raise SnapshotError(
                 f"{top!r} is not an accelnet snapshot (no snapshot.json, root/ or cmd/)"
             )
+    for name in ("root", "cmd"):
+        if os.path.lexists(os.path.join(top, name)) and _inside(top, name) is None:
+            raise SnapshotError(f"snapshot {top!r}: {name}/ is not a directory inside the "
+                                "snapshot (a link leading out of it?)")
     meta = read_meta(top)
-    captures = os.path.join(top, "cmd")
+    root = _inside(top, "root") or os.path.join(top, "root")
+    captures = _inside(top, "cmd") or os.path.join(top, "cmd")
     host = Host(
-        root=os.path.join(top, "root"),
+        root=root,
         live=False,
         captures_dir=captures,
         meta=meta,
@@ -73,7 +168,11 @@ def read_meta(top: str) -> Dict[str, object]:
     """snapshot.json, with defaults: every file of a snapshot is optional (CONTRACT.md)."""
     meta: Dict[str, object] = {"format": SNAPSHOT_FORMAT, "sample_interval_s": DEFAULT_SAMPLE_INTERVAL}
     try:
-        with open(os.path.join(top, "snapshot.json"), "rb") as handle:
+        fd = os.open(os.path.join(top, "snapshot.json"),
+                     os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | _O_CLOEXEC)
+        with io.open(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ValueError("not a regular file")
             loaded = json.loads(handle.read(65536).decode("utf-8"))
     except FileNotFoundError:
         return meta
@@ -115,88 +214,3 @@ def _recorded_samples(host: Host, names: Sequence[str]) -> Dict[str, List[Counte
             samples.append(CounterSample(stats, "ok", "", index * interval))
         result[name] = samples
     return result
-
-
-# -- archive safety -----------------------------------------------------------------------------
-
-
-def _safe_extract(archive: str, dest: str) -> str:
-    try:
-        with tarfile.open(archive, "r:*") as tar:
-            members = _checked_members(tar)
-            for member in members:
-                _extract_member(tar, member, dest)
-    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
-        raise SnapshotError(f"cannot read snapshot archive {archive!r}: {exc}") from None
-    return dest
-
-
-def _checked_members(tar: tarfile.TarFile) -> List[tarfile.TarInfo]:
-    members: List[tarfile.TarInfo] = []
-    total = 0
-    for member in tar:
-        if len(members) >= MAX_ARCHIVE_MEMBERS:
-            raise SnapshotError(f"archive has more than {MAX_ARCHIVE_MEMBERS} members")
-        name = member.name
-        problem = unsafe_member_reason(member)
-        if problem:
-            raise SnapshotError(f"refusing archive member {name!r}: {problem}")
-        total += max(member.size, 0)
-        if total > MAX_ARCHIVE_BYTES:
-            raise SnapshotError(f"archive unpacks to more than {MAX_ARCHIVE_BYTES >> 20} MiB")
-        members.append(member)
-    return members
-
-
-def unsafe_member_reason(member: tarfile.TarInfo) -> Optional[str]:
-    """Why a tar member could escape the snapshot, or None when it is safe."""
-    name = member.name
-    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        return "absolute path"
-    parts = name.replace("\\", "/").split("/")
-    if ".." in parts:
-        return "path with '..'"
-    if member.isdev() or member.isfifo():
-        return "device or fifo"
-    if member.issym():
-        target = member.linkname
-        if target.startswith("/"):
-            return f"absolute link target {target!r}"
-        base = os.path.dirname(name)
-        joined = os.path.normpath(os.path.join(base, target))
-        if joined == ".." or joined.startswith("../") or joined.startswith("/"):
-            return f"link target {target!r} points outside the snapshot"
-    if member.islnk():
-        target = os.path.normpath(member.linkname)
-        if target.startswith("/") or target == ".." or target.startswith("../"):
-            return f"hard link target {member.linkname!r} points outside the snapshot"
-    if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
-        return "unsupported member type"
-    return None
-
-
-def _extract_member(tar: tarfile.TarFile, member: tarfile.TarInfo, dest: str) -> None:
-    target = os.path.join(dest, member.name)
-    if not os.path.realpath(os.path.dirname(target)).startswith(os.path.realpath(dest)):
-        raise SnapshotError(f"refusing archive member {member.name!r}: parent is a link outside")
-    if member.isdir():
-        os.makedirs(target, exist_ok=True)
-        return
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    if member.issym():
-        if os.path.lexists(target):
-            os.remove(target)
-        os.symlink(member.linkname, target)
-        return
-    if member.islnk():
-        source = os.path.realpath(os.path.join(dest, member.linkname))
-        if not source.startswith(os.path.realpath(dest) + os.sep):
-            raise SnapshotError(f"refusing archive member {member.name!r}: hard link outside")
-        shutil.copyfile(source, target)
-        return
-    extracted = tar.extractfile(member)
-    if extracted is None:
-        return
-    with extracted, open(target, "wb") as out:
-        shutil.copyfileobj(extracted, out)
-    os.chmod(target, 0o644)

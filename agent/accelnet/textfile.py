@@ -2,18 +2,21 @@
 
 node_exporter reads every ``*.prom`` file in its directory at each scrape, at any moment:
 a file it reads half-written yields a scrape error or, worse, silently missing series. So
-the file is written next to its target under a name the collector ignores
-(``PATH.<pid>.tmp``), flushed to disk, made world-readable (node_exporter often runs as
-another user) and renamed over the target, which is atomic within one filesystem.
+the file is written next to its target under a random name the collector ignores
+(``.NAME.XXXXXXXX.tmp``, created like mkstemp: ``O_CREAT|O_EXCL|O_NOFOLLOW``, mode 0600, so
+a symlink planted in a writable directory can never make us write elsewhere), flushed to
+disk, made world-readable (node_exporter often runs as another user) and renamed over the
+target, which is atomic within one filesystem.
 """
 
 import os
+import tempfile
 import threading
 from typing import Any
 
 __all__ = ["TextfileError", "write_textfile"]
 
-# Two threads of one process would share the PATH.<pid>.tmp name; they take turns.
+# Two threads of one process take turns, so the newer metrics are renamed last.
 _LOCK = threading.Lock()
 
 
@@ -43,10 +46,10 @@ def write_textfile(path: str, registry: Any) -> None:
     except Exception as e:  # a collector bug must not leave a file behind or kill the caller
         raise TextfileError(f"textfile {path}: collecting metrics failed: "
                             f"{type(e).__name__}: {e}") from None
-    tmp = f"{path}.{os.getpid()}.tmp"
+    tmp = ""
     with _LOCK:
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
             try:
                 view = memoryview(data)
                 while view:
@@ -58,7 +61,8 @@ def write_textfile(path: str, registry: Any) -> None:
             os.replace(tmp, path)
         except OSError as e:
             try:
-                os.unlink(tmp)
+                if tmp:
+                    os.unlink(tmp)
             except OSError:
                 pass
             raise TextfileError(f"textfile {path}: {e.strerror or e}") from None

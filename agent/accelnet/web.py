@@ -5,11 +5,16 @@ bound, has no TLS client-auth, basic auth or security headers from an exporter-t
 config, and a collector exception there surfaces as a bare traceback. This server keeps the
 stdlib HTTP parser (``BaseHTTPRequestHandler``) and adds what an exporter on every VM needs:
 
-* a bounded pool: at most ``max_workers`` threads and ``max_queue`` waiting connections;
-  beyond that a connection is answered 503 and closed, never given a new thread. Keep-alive
-  is honoured, but a worker gives its connection up as soon as others wait;
-* the TLS handshake happens in the worker, never in the accept loop, so a slow or hostile
-  client cannot stall other scrapers;
+* a connection gets a worker only once its whole request head has arrived: one reception
+  thread accepts, does TLS handshakes without blocking, and buffers request heads, each
+  connection with one deadline for handshake and head together (not one per line) and at
+  most :data:`MAX_RECEIVING` of them at once (the oldest goes first). Slow or idle clients,
+  however many, cost a socket there, never a worker: scrapes keep being answered;
+* a bounded pool: at most ``max_workers`` threads and ``max_queue`` requests waiting for
+  one; beyond that a connection is answered 503 and closed, never given a new thread.
+  Between keep-alive requests a connection goes back to the reception thread;
+* request framing per RFC 9112: several or conflicting ``Content-Length`` headers, or one
+  together with ``Transfer-Encoding``, are answered 400 (request smuggling);
 * basic auth checked with bcrypt, successful checks cached so a scrape does not pay bcrypt's
   cost (exporter-toolkit does the same); failures always pay it, also for unknown users;
 * every answer is bounded: request head size, socket timeouts, 400/404/405/414/431/500/503.
@@ -24,7 +29,7 @@ import html
 import http.client
 import logging
 import os
-import select
+import selectors
 import socket
 import ssl  # already loaded by http.server (through http.client): costs nothing here
 import threading
@@ -36,7 +41,8 @@ from urllib.parse import parse_qs, urlsplit
 from accelnet import __version__
 from accelnet.errors import ParseError
 from accelnet.webauth import BasicAuth, TokenBucket
-from accelnet.webconfig import WebConfig, build_ssl_context, describe, load_web_config, san_allowed
+from accelnet.webconfig import (WebConfig, WebConfigError, build_ssl_context, describe, load_web_config,
+                                san_allowed, weakening)
 
 
 __all__ = ["ListenAddressError", "ServeError", "BasicAuth", "Server", "serve",
@@ -51,8 +57,16 @@ MAX_REQUEST_HEAD = 64 * 1024
 #: How often a web config given as a file is checked for changes (it and its certificates).
 RELOAD_CHECK_INTERVAL = 1.0
 
-#: An idle keep-alive connection is given up for waiting ones after this many seconds.
-YIELD_IDLE_AFTER = 1.0
+#: Connections in the reception thread (TLS handshake, request head, keep-alive idle).
+MAX_RECEIVING = 512
+
+#: Bytes of unfinished request heads the reception thread holds in all; past it the
+#: connection holding the most is dropped (real heads are well under a KiB).
+MAX_RECEPTION_BYTES = 16 << 20
+
+#: What the reception thread buffers before handing over anyway: enough for the handler to
+#: answer 414 (request line over 64 KiB) or 431 (head over MAX_REQUEST_HEAD).
+MAX_BUFFERED_HEAD = 65537 + MAX_REQUEST_HEAD + 2
 
 
 class ListenAddressError(ParseError):
@@ -103,6 +117,34 @@ def accepts_gzip(accept_encoding: Optional[str]) -> bool:
         if q > 0:
             return True
     return False
+
+
+def framing_problem(lengths: List[str], encodings: List[str]) -> Optional[str]:
+    """Why a request's framing headers are refused (RFC 9112 section 6.3), or None.
+
+    Two parsers that disagree on where a body ends let a request hide inside another
+    (smuggling) through a proxy; so a request with more than one Content-Length (even
+    equal ones, or a list in one), a non-numeric one, or one next to a Transfer-Encoding,
+    is refused outright.
+    """
+    if len(lengths) > 1:
+        return "duplicate Content-Length headers"
+    if lengths and not lengths[0].strip().isdigit():
+        return "invalid Content-Length"
+    if lengths and encodings:
+        return "both Content-Length and Transfer-Encoding"
+    return None
+
+
+def head_complete(buf: bytes) -> bool:
+    """Whether ``buf`` holds a whole request head: the request line and, for an HTTP/1.x
+    request line, the empty line ending the headers (a line without a version has none)."""
+    nl = buf.find(b"\n")
+    if nl < 0:
+        return False
+    if len(buf[:nl].split()) < 3:
+        return True
+    return buf.find(b"\n\r\n", nl) >= 0 or buf.find(b"\n\n", nl) >= 0
 
 
 class _Settings:
@@ -158,18 +200,20 @@ def _settings_for(web_config: "Union[WebConfig, str, None]") -> _Settings:
 
 
 class _Reader:
-    """A buffered reader over a socket that can tell whether the next request is already
-    buffered (pipelining, or TLS records OpenSSL holds), which io.BufferedReader cannot;
-    keep-alive waits depend on it. It also caps the request head at MAX_REQUEST_HEAD."""
+    """A buffered reader over a socket, starting with what the reception thread received;
+    it can tell whether the next request head is already buffered (pipelining) and hand
+    the rest back, which io.BufferedReader cannot. It caps the head at MAX_REQUEST_HEAD."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, buffered: bytes = b"") -> None:
         self._sock = sock
-        self._buf = bytearray()
+        self._buf = bytearray(buffered)
         self.budget = MAX_REQUEST_HEAD
 
-    def pending(self) -> bool:
-        pending = getattr(self._sock, "pending", None)
-        return bool(self._buf) or bool(pending and pending())
+    def next_head_buffered(self) -> bool:
+        return head_complete(bytes(self._buf))
+
+    def leftover(self) -> bytes:
+        return bytes(self._buf)
 
     def readline(self, limit: int = -1) -> bytes:
         while True:
@@ -253,9 +297,17 @@ class _Handler(BaseHTTPRequestHandler):
     #: end the connection after this response (and say so in a Connection header)
     close_after = False
 
+    def __init__(self, request: socket.socket, client_address: Any, server: "Server",
+                 buffered: bytes = b"") -> None:
+        self._buffered = buffered
+        #: set when the connection stays open for another request: it goes back to the
+        #: reception thread with what is left in the buffer
+        self.keep_alive = False
+        super().__init__(request, client_address, server)  # type: ignore[arg-type]
+
     def setup(self) -> None:
         self.connection = self.request
-        self.rfile = _Reader(self.connection)  # type: ignore[assignment]
+        self.rfile = _Reader(self.connection, self._buffered)  # type: ignore[assignment]
         self.wfile = _Writer(self.connection)  # type: ignore[assignment]
 
     def finish(self) -> None:
@@ -265,37 +317,29 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
     def handle(self) -> None:
+        """The requests whose heads are buffered; then the connection waits elsewhere."""
         self.close_connection = True
         while True:
             self.rfile.budget = 65537  # the stdlib itself answers 414 past 65536 bytes
             self.handle_one_request()
             self.wfile.flush()
-            if self.close_connection or not self._await_next_request():
+            if self.close_connection or self.server.stopping:
+                return
+            if not self.rfile.next_head_buffered():  # type: ignore[attr-defined]
+                self.keep_alive = True
                 return
 
     def parse_request(self) -> bool:
         self.close_after = False
         self.rfile.budget = MAX_REQUEST_HEAD  # type: ignore[attr-defined]  # for the headers
-        return super().parse_request()
-
-    def _await_next_request(self) -> bool:
-        """Wait for the next keep-alive request; give the connection up when idle too long,
-        when connections queue for a worker, or when the server stops."""
-        if self.rfile.pending():  # type: ignore[attr-defined]
-            return True
-        srv = self.server
-        poller = select.poll()
-        poller.register(self.connection, select.POLLIN)
-        start = time.monotonic()
-        while not srv.stopping:
-            if poller.poll(100):
-                return True
-            idle = time.monotonic() - start
-            # Closing an idle connection races with a request the client may be sending
-            # right now; one idle for a second is very unlikely to be mid-send.
-            if idle >= srv.keepalive_timeout or (idle >= YIELD_IDLE_AFTER and srv.backlogged()):
-                return False
-        return False
+        if not super().parse_request():
+            return False
+        problem = framing_problem(self.headers.get_all("Content-Length") or [],
+                                  self.headers.get_all("Transfer-Encoding") or [])
+        if problem:
+            self.send_error(400, problem)
+            return False
+        return True
 
     # -- logging: access lines only at debug, errors through the module logger --
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
@@ -313,8 +357,7 @@ class _Handler(BaseHTTPRequestHandler):
     def end_headers(self) -> None:
         for name, value in self.server.settings.headers:
             self.send_header(name, value)
-        if not self.close_connection and (self.close_after or self.server.backlogged()):
-            # also when others wait: let a waiting connection have this worker
+        if not self.close_connection and self.close_after:
             self.send_header("Connection", "close")
         super().end_headers()
 
@@ -457,8 +500,29 @@ def _bind(host: str, port: int, backlog: int) -> socket.socket:
     raise ServeError(f"cannot listen on {shown}:{port}: {reason}")
 
 
+class _Conn:
+    """A connection in the reception thread: its bytes so far and its one deadline."""
+
+    __slots__ = ("sock", "addr", "buf", "deadline", "handshaking", "allowed_sans", "idle",
+                 "since", "fd", "host")
+
+    def __init__(self, sock: socket.socket, addr: Any, deadline: float, handshaking: bool,
+                 allowed_sans: Optional[Tuple[str, ...]]) -> None:
+        self.sock = sock
+        self.addr = addr
+        self.buf = bytearray()
+        self.deadline = deadline
+        self.handshaking = handshaking
+        self.allowed_sans = allowed_sans
+        self.idle = False
+        self.since = time.monotonic()
+        self.fd = sock.fileno()
+        self.host = str(addr[0]) if addr else "-"
+
+
 class Server:
-    """A running server: accept loop in one thread, requests in a bounded worker pool.
+    """A running server: reception (accept, handshakes, heads) in one thread, requests in a
+    bounded worker pool.
 
     ``port`` is the bound port (useful with port 0); ``reload()`` swaps the web config;
     ``shutdown()`` returns within its timeout (default 1 s).
@@ -469,6 +533,7 @@ class Server:
                  max_queue: int, keepalive_timeout: float, io_timeout: float,
                  version: str = "") -> None:
         self._sock = sock
+        self._sock.setblocking(False)  # the reception thread accepts until EAGAIN
         self.registry = registry
         self.telemetry_path = telemetry_path
         self.settings = settings
@@ -484,7 +549,7 @@ class Server:
         # Connections waiting for a worker, and workers waiting for a connection. Both are
         # counted under one lock so that "is a worker free for this one?" is never stale.
         self.max_queue = max_queue
-        self._pending: "collections.deque[Tuple[socket.socket, Any]]" = collections.deque()
+        self._pending: "collections.deque[_Conn]" = collections.deque()
         self._lock = threading.Lock()
         self._wakeup = threading.Condition(self._lock)
         self._workers: List[threading.Thread] = []
@@ -492,8 +557,12 @@ class Server:
         self._active: Dict[int, socket.socket] = {}
         self._rejected = 0
         self._last_reject_log = 0.0
+        # Connections handed back by workers for their next keep-alive request.
+        self._returned: "collections.deque[_Conn]" = collections.deque()
         self._wake_r, self._wake_w = socket.socketpair()
-        self._acceptor = threading.Thread(target=self._accept_loop, name="accelnet-web-accept",
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._acceptor = threading.Thread(target=self._receive_loop, name="accelnet-web-accept",
                                           daemon=True)
         self._acceptor.start()
 
@@ -532,8 +601,18 @@ class Server:
 
     def reload(self, web_config: "Union[WebConfig, str, None]") -> None:
         """Apply a new web config to new requests and connections. Raises WebConfigError
-        (and keeps the old settings) when the new one is unusable."""
-        self.settings = _settings_for(web_config)
+        (and keeps the old settings) when the new one is unusable, empty, or would turn
+        TLS, client certificates or basic auth off: a reload never fails open."""
+        self.settings = self._reloaded(web_config)
+
+    def _reloaded(self, web_config: "Union[WebConfig, str, None]") -> _Settings:
+        new = _settings_for(web_config)
+        problem = weakening(self.settings.config, new.config)
+        if problem:
+            where = web_config if isinstance(web_config, str) and web_config else \
+                getattr(new.config, "path", "") or "<web config>"
+            raise WebConfigError(f"web config {where}: {problem}")
+        return new
 
     def check_reload(self) -> None:
         """Pick up a changed web-config file or certificate, at most once a second.
@@ -553,7 +632,7 @@ class Server:
             if stamp == current.stamp or stamp == self._failed_stamp:
                 return
             try:
-                self.settings = _settings_for(current.source)
+                self.settings = self._reloaded(current.source)
             except ParseError as e:
                 self._failed_stamp = stamp
                 log.error("keeping the previous web config: %s", e)
@@ -562,33 +641,161 @@ class Server:
                 log.info("web config %s reloaded (%s)", current.source,
                          ", ".join(describe(self.settings.config)))
 
-    # -- accepting --
-    def _accept_loop(self) -> None:
-        poller = select.poll()
-        poller.register(self._sock, select.POLLIN)
-        poller.register(self._wake_r, select.POLLIN)
-        while not self.stopping:
+    # -- receiving: accept, TLS handshakes, request heads; never blocks ---------------------
+    def _receive_loop(self) -> None:
+        sel = selectors.DefaultSelector()
+        sel.register(self._sock, selectors.EVENT_READ, None)
+        sel.register(self._wake_r, selectors.EVENT_READ, "wake")
+        conns: Dict[int, _Conn] = {}
+        try:
+            while not self.stopping:
+                now = time.monotonic()
+                timeout = min([c.deadline for c in conns.values()] or [now + 1.0]) - now
+                try:
+                    events = sel.select(max(0.0, min(timeout, 1.0)))
+                except InterruptedError:  # pragma: no cover - PEP 475 retries
+                    continue
+                if self.stopping:
+                    break
+                for key, _mask in events:
+                    if key.data is None:
+                        self._accept_some(sel, conns)
+                    elif key.data == "wake":
+                        self._take_returned(sel, conns)
+                    else:
+                        self._progress(sel, conns, key.data)
+                now = time.monotonic()
+                for c in [c for c in conns.values() if c.deadline <= now]:
+                    log.debug("%s: %s", c.host, "idle keep-alive connection closed" if c.idle
+                              else "request head not received in time: closed")
+                    self._drop(sel, conns, c)
+        finally:
+            for c in list(conns.values()):
+                self._drop(sel, conns, c)
+            sel.close()
+
+    def _accept_some(self, sel: "selectors.BaseSelector", conns: Dict[int, "_Conn"]) -> None:
+        self.check_reload()
+        settings = self.settings
+        for _ in range(64):  # then let the others have a turn
             try:
-                events = poller.poll()
-            except InterruptedError:  # pragma: no cover - PEP 475 retries; kept for safety
-                continue
-            if self.stopping:
-                break
-            if any(fd == self._wake_r.fileno() for fd, _ in events):
-                break
-            try:
-                conn, addr = self._sock.accept()
+                sock, addr = self._sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
             except OSError as e:  # EMFILE, ECONNABORTED...: keep accepting
                 log.warning("accept failed: %s", e)
                 time.sleep(0.05)
+                return
+            try:
+                sock.setblocking(False)
+                if sock.family in (socket.AF_INET, socket.AF_INET6):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                handshaking = settings.ssl_context is not None
+                if handshaking:
+                    sock = settings.ssl_context.wrap_socket(  # type: ignore[union-attr]
+                        sock, server_side=True, do_handshake_on_connect=False)
+            except OSError as e:
+                log.debug("%s: connection ended: %s", addr[0] if addr else "-", e)
+                sock.close()
                 continue
-            self._submit(conn, addr)
+            if len(conns) >= MAX_RECEIVING:
+                oldest = min(conns.values(), key=lambda c: c.since)
+                log.debug("%s: dropped for a new connection (%d in reception)", oldest.host,
+                          MAX_RECEIVING)
+                self._drop(sel, conns, oldest)
+            c = _Conn(sock, addr, time.monotonic() + self.io_timeout, handshaking,
+                      settings.allowed_sans)
+            conns[sock.fileno()] = c
+            sel.register(sock, selectors.EVENT_READ, c)
 
-    def _submit(self, conn: socket.socket, addr: Any) -> None:
+    def _take_returned(self, sel: "selectors.BaseSelector", conns: Dict[int, "_Conn"]) -> None:
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except OSError:
+            pass
+        while True:
+            with self._lock:
+                if not self._returned:
+                    return
+                c = self._returned.popleft()
+            conns[c.fd] = c
+            sel.register(c.sock, selectors.EVENT_READ, c)
+            self._progress(sel, conns, c)  # TLS may hold decrypted bytes select cannot see
+
+    def _drop(self, sel: "selectors.BaseSelector", conns: Dict[int, "_Conn"], c: "_Conn") -> None:
+        conns.pop(c.fd, None)
+        try:
+            sel.unregister(c.sock)
+        except (KeyError, ValueError, OSError):
+            pass
+        try:
+            c.sock.close()
+        except OSError:
+            pass
+
+    def _progress(self, sel: "selectors.BaseSelector", conns: Dict[int, "_Conn"], c: "_Conn") -> None:
+        """Move a connection on as far as its bytes allow: handshake, then head."""
+        try:
+            if c.handshaking:
+                try:
+                    c.sock.do_handshake()  # type: ignore[attr-defined]
+                except ssl.SSLWantReadError:
+                    sel.modify(c.sock, selectors.EVENT_READ, c)
+                    return
+                except ssl.SSLWantWriteError:
+                    sel.modify(c.sock, selectors.EVENT_WRITE, c)
+                    return
+                c.handshaking = False
+                sel.modify(c.sock, selectors.EVENT_READ, c)
+                if c.allowed_sans is not None and not san_allowed(
+                        c.sock.getpeercert(), c.allowed_sans):  # type: ignore[attr-defined]
+                    log.info("%s: client certificate has none of the allowed SANs", c.host)
+                    self._drop(sel, conns, c)
+                    return
+            while len(c.buf) <= MAX_BUFFERED_HEAD:
+                try:
+                    chunk = c.sock.recv(16384)
+                except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
+                    break
+                except ssl.SSLWantWriteError:
+                    sel.modify(c.sock, selectors.EVENT_WRITE, c)
+                    return
+                if not chunk:
+                    self._drop(sel, conns, c)
+                    return
+                if c.idle:  # a keep-alive request starts: the head deadline starts too
+                    c.idle = False
+                    c.deadline = time.monotonic() + self.io_timeout
+                c.buf += chunk
+            if sum(len(x.buf) for x in conns.values()) > MAX_RECEPTION_BYTES:
+                biggest = max(conns.values(), key=lambda x: len(x.buf))
+                log.debug("%s: dropped, holding the most of %d MiB of unfinished heads",
+                          biggest.host, MAX_RECEPTION_BYTES >> 20)
+                self._drop(sel, conns, biggest)
+                if biggest is c:
+                    return
+            if head_complete(bytes(c.buf)) or len(c.buf) > MAX_BUFFERED_HEAD:
+                conns.pop(c.fd, None)
+                sel.unregister(c.sock)
+                self._submit(c)
+            else:
+                sel.modify(c.sock, selectors.EVENT_READ, c)
+        except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as e:  # port probes, early closes
+            log.debug("%s: TLS connection ended: %s", c.host, e)
+            self._drop(sel, conns, c)
+        except ssl.SSLError as e:  # a client that cannot or may not talk to us: worth a line
+            log.info("%s: TLS handshake failed: %s", c.host, getattr(e, "reason", None) or e)
+            self._drop(sel, conns, c)
+        except OSError as e:  # resets
+            log.debug("%s: connection ended: %s", c.host, e)
+            self._drop(sel, conns, c)
+
+    def _submit(self, c: "_Conn") -> None:
         with self._wakeup:
             full = len(self._pending) >= self.max_queue
             if not full:
-                self._pending.append((conn, addr))
+                self._pending.append(c)
                 # each idle worker takes one pending connection; start a worker for the rest
                 if len(self._pending) > self._idle and len(self._workers) < self.max_workers:
                     t = threading.Thread(target=self._work, daemon=True,
@@ -597,19 +804,16 @@ class Server:
                     t.start()
                 self._wakeup.notify()
         if full:
-            self._reject(conn)
+            self._reject(c.sock)
 
     def _reject(self, conn: socket.socket) -> None:
-        """Over capacity: say so in plain HTTP (a TLS client just sees the close)."""
+        """Over capacity: say so (the request head is in; the socket does not block)."""
         self._rejected += 1
         try:
-            if self.settings.ssl_context is None:
-                conn.setblocking(False)
-                conn.send(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-                          b"Content-Length: 12\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
-                          b"Overloaded.\n")
-                conn.shutdown(socket.SHUT_WR)
-        except OSError:
+            conn.send(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+                      b"Content-Length: 12\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+                      b"Overloaded.\n")
+        except (OSError, ValueError):
             pass
         finally:
             conn.close()
@@ -629,46 +833,45 @@ class Server:
                 self._idle -= 1
                 if self.stopping:
                     return
-                conn, addr = self._pending.popleft()
-            self._serve_connection(conn, addr)
+                c = self._pending.popleft()
+            self._serve_connection(c)
 
-    def _serve_connection(self, conn: socket.socket, addr: Any) -> None:
+    def _serve_connection(self, c: "_Conn") -> None:
+        conn, addr = c.sock, c.addr
         key = id(conn)
         with self._lock:
             self._active[key] = conn
+        handler = None
         try:
             if self.stopping:
                 return
-            conn.settimeout(self.io_timeout)
-            self.check_reload()
-            if conn.family in (socket.AF_INET, socket.AF_INET6):
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            settings = self.settings
-            if settings.ssl_context is not None:
-                conn = settings.ssl_context.wrap_socket(conn, server_side=True)
-                with self._lock:
-                    self._active[key] = conn
-                if settings.allowed_sans is not None:
-                    if not san_allowed(conn.getpeercert(), settings.allowed_sans):  # type: ignore[attr-defined]
-                        log.info("%s: client certificate has none of the allowed SANs", addr[0])
-                        return
-            _Handler(conn, addr, self)
-        except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as e:  # port probes, early closes
-            log.debug("%s: TLS connection ended: %s", addr[0] if addr else "-", e)
-        except ssl.SSLError as e:  # a client that cannot or may not talk to us: worth a line
-            log.info("%s: TLS handshake failed: %s", addr[0] if addr else "-",
-                     getattr(e, "reason", None) or e)
+            conn.settimeout(self.io_timeout)  # blocking, for writing the answer
+            handler = _Handler(conn, addr, self, bytes(c.buf))
         except OSError as e:  # resets, timeouts
-            log.debug("%s: connection ended: %s", addr[0] if addr else "-", e)
+            log.debug("%s: connection ended: %s", c.host, e)
         except Exception:  # a bug here must not take a worker away
-            log.exception("unexpected error serving %s", addr[0] if addr else "-")
+            log.exception("unexpected error serving %s", c.host)
         finally:
             with self._lock:
                 self._active.pop(key, None)
-            try:
-                conn.close()
-            except OSError:
-                pass
+                back = handler is not None and handler.keep_alive and not self.stopping
+                if back:
+                    conn.setblocking(False)
+                    c.buf = bytearray(handler.rfile.leftover())  # type: ignore[union-attr, attr-defined]
+                    c.idle = True
+                    c.since = time.monotonic()
+                    c.deadline = c.since + self.keepalive_timeout
+                    self._returned.append(c)
+            if back:
+                try:
+                    self._wake_w.send(b"x")
+                except OSError:
+                    pass
+            else:
+                try:
+                    conn.close()
+                except OSError:
+                    pass
 
     # -- stopping --
     def shutdown(self, timeout: float = 1.0) -> None:
@@ -689,8 +892,8 @@ class Server:
             self._pending.clear()
             workers = list(self._workers)
             self._wakeup.notify_all()
-        for conn, _ in pending:
-            conn.close()
+        for c in pending:
+            c.sock.close()
         grace = time.monotonic() + max(0.0, (deadline - time.monotonic()) / 2)
         for t in workers:
             t.join(max(0.0, grace - time.monotonic()))
@@ -703,6 +906,11 @@ class Server:
                 pass
         for t in workers:
             t.join(max(0.0, deadline - time.monotonic() - 0.01))
+        with self._lock:
+            returned = list(self._returned)
+            self._returned.clear()
+        for c in returned:
+            c.sock.close()
         self._wake_r.close()
         self._wake_w.close()
 

@@ -44,6 +44,8 @@ __all__ = [
     "load_web_config",
     "build_ssl_context",
     "parse_go_duration",
+    "credential_web_config",
+    "weakening",
 ]
 
 
@@ -427,11 +429,20 @@ def _load_yaml(text: str) -> Any:
         raise _Invalid(where, f"invalid YAML: {' '.join(str(problem).split())}") from None
 
 
-def parse_web_config(text: str, path: str = "") -> WebConfig:
-    """Parse web-config YAML ``text``; ``path`` names it in errors and anchors relative files."""
+def parse_web_config(text: str, path: str = "", allow_empty: bool = True) -> WebConfig:
+    """Parse web-config YAML ``text``; ``path`` names it in errors and anchors relative files.
+
+    An empty (or comment-only) text is exporter-toolkit's defaults, no TLS and no auth;
+    ``allow_empty=False`` refuses it instead, for files: an editor truncates a file before
+    writing it, and a half-written or emptied file must never switch security off.
+    """
     where = path or "<web config>"
     try:
         doc = _load_yaml(text)
+        if doc is None and not allow_empty:
+            raise _Invalid("", "the file is empty or holds only comments: refused, as it would "
+                               "turn TLS and basic auth off (to serve without them, give no "
+                               "--web.config.file)")
         top = _mapping(doc, "")
         _only_keys(top, _TOP_KEYS, "")
         directory = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
@@ -458,7 +469,46 @@ def load_web_config(path: str) -> WebConfig:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise WebConfigError(f"web config {path}: not UTF-8 text (byte {e.start})") from None
-    return parse_web_config(text, path)
+    return parse_web_config(text, path, allow_empty=False)
+
+
+#: The name under which the agent looks for its web config among systemd credentials
+#: (``LoadCredential=web-config.yml:/etc/accelnet/web-config.yml``).
+CREDENTIAL_NAME = "web-config.yml"
+
+
+def credential_web_config(environ: Mapping[str, str]) -> Optional[str]:
+    """The web config systemd passed as a credential, or None.
+
+    Under ``DynamicUser=`` the agent's user exists only while it runs, so no file can be
+    owned by it; ``LoadCredential=`` lets systemd (as root) read root-only files and hand
+    them over in ``$CREDENTIALS_DIRECTORY``, readable by the service alone. Certificate and
+    key names in that web config that are relative (``cert_file: tls.crt``) resolve against
+    its directory, i.e. the credentials, as exporter-toolkit resolves them.
+    """
+    directory = environ.get("CREDENTIALS_DIRECTORY")
+    if not directory:
+        return None
+    path = os.path.join(directory, CREDENTIAL_NAME)
+    return path if os.path.isfile(path) else None
+
+
+def weakening(old: Optional[WebConfig], new: Optional[WebConfig]) -> Optional[str]:
+    """What a reload from ``old`` to ``new`` would switch off (TLS, client certificates,
+    basic auth), or None. A reload never lowers protection: that takes a restart."""
+    if old is None:
+        return None
+    lost = []
+    if old.tls.enabled and (new is None or not new.tls.enabled):
+        lost.append("TLS")
+    elif old.tls.client_auth_type == "RequireAndVerifyClientCert" and (
+            new is None or new.tls.client_auth_type != "RequireAndVerifyClientCert"):
+        lost.append("required client certificates")
+    if old.basic_auth_users and (new is None or not new.basic_auth_users):
+        lost.append("basic auth")
+    if not lost:
+        return None
+    return f"it would turn {' and '.join(lost)} off (a reload never does; restart the agent for that)"
 
 
 # --- ssl.SSLContext --------------------------------------------------------------------------

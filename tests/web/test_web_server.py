@@ -16,6 +16,7 @@ import time
 import bcrypt
 import pytest
 from prometheus_client import CollectorRegistry
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 from prometheus_client.openmetrics import exposition as openmetrics_exposition
 
@@ -445,15 +446,29 @@ def test_start_errors_are_clear(start, registry):
 # --- bounds, shutdown, cold start -------------------------------------------------------------
 
 
-def test_bounded_pool_refuses_instead_of_spawning(start, registry):
-    srv = start(registry, max_workers=2, max_queue=2, io_timeout=30)
+class _Gated:
+    """A collector that blocks its scrape until ``gate`` is set: a worker held for real."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+
+    def collect(self):
+        self.gate.wait(30)
+        yield GaugeMetricFamily("accelnet_ok", "Released.", value=1)
+
+
+def test_bounded_pool_refuses_instead_of_spawning(start):
+    gated = _Gated()
+    reg = CollectorRegistry()
+    reg.register(gated)
+    srv = start(reg, max_workers=2, max_queue=2, io_timeout=30)
     threads_before = threading.active_count()
-    # 2 connections that occupy both workers with a never-finished request, 2 that queue
-    stuck = []
+    # 2 whole requests occupy both workers (their scrape blocks), 2 more queue
+    busy = []
     for _ in range(4):
         s = socket.create_connection(("127.0.0.1", srv.port))
-        s.sendall(b"GET /metrics HTTP/1.1\r\n")
-        stuck.append(s)
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        busy.append(s)
         time.sleep(0.2)  # let a worker take it before the next one arrives
     try:
         answer = raw(srv, b"GET /-/healthy HTTP/1.1\r\n\r\n")
@@ -461,7 +476,8 @@ def test_bounded_pool_refuses_instead_of_spawning(start, registry):
         assert srv.rejected >= 1
         assert threading.active_count() - threads_before <= 2
     finally:
-        for s in stuck:
+        gated.gate.set()
+        for s in busy:
             s.close()
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:

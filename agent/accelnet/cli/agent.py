@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--web.telemetry-path", dest="telemetry_path", default="/metrics", metavar="PATH",
         help="path of the metrics (default /metrics)")
     add("--web.config.file", dest="web_config", metavar="FILE",
-        help="TLS and basic auth, in the Prometheus exporter-toolkit web-config format")
+        help="TLS and basic auth, in the Prometheus exporter-toolkit web-config format "
+             "(default: $CREDENTIALS_DIRECTORY/web-config.yml when systemd passes it)")
     add("--snapshot", metavar="PATH", help="serve a captured host (directory or .tar.gz) instead of this one")
     add("--synthetic-drivers", default="hv_netvsc", metavar="LIST",
         help="comma-separated drivers whose interfaces are synthetic NICs (default hv_netvsc)")
@@ -79,6 +80,7 @@ def config_from_args(args: argparse.Namespace):
     import re
 
     from ..daemon import AgentConfig
+    from ..webconfig import credential_web_config
 
     patterns = (
         ("--ethtool.device-include", args.ethtool_include),
@@ -105,7 +107,7 @@ def config_from_args(args: argparse.Namespace):
     return AgentConfig(
         listen=args.listen,
         telemetry_path=args.telemetry_path,
-        web_config_file=args.web_config,
+        web_config_file=args.web_config or credential_web_config(os.environ),
         snapshot=args.snapshot,
         synthetic_drivers=drivers,
         textfile=args.textfile,

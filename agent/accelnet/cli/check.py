@@ -18,7 +18,7 @@ import time
 from typing import Callable, Dict, List, Optional, Sequence
 
 from .. import __version__
-from ..errors import SnapshotError
+from ..errors import SnapshotError, Terminated
 
 EXIT_UNKNOWN = 3
 DEFAULT_TIMEOUT_S = 30.0
@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--snapshot", metavar="PATH", help="diagnose a captured host (directory or .tar.gz) instead of this one")
     parser.add_argument("--json", action="store_true", help="print the JSON report (schema 1) and nothing else")
-    parser.add_argument("--collect", metavar="FILE.tar.gz", help="capture this host as a snapshot (support bundle), then diagnose it")
+    parser.add_argument("--collect", metavar="FILE.tar.gz", help="capture this host as a snapshot (support bundle, mode 0600), then diagnose it")
+    parser.add_argument("--force", action="store_true", help="with --collect: overwrite FILE.tar.gz if it exists")
     parser.add_argument(
         "--sample-seconds", type=_seconds, default=2.0, metavar="N",
         help="read the counters twice, N seconds apart (default 2; 0 = read once)",
@@ -129,6 +130,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _fail(str(exc), as_json)
     except KeyboardInterrupt:
         return _fail(f"interrupted while {stage.name}", as_json)
+    except Terminated as exc:
+        return _fail(str(exc), as_json)
     except Exception as exc:  # noqa: BLE001 - a monitoring plugin answers UNKNOWN, not a traceback
         if os.environ.get("ACCELNET_DEBUG"):
             raise
@@ -192,17 +195,18 @@ def _run(args: argparse.Namespace, stage: _Stage) -> int:
     host = live_host(args.imds_url or IMDS_DEFAULT_URL)
     _instrument(host, stage)
     if args.collect:
-        from ..collect import collect
+        from ..collect import BundleExists, collect
 
         stage.name = f"writing {args.collect}"
         try:
-            collect(host, args.collect, options)
+            summary = collect(host, args.collect, options, force=args.force)
+        except BundleExists as exc:
+            raise Failure(str(exc)) from None
         except OSError as exc:
             raise Failure(f"cannot write {args.collect}: {exc}") from None
         from ..snapshot import open_snapshot
 
-        if not args.json:
-            print(f"snapshot written to {args.collect}", file=sys.stderr)
+        print(summary.describe(), file=sys.stderr)
         with open_snapshot(args.collect) as snap:
             return _diagnose(snap, options, args.json, stage)
     return _diagnose(host, options, args.json, stage)

@@ -1,0 +1,129 @@
+"""What attacks cost: accelnet-check on hostile snapshots, and scrapes under slow clients.
+
+    python3 bench/bench_attacks.py [--scrapes 100] [--slow-clients 64]
+
+Part 1 runs ``accelnet-check --snapshot`` in a fresh child per input and reads that child's
+peak RSS and CPU from ``getrusage(RUSAGE_CHILDREN)`` of a measuring process that has no other
+child: a well-formed bundle (the baseline), a 0.5 MiB archive with a 512 MiB PAX header, the
+same with a GNU long name, a 1,500-deep directory tree, and a snapshot of symlink chains
+built to burn CPU in link resolution. Part 2 starts the real agent on a fixture and times
+sequential scrapes with no attacker (the baseline), then while N clients hold connections
+(one header line every 3 s, or idle TCP connections), on plain HTTP and on TLS. Ratios are
+against the baselines of the same run.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path[:0] = [os.path.join(REPO, "agent"), os.path.join(REPO, "tests", "security"),
+                os.path.join(REPO, "tests", "web"), os.path.join(REPO, "tests")]
+
+from agent import Agent, SlowClients, scrape_latencies  # noqa: E402
+from hostile import deep_tree_archive, fixture_archive, header_bomb, run_check  # noqa: E402
+
+
+def link_chain_snapshot(top: str, chains: int = 200, hops: int = 38) -> str:
+    """A snapshot directory with ``chains`` extra interfaces, each a link of ``hops`` link
+    hops and ~1,600 path components (``/a/a/.../d/../d/../sys``, ``a -> .``), so that every
+    attribute read of every interface pays a long resolution."""
+    import shutil
+
+    shutil.copytree(os.path.join(REPO, "fixtures", "hosts", "ubuntu2204-cx5-2nics"), top, symlinks=True)
+    net = os.path.join(top, "root", "sys", "class", "net")
+    os.symlink(".", os.path.join(top, "root", "a"))
+    os.mkdir(os.path.join(top, "root", "d"))
+    for i in range(chains):
+        os.symlink("/" + "a/" * hops + "d/../" * 790 + "sys", os.path.join(net, f"chain{i}"))
+    return top
+
+
+def part1(work: str) -> None:
+    inputs = [
+        ("well-formed bundle (baseline)", fixture_archive(os.path.join(work, "good.tar.gz"))),
+        ("512 MiB PAX header bomb", header_bomb(os.path.join(work, "pax.tar.gz"), b"x")),
+        ("512 MiB GNU long-name bomb", header_bomb(os.path.join(work, "gnu.tar.gz"), b"L")),
+        ("1,500-deep directory tree", deep_tree_archive(os.path.join(work, "deep.tar.gz"), 1500)),
+        ("symlink chains (directory)", link_chain_snapshot(os.path.join(work, "chains"))),
+    ]
+    print("accelnet-check --snapshot, one fresh child each")
+    print(f"{'input':34} {'size':>10} {'rc':>3} {'peak RSS':>11} {'CPU s':>7} {'wall s':>7} {'RSS x':>6} {'wall x':>6}")
+    base = None
+    for name, path in inputs:
+        size = os.path.getsize(path) if os.path.isfile(path) else 0
+        r = run_check(["--snapshot", path, "--sample-seconds", "0"], env={"TMPDIR": work})
+        if base is None:
+            base = r
+        print(f"{name:34} {size / 1024:>8.0f}Ki {r['rc']:>3} {r['maxrss_kib'] / 1024:>8.1f}MiB "
+              f"{r['cpu_s']:>7.2f} {r['wall_s']:>7.2f} {r['maxrss_kib'] / base['maxrss_kib']:>6.2f} "
+              f"{r['wall_s'] / base['wall_s']:>6.2f}")
+        first = (r["stderr"].strip().splitlines() or [""])[0]
+        if r["rc"] == 3 and first:
+            print(f"{'':34} -> {first[:110]}")
+    left = [n for n in os.listdir(work) if n.startswith("accelnet-snapshot-")]
+    print(f"temporary directories left behind: {len(left)}")
+
+
+def _pct(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100.0 * (len(ordered) - 1))))]
+
+
+def part2(work: str, scrapes: int, slow: int) -> None:
+    from webhelpers import make_pki
+
+    pki_dir = os.path.join(work, "pki")
+    os.mkdir(pki_dir)
+    pki = make_pki(pki_dir)
+    print(f"\nscrape latency of the real agent, {scrapes} sequential scrapes each")
+    print(f"{'server':6} {'attackers':28} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'p50 x':>6} {'p99 x':>6}")
+    for tls in (False, True):
+        config = os.path.join(work, f"web-{tls}.yml")
+        with open(config, "w") as f:
+            f.write(f"tls_server_config:\n  cert_file: {pki.server_cert}\n  key_file: {pki.server_key}\n" if tls
+                    else "http_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\n")
+        agent = Agent(work, config)
+        ctx = pki.client_context() if tls else None
+        try:
+            agent.wait_serving(ctx)
+            base = None
+            for mode in (None, "drip", "idle"):
+                attackers = SlowClients(agent.port, slow, mode, every=3.0, context=ctx) if mode else None
+                try:
+                    time.sleep(1.0 if mode else 0)
+                    lat = scrape_latencies(agent, scrapes, ctx, timeout=30.0, interval=0.05)
+                finally:
+                    if attackers is not None:
+                        attackers.close()
+                p50, p99 = statistics.median(lat), _pct(lat, 99)
+                if base is None:
+                    base = (p50, p99)
+                label = "none (baseline)" if mode is None else (
+                    f"{slow} x one header line / 3 s" if mode == "drip" else f"{slow} x idle TCP connection")
+                print(f"{'TLS' if tls else 'HTTP':6} {label:28} {p50 * 1000:>8.1f} {p99 * 1000:>8.1f} "
+                      f"{max(lat) * 1000:>8.1f} {p50 / base[0]:>6.2f} {p99 / base[1]:>6.2f}")
+        finally:
+            agent.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scrapes", type=int, default=100)
+    parser.add_argument("--slow-clients", type=int, default=64)
+    parser.add_argument("--skip-snapshots", action="store_true")
+    parser.add_argument("--skip-scrapes", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-attacks-") as work:
+        if not args.skip_snapshots:
+            part1(work)
+        if not args.skip_scrapes:
+            part2(work, args.scrapes, args.slow_clients)
+
+
+if __name__ == "__main__":
+    main()
