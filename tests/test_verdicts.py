@@ -50,9 +50,10 @@ def test_every_fixture_has_an_expected_verdict():
 def test_report_shape_follows_the_contract():
     _, out = goldens.check_json("ubuntu1604-cx3-healthy")
     report = json.loads(out)
-    assert list(report) == ["schema", "status", "summary", "host", "checks", "interfaces"]
+    assert list(report) == ["schema", "status", "summary", "host", "checks", "interfaces", "history", "history_state"]
     assert report["schema"] == 1
-    assert set(report["host"]) == {"azure", "vm_size", "os_id", "os_version", "kernel"}
+    assert set(report["host"]) == {"azure", "vm_size", "os_id", "os_version", "kernel",
+                                   "hostname", "vm_id", "time", "tool_version"}
     assert [c["id"] for c in report["checks"]] == [
         "platform.azure", "platform.vm_size", "os.distribution", "os.kernel", "nic.synthetic",
         "vf.present", "vf.driver", "vf.bonded", "datapath.vf",

@@ -31,7 +31,7 @@ both outputs have a renderer, so that captures made from the ioctl read like the
 """
 
 import re
-from typing import Dict
+from typing import Dict, Optional
 
 from accelnet.errors import ParseError
 
@@ -140,3 +140,24 @@ def render_ethtool_info(driver: str, version: str, firmware: str, bus_info: str,
         f"driver: {driver}\nversion: {version}\nfirmware-version: {firmware}\n"
         f"bus-info: {bus_info}\nsupports-statistics: {'yes' if n_stats else 'no'}\n"
     )
+
+
+def parse_permanent_address(text: str) -> Optional[str]:
+    """The MAC of ``ethtool -P`` output (``Permanent address: 00:0d:3a:…``), lower case;
+    None when the line is missing or the driver reports none (all zeros)."""
+    from .macaddr import MacAddressError, normalize_mac
+
+    for line in text.splitlines() if isinstance(text, str) else ():
+        key, sep, value = line.partition(":")
+        if sep and key.strip().lower() == "permanent address":
+            try:
+                mac = normalize_mac(value.strip())
+            except MacAddressError:
+                return None
+            return None if mac == "00:00:00:00:00:00" else mac
+    return None
+
+
+def render_permanent_address(mac: str) -> str:
+    """What ``ethtool -P`` prints."""
+    return f"Permanent address: {mac.lower()}\n"

@@ -3,8 +3,10 @@
 import os
 from typing import Dict, List, Optional, TextIO
 
-from . import counters
-from .checks import CRITICAL, OK, SEVERITY, SKIPPED, UNKNOWN, WARNING, Finding, interface_datapath, overall_status
+from . import __version__, counters
+from .checks import (
+    CRITICAL, OK, SEVERITY, SKIPPED, UNKNOWN, WARNING, Finding, history_rows, interface_datapath, overall_status,
+)
 from .facts import Facts
 from .netdev import Pairing
 
@@ -19,6 +21,10 @@ def _host_section(facts: Facts) -> Dict[str, object]:
         "os_id": getattr(osr, "id", None),
         "os_version": getattr(osr, "version_id", None),
         "kernel": facts.kernel,
+        "hostname": facts.hostname,
+        "vm_id": getattr(facts.imds, "vm_id", None),
+        "time": facts.time,
+        "tool_version": __version__,
     }
 
 
@@ -84,6 +90,8 @@ def build_report(facts: Facts, findings: List[Finding]) -> Dict[str, object]:
         "host": _host_section(facts),
         "checks": [f.as_dict() for f in findings],
         "interfaces": [_interface(facts, p) for p in facts.pairings],
+        "history": history_rows(facts),
+        "history_state": facts.history_state,
     }
 
 

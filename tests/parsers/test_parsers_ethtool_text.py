@@ -216,3 +216,12 @@ def test_ethtool_i_random_text(text):
     except ParseError:
         return
     assert info["driver"]
+
+
+def test_permanent_address_round_trip():
+    from accelnet.ethtool_text import parse_permanent_address, render_permanent_address
+
+    assert parse_permanent_address(render_permanent_address("00:0D:3A:F5:76:BD")) == "00:0d:3a:f5:76:bd"
+    assert parse_permanent_address("Permanent address: 00:00:00:00:00:00\n") is None
+    assert parse_permanent_address("Permanent address: garbage\n") is None
+    assert parse_permanent_address("driver: mlx5_core\n") is None
