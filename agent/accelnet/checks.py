@@ -303,6 +303,35 @@ def _gone_text(name: str, evidence: Dict[str, object]) -> str:
     return f"{name} has no VF now, but {' and '.join(proofs)}: the VF was removed (host servicing or hot-remove)"
 
 
+#: VF removals since boot from which a NIC's VF counts as flapping. Host servicing takes the
+#: VF away now and then (a few times a month); several times in one boot is not that.
+FLAP_REMOVALS = 3
+
+
+def _flapping(facts: Facts) -> Dict[str, List[Dict[str, object]]]:
+    """Synthetic NICs with a VF now whose kernel log shows it removed FLAP_REMOVALS+ times."""
+    result = {}
+    for p in facts.pairings:
+        if p.vf is None and p.vf_pci is None:
+            continue
+        removals = [_history_row(facts, e) for e in facts.history
+                    if e.device == p.synthetic.name and e.event == kernellog.VF_UNREGISTERED]
+        if len(removals) >= FLAP_REMOVALS:
+            result[p.synthetic.name] = removals
+    return result
+
+
+def flapping_remedy(facts: Facts, names: List[str]) -> str:
+    ref = _vm_ref(facts)
+    return (
+        f"Each removal moves {', '.join(names)} to the synthetic path for seconds to minutes (more latency, less "
+        "throughput) and back. Removals this frequent are not routine servicing: see them with "
+        "dmesg -T | grep -E 'VF slot|VF (un)?registering|Data path switched', redeploy the VM to another host "
+        f"(az vm redeploy -g {ref['group']} -n {ref['vm']}) and, if it goes on, open an Azure support case with "
+        "the support bundle (accelnet-check --collect bundle.tar.gz)"
+    )
+
+
 def check_vf_present(facts: Facts, vfs: List[PciDevice], size_supported: bool = True) -> Finding:
     evidence: Dict[str, object] = {
         "virtual_functions": [
@@ -329,6 +358,15 @@ def check_vf_present(facts: Facts, vfs: List[PciDevice], size_supported: bool = 
             f"{len(vfs)} VF(s) for {len(synthetic)} synthetic NICs: {', '.join(p.synthetic.name for p in never)} without a VF",
             "Accelerated Networking is enabled per NIC: " + enable_an_remedy(facts, [p.synthetic.mac for p in never if p.synthetic.mac]),
         ))
+    flaps = _flapping(facts)
+    if flaps:
+        evidence["removals_since_boot"] = {name: len(rows) for name, rows in flaps.items()}
+        texts = []
+        for name, rows in flaps.items():
+            last = rows[-1]
+            when = last["time"] or f"{last['boot_s']:.0f} s after boot"
+            texts.append(f"{name}'s VF was removed and came back {len(rows)} times since boot (last removal at {when})")
+        problems.append((WARNING, "; ".join(texts), flapping_remedy(facts, sorted(flaps))))
     if not vfs and not facts.is_azure:
         return Finding("vf.present", SKIPPED, "not an Azure VM: no Accelerated Networking VF expected", evidence)
     if not vfs and (never or not gone):
@@ -580,6 +618,14 @@ def _datapath_of(facts: Facts, p: Pairing) -> Tuple[str, str, Optional[str], Dic
     if not vf_now:
         return WARNING, f"{name}: no vf_* counters: this hv_netvsc cannot report VF traffic", upgrade, row
     if path == counters.DATAPATH_SYNTHETIC:
+        down = p.vf is not None and (p.vf.admin_up is False or p.vf.operstate in ("down", "lowerlayerdown", "notpresent"))
+        if p.enslaved and down:
+            return (
+                WARNING,
+                f"{name}: traffic on the synthetic path: {vf} is down (see vf.bonded)",
+                "Fix vf.bonded first: hv_netvsc moves traffic to the VF as soon as it is up",
+                row,
+            )
         if not p.enslaved and p.vf is not None:
             return (
                 WARNING,

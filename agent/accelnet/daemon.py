@@ -10,13 +10,14 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import counters
 from .checks import interface_datapath, run_checks
 from .exporter import AccelnetCollector, AgentView, EthtoolExport, InterfaceState
 from .facts import Facts, Options, gather
 from .host import CounterSample, Host
+from .kernellog import vf_event_counts
 from .netdev import HV_NETVSC
 from .report import vf_record
 
@@ -67,6 +68,10 @@ def _cached(fetch, ttls: Mapping[str, float]):
     return capture
 
 
+def _plus(a: Mapping[Tuple[str, str], int], b: Mapping[Tuple[str, str], int]) -> Dict[Tuple[str, str], int]:
+    return {k: a.get(k, 0) + b.get(k, 0) for k in set(a) | set(b)}
+
+
 def view_from_facts(facts: Facts, findings, datapaths: Mapping[str, str]) -> AgentView:
     interfaces = []
     for pairing in facts.pairings:
@@ -84,6 +89,7 @@ class Agent:
         self.config = config
         self._stack = contextlib.ExitStack()
         self._view = AgentView()
+        self._seed: Dict[Tuple[str, str], int] = {}
         self._facts: Optional[Facts] = None
         self._host: Optional[Host] = None
         self._wake = threading.Event()
@@ -110,7 +116,7 @@ class Agent:
         from .platform import IMDS_DEFAULT_URL
 
         host = live_host(self.config.imds_url or IMDS_DEFAULT_URL)
-        host.run_capture = _cached(host.run_capture, {"imds": IMDS_TTL_S, "lspci": LSPCI_TTL_S})
+        host.run_capture = _cached(host.run_capture, {"imds": IMDS_TTL_S, "lspci": LSPCI_TTL_S, "dmesg": LSPCI_TTL_S})
         # Discovery samples through the scrapes' reader: one socket, one name cache.
         host.sampler = lambda names, _interval: {n: [s] for n, s in self.read_counters(list(names)).items()}
         return host
@@ -143,6 +149,8 @@ class Agent:
         if not self._host.live:
             self.config.events = False
         self.refresh()
+        # VF events the kernel log already holds (since boot): a restart loses no flap.
+        self._seed = vf_event_counts(self._facts.history) if self._facts is not None else {}
         if self.config.events:
             self._start_monitor()
         self.registry = self.build_registry()
@@ -241,8 +249,8 @@ class Agent:
     def view(self) -> AgentView:
         view = self._view
         if self.monitor is not None:
-            return AgentView(view.interfaces, view.check_status, self.monitor.counts, self.monitor.enobufs)
-        return view
+            return AgentView(view.interfaces, view.check_status, _plus(self._seed, self.monitor.counts), self.monitor.enobufs)
+        return AgentView(view.interfaces, view.check_status, _plus(self._seed, view.events), view.resyncs)
 
     def _all_interfaces(self) -> List[str]:
         facts = self._facts

@@ -67,12 +67,19 @@ def summary_sentence(facts: Facts, status: str, findings: List[Finding]) -> str:
         return f"{text}; Accelerated Networking only exists on Azure VMs."
     bad = [f for f in findings if f.status in (CRITICAL, WARNING)]
     if status == OK:
-        names = ", ".join(
+        names = [
             f"{p.synthetic.name} via {p.vf.name if p.vf is not None else 'its VF'}"
             for p in facts.pairings
             if p.vf is not None or interface_datapath(facts, p) == counters.DATAPATH_VF
-        )
-        return f"Accelerated Networking is working: {names}."
+        ]
+        owned = [
+            f"{p.synthetic.name}'s VF {p.vf_pci.slot} is owned by user space ({p.vf_pci.driver})"
+            for p in facts.pairings
+            if p.vf is None and p.vf_pci is not None
+        ]
+        if not names and owned:
+            return f"Accelerated Networking is enabled: {'; '.join(owned)}."
+        return f"Accelerated Networking is working: {', '.join(names + owned)}."
     if bad:
         worst = max(bad, key=lambda f: (f.status == CRITICAL, -findings.index(f)))
         more = f" (and {len(bad) - 1} more finding{'s' if len(bad) > 2 else ''})" if len(bad) > 1 else ""
