@@ -29,6 +29,7 @@ EXPECTED = {
     "debian12-kvm-not-azure": ("unknown", 3, {"platform.azure": "unknown", "vf.present": "skipped"}),
     # issue 10: the VF's history and state
     "ubuntu2204-cx5-vf-removed": ("warning", 1, {"vf.present": "warning", "vf.driver": "skipped", "datapath.vf": "warning"}),
+    "ubuntu2204-mana-vf-removed": ("warning", 1, {"vf.present": "warning", "os.kernel": "ok", "datapath.vf": "warning"}),
     "ubuntu2204-cx5-vf-flapping": ("warning", 1, {"vf.present": "warning", "vf.bonded": "ok", "datapath.vf": "ok"}),
     "ubuntu2204-cx5-vf-admin-down": ("critical", 2, {"vf.present": "ok", "vf.bonded": "critical", "datapath.vf": "warning"}),
     "ubuntu2004-cx5-vf-dhcp-ip": ("warning", 1, {"vf.bonded": "warning", "datapath.vf": "ok"}),
