@@ -587,8 +587,22 @@ def interface_datapath(facts: Facts, pairing: Pairing) -> str:
     samples = facts.samples.get(pairing.synthetic.name) or []
     usable = [s.stats for s in samples if s.stats is not None]
     if len(usable) < 2:
-        return counters.DATAPATH_UNKNOWN
+        logged = logged_switch(facts, pairing)
+        if logged is None:
+            return counters.DATAPATH_UNKNOWN
+        return counters.DATAPATH_VF if logged.event == kernellog.DATAPATH_VF else counters.DATAPATH_SYNTHETIC
     return counters.classify_datapath(usable[0], usable[-1])
+
+
+def logged_switch(facts: Facts, pairing: Pairing) -> Optional["kernellog.KernelEvent"]:
+    """hv_netvsc's own word on the current path: its last 'Data path switched to/from VF'
+    for this NIC, naming the VF it has now (None without such a line)."""
+    if pairing.vf is None:
+        return None
+    for event in reversed(facts.history):
+        if event.device == pairing.synthetic.name and event.event in (kernellog.DATAPATH_VF, kernellog.DATAPATH_SYNTHETIC):
+            return event if event.vf == pairing.vf.name else None
+    return None
 
 
 def fallback_remedy(vf: str) -> str:
@@ -609,6 +623,9 @@ def _datapath_of(facts: Facts, p: Pairing) -> Tuple[str, str, Optional[str], Dic
     path = interface_datapath(facts, p)
     vf_now = counters.vf_counters(first.stats) if first and first.stats else {}
     row = {"interface": name, "vf": vf, "datapath": path, "counters": vf_now, "samples": len(samples)}
+    logged = logged_switch(facts, p) if len([s for s in samples if s.stats is not None]) < 2 else None
+    if logged is not None:
+        row["source"] = "kernel log: " + logged.text
     upgrade = f"Upgrade the kernel: {distros.upgrade_command(facts.os_release)}"
     if first is None or first.stats is None:
         state = first.state if first else "missing"
@@ -635,7 +652,7 @@ def _datapath_of(facts: Facts, p: Pairing) -> Tuple[str, str, Optional[str], Dic
             )
         return WARNING, f"{name}: traffic on the synthetic path, not {the_vf} (fallback)", fallback_remedy(vf), row
     notes = {
-        counters.DATAPATH_VF: f"{name}: traffic on {the_vf}",
+        counters.DATAPATH_VF: f"{name}: traffic on {the_vf}" + (" (the kernel log's last data-path switch)" if logged else ""),
         counters.DATAPATH_IDLE: f"{name}: idle while sampled (vf_* counters present)",
     }
     return OK, notes.get(path, f"{name}: vf_* counters present (not sampled twice)"), None, row

@@ -142,3 +142,16 @@ def test_history_state_of_a_live_host_that_cannot_read_the_log(monkeypatch):
     assert facts.history_state == "unreadable: /dev/kmsg: Operation not permitted (kernel.dmesg_restrict=1)"
     assert facts.history == []
     assert gather(Host(root="/nonexistent", live=False), Options()).history_state == "not captured"
+
+
+def test_one_sample_and_the_log_tell_the_path():
+    up = f"[    6.450363] hv_netvsc {GUID} eth0: Data path switched to VF: enP1s1\n"
+    facts = facts_for([syn(), vf()], vf_packets=10, pci=[cx5()], log=up)
+    row = finding(facts, "datapath.vf").evidence["interfaces"][0]
+    assert (row["datapath"], row["source"]) == ("vf", "kernel log: " + up.split("] ", 1)[1].strip())
+    down = up + f"[  900.000912] hv_netvsc {GUID} eth0: Data path switched from VF: enP1s1\n"
+    assert finding(facts_for([syn(), vf()], vf_packets=10, pci=[cx5()], log=down), "datapath.vf").status == "warning"
+    # a switch naming another VF (an older one, since renamed or replaced) says nothing now
+    other = up.replace("enP1s1", "enP9s9")
+    assert finding(facts_for([syn(), vf()], vf_packets=10, pci=[cx5()], log=other),
+                   "datapath.vf").evidence["interfaces"][0]["datapath"] == "unknown"
