@@ -57,22 +57,27 @@ def _vm_ref(facts: Facts) -> Dict[str, str]:
     return {"group": group, "vm": name}
 
 
-def _nic_ref(group: str, macs: List[str]) -> str:
-    """The Azure NIC resource(s) of these MACs, as az finds them (IMDS has no NIC names)."""
-    if len(macs) != 1:
+def _nic_ref(group: str, mac: Optional[str]) -> str:
+    """The Azure NIC resource of a MAC, as az finds it (IMDS has no NIC resource names)."""
+    if not mac:
         return "<nic-name>"
-    azure_mac = macs[0].upper().replace(":", "-")
+    azure_mac = mac.upper().replace(":", "-")
     return f"$(az network nic list -g {group} --query \"[?macAddress=='{azure_mac}'].name\" -o tsv)"
+
+
+def _nic_updates(group: str, macs: List[str]) -> str:
+    """``az network nic update … --accelerated-networking true`` for each NIC, by its MAC."""
+    refs = [_nic_ref(group, mac) for mac in macs] or [_nic_ref(group, None)]
+    return " && ".join(f"az network nic update -g {group} -n {ref} --accelerated-networking true" for ref in refs)
 
 
 def enable_an_remedy(facts: Facts, macs: Optional[List[str]] = None) -> str:
     ref = _vm_ref(facts)
-    nic = _nic_ref(ref["group"], list(macs or []))
     return (
         "Enable Accelerated Networking on the VM's NICs (the VM must be deallocated; in an "
         "availability set, every VM of the set): "
         f"az vm deallocate -g {ref['group']} -n {ref['vm']} && "
-        f"az network nic update -g {ref['group']} -n {nic} --accelerated-networking true && "
+        f"{_nic_updates(ref['group'], list(macs or []))} && "
         f"az vm start -g {ref['group']} -n {ref['vm']} "
         f"(or: accelnet-provision enable -g {ref['group']} --vm {ref['vm']})"
     )
@@ -80,14 +85,18 @@ def enable_an_remedy(facts: Facts, macs: Optional[List[str]] = None) -> str:
 
 def servicing_remedy(facts: Facts, names: List[str]) -> str:
     """A VF that worked and went away: Azure took it (host servicing, live migration) and
-    gives it back; nothing in the guest or the NIC's settings is to change."""
+    gives it back; nothing in the guest is to change. Turning AN off on the NIC while the VM
+    runs removes the VF the same way, so the remedy says how to rule that out."""
     ref = _vm_ref(facts)
     nics = ", ".join(names) or "the NIC"
+    macs = [p.synthetic.mac for p in facts.pairings if p.synthetic.name in names and p.synthetic.mac]
     return (
         f"Azure removes the VF during host servicing and gives it back, usually within seconds to "
         f"minutes; {nics} keeps working on the synthetic path meanwhile. Follow it in the kernel log "
         "(dmesg -T | grep -E 'VF slot|VF (un)?registering|Data path switched') and run "
-        "accelnet-check again. If no VF returns within 15 minutes, redeploy the VM to another host "
+        "accelnet-check again. If no VF returns within 15 minutes, make sure Accelerated Networking is still on "
+        f"for the NIC (az network nic show -g {ref['group']} -n {_nic_ref(ref['group'], macs[0] if len(macs) == 1 else None)} "
+        "--query enableAcceleratedNetworking), then redeploy the VM to another host "
         f"(az vm redeploy -g {ref['group']} -n {ref['vm']}) or open an Azure support case with "
         "the support bundle (accelnet-check --collect bundle.tar.gz)"
     )
@@ -100,7 +109,7 @@ def resize_remedy(facts: Facts) -> str:
         "compute optimized, e.g. Standard_D4s_v5), then enable it: "
         f"az vm deallocate -g {ref['group']} -n {ref['vm']} && "
         f"az vm resize -g {ref['group']} -n {ref['vm']} --size <size> && "
-        f"az network nic update -g {ref['group']} -n <nic-name> --accelerated-networking true && "
+        f"{_nic_updates(ref['group'], [p.synthetic.mac for p in facts.pairings if p.synthetic.mac])} && "
         f"az vm start -g {ref['group']} -n {ref['vm']} "
         f"(or: accelnet-provision resize -g {ref['group']} --vm {ref['vm']} --size <size>)"
     )
