@@ -151,6 +151,8 @@ class Agent:
         self.refresh()
         # VF events the kernel log already holds (since boot): a restart loses no flap.
         self._seed = vf_event_counts(self._facts.history) if self._facts is not None else {}
+        if self._facts is not None and self._facts.history_state != "ok":
+            log.info("kernel log %s: VF events are counted from the agent's start", self._facts.history_state)
         if self.config.events:
             self._start_monitor()
         self.registry = self.build_registry()
