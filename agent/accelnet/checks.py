@@ -9,6 +9,7 @@ from typing import Dict, List, Optional, Tuple
 
 from . import counters, distros, kernellog
 from .facts import USER_SPACE_DRIVERS, Facts
+from .vfhistory import frequent_removals, logged_switch, removal_evidence
 from .netdev import NetInterface, Pairing, VmbusNic
 from .pci import PciDevice
 
@@ -255,49 +256,6 @@ def _vf_text(device: PciDevice) -> str:
     return f"{device.model or 'VF'} at {device.slot}"
 
 
-def vf_gone(facts: Facts, pairing: Pairing) -> Optional[Dict[str, object]]:
-    """Evidence that a synthetic NIC without a VF had one that worked and was taken away, or
-    None. hv_netvsc's vf_* counters only ever count traffic that went through a VF since the
-    NIC came up, and the kernel log keeps the VF's removal: either proves it."""
-    if pairing.vf is not None or pairing.vf_pci is not None or facts.interfaces_source != "sysfs":
-        return None  # without /sys, no VF interface proves nothing
-    name = pairing.synthetic.name
-    samples = facts.samples.get(name) or []
-    first = next((s.stats for s in samples if s.stats is not None), None)
-    vf_now = counters.vf_counters(first) if first else {}
-    packets = vf_now.get("vf_rx_packets", 0) + vf_now.get("vf_tx_packets", 0)
-    events = [e for e in facts.history if e.device == name]
-    removals = (kernellog.VF_SLOT_REMOVED, kernellog.VF_UNREGISTERED)
-    last = next((e for e in reversed(events) if e.event in removals + (kernellog.VF_SLOT_ADDED, kernellog.VF_REGISTERED)), None)
-    removed_in_log = last is not None and last.event in removals
-    if packets <= 0 and not removed_in_log:
-        return None
-    evidence: Dict[str, object] = {"interface": name, "counters": vf_now}
-    if events:
-        evidence["kernel_log"] = [_history_row(facts, e) for e in events[-4:]]
-    return evidence
-
-
-def _history_row(facts: Facts, event: "kernellog.KernelEvent") -> Dict[str, object]:
-    """A kernel-log event as the report shows it: boot-relative and wall-clock time."""
-    from .facts import rfc3339
-
-    boot = facts.boot_epoch
-    return {
-        "boot_s": event.boot_s,
-        "time": rfc3339(boot + event.boot_s) if boot is not None else None,
-        "event": event.event,
-        "device": event.device,
-        "vf": event.vf,
-        "slot": event.slot,
-        "text": event.text,
-    }
-
-
-def history_rows(facts: Facts) -> List[Dict[str, object]]:
-    return [_history_row(facts, e) for e in facts.history]
-
-
 def _gone_text(name: str, evidence: Dict[str, object]) -> str:
     vf_now = evidence.get("counters") or {}
     packets = vf_now.get("vf_rx_packets", 0) + vf_now.get("vf_tx_packets", 0)  # type: ignore[union-attr]
@@ -310,24 +268,6 @@ def _gone_text(name: str, evidence: Dict[str, object]) -> str:
         when = removal["time"] or f"{removal['boot_s']:.0f} s after boot"
         proofs.append(f"the kernel logged '{removal['text'].split(': ', 1)[-1]}' at {when}")
     return f"{name} has no VF now, but {' and '.join(proofs)}: the VF was removed (host servicing or hot-remove)"
-
-
-#: VF removals since boot from which a NIC's VF counts as flapping. Host servicing takes the
-#: VF away now and then (a few times a month); several times in one boot is not that.
-FLAP_REMOVALS = 3
-
-
-def _flapping(facts: Facts) -> Dict[str, List[Dict[str, object]]]:
-    """Synthetic NICs with a VF now whose kernel log shows it removed FLAP_REMOVALS+ times."""
-    result = {}
-    for p in facts.pairings:
-        if p.vf is None and p.vf_pci is None:
-            continue
-        removals = [_history_row(facts, e) for e in facts.history
-                    if e.device == p.synthetic.name and e.event == kernellog.VF_UNREGISTERED]
-        if len(removals) >= FLAP_REMOVALS:
-            result[p.synthetic.name] = removals
-    return result
 
 
 def flapping_remedy(facts: Facts, names: List[str]) -> str:
@@ -352,7 +292,7 @@ def check_vf_present(facts: Facts, vfs: List[PciDevice], size_supported: bool = 
         return Finding("vf.present", UNKNOWN, "neither the PCI bus nor lspci output could be read", evidence)
     synthetic = [p.synthetic.name for p in facts.pairings]
     without = [p for p in facts.pairings if p.vf is None and p.vf_pci is None]
-    gone = {p.synthetic.name: vf_gone(facts, p) for p in without}
+    gone = {p.synthetic.name: removal_evidence(facts, p) for p in without}
     gone = {k: v for k, v in gone.items() if v is not None}
     never = [p for p in without if p.synthetic.name not in gone]
     problems = []  # (status, text, remedy)
@@ -367,7 +307,7 @@ def check_vf_present(facts: Facts, vfs: List[PciDevice], size_supported: bool = 
             f"{len(vfs)} VF(s) for {len(synthetic)} synthetic NICs: {', '.join(p.synthetic.name for p in never)} without a VF",
             "Accelerated Networking is enabled per NIC: " + enable_an_remedy(facts, [p.synthetic.mac for p in never if p.synthetic.mac]),
         ))
-    flaps = _flapping(facts)
+    flaps = frequent_removals(facts)
     if flaps:
         evidence["removals_since_boot"] = {name: len(rows) for name, rows in flaps.items()}
         texts = []
@@ -603,17 +543,6 @@ def interface_datapath(facts: Facts, pairing: Pairing) -> str:
     return counters.classify_datapath(usable[0], usable[-1])
 
 
-def logged_switch(facts: Facts, pairing: Pairing) -> Optional["kernellog.KernelEvent"]:
-    """hv_netvsc's own word on the current path: its last 'Data path switched to/from VF'
-    for this NIC, naming the VF it has now (None without such a line)."""
-    if pairing.vf is None:
-        return None
-    for event in reversed(facts.history):
-        if event.device == pairing.synthetic.name and event.event in (kernellog.DATAPATH_VF, kernellog.DATAPATH_SYNTHETIC):
-            return event if event.vf == pairing.vf.name else None
-    return None
-
-
 def fallback_remedy(vf: str) -> str:
     return (
         "Traffic falls back to the synthetic path while Azure services the host (usually seconds to "
@@ -678,7 +607,7 @@ def _datapath_without_vf(facts: Facts, p: Pairing, size_supported: bool) -> Tupl
         row["vf_pci_slot"] = p.vf_pci.slot
         return (OK, f"{name}: the kernel's traffic uses the synthetic path; its VF {p.vf_pci.slot} is owned by user "
                 f"space ({p.vf_pci.driver})", None, row)
-    if vf_gone(facts, p) is not None:
+    if removal_evidence(facts, p) is not None:
         return (WARNING, f"{name}: traffic on the synthetic path: its VF was removed (see vf.present)",
                 servicing_remedy(facts, [name]), row)
     idle_vfs = [d for d in facts.pci_devices if d.is_an_vf and not d.net_names and d.driver not in USER_SPACE_DRIVERS]

@@ -4,11 +4,10 @@ import os
 from typing import Dict, List, Optional, TextIO
 
 from . import __version__, counters
-from .checks import (
-    CRITICAL, OK, SEVERITY, SKIPPED, UNKNOWN, WARNING, Finding, history_rows, interface_datapath, overall_status,
-)
+from .checks import CRITICAL, OK, SEVERITY, SKIPPED, UNKNOWN, WARNING, Finding, interface_datapath, overall_status
 from .facts import Facts
 from .netdev import Pairing
+from .vfhistory import history_rows
 
 SCHEMA = 1
 
