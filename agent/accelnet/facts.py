@@ -152,11 +152,16 @@ def _read_clock(host: Host, facts: Facts) -> None:
         uptime = float(words[0]) if words else None
     except ValueError:
         uptime = None
-    facts.uptime = uptime if uptime is not None and uptime >= 0 else None
+    # Finite and under ~300 years: anything else is not an uptime (and would overflow dates).
+    facts.uptime = uptime if uptime is not None and 0 <= uptime < 1e10 else None
 
 
-def rfc3339(epoch: float) -> str:
-    stamp = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)
+def rfc3339(epoch: float) -> Optional[str]:
+    """``2025-06-03T17:43:12Z`` (microseconds where there are any); None out of range."""
+    try:
+        stamp = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        return None
     return stamp.strftime("%Y-%m-%dT%H:%M:%S") + (".%06dZ" % stamp.microsecond if stamp.microsecond else "Z")
 
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import List
 
-_LINE = re.compile(r"^\s*(\d+):\s+(\S+?)(?:@\S+)?\s+(inet6?)\s+(\S+)(.*)$")
+_LINE = re.compile(r"^\s*(\d{1,10}):\s+(\S+?)(?:@\S+)?\s+(inet6?)\s+(\S+)(.*)$")
 
 
 @dataclass

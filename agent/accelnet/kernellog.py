@@ -32,11 +32,12 @@ VF_SLOT_ADDED = "vf_slot_added"
 VF_SLOT_REMOVED = "vf_slot_removed"
 EVENTS = (VF_REGISTERED, VF_UNREGISTERED, DATAPATH_VF, DATAPATH_SYNTHETIC, VF_SLOT_ADDED, VF_SLOT_REMOVED)
 
-_DMESG = re.compile(r"^\[\s*(\d+)\.(\d+)\]\s?(.*)$")
-_KMSG = re.compile(r"^(\d+),(\d+),(\d+),[^;]*;(.*)$")
+#: Digit runs are bounded: a hostile log must not make int() slow (or refuse, Python >= 3.11).
+_DMESG = re.compile(r"^\[\s*(\d{1,12})\.(\d{1,9})\]\s?(.*)$")
+_KMSG = re.compile(r"^(\d{1,10}),(\d{1,20}),(\d{1,18}),[^;]*;(.*)$")
 #: netdev_info's prefix for hv_netvsc: driver, VMBus device (GUID or vmbus_N_M), NIC name.
 _NETVSC = re.compile(r"^hv_netvsc(?:\s+\S+)?\s+([^\s:]+):\s+(.*?)\s*$")
-_SLOT = re.compile(r"^VF slot (\d+) (added|removed)$")
+_SLOT = re.compile(r"^VF slot (\d{1,10}) (added|removed)$")
 _MESSAGES = (
     (re.compile(r"^VF registering: (\S+)$"), VF_REGISTERED),
     (re.compile(r"^VF unregistering: (\S+)$"), VF_UNREGISTERED),

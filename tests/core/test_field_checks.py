@@ -155,3 +155,23 @@ def test_one_sample_and_the_log_tell_the_path():
     other = up.replace("enP1s1", "enP9s9")
     assert finding(facts_for([syn(), vf()], vf_packets=10, pci=[cx5()], log=other),
                    "datapath.vf").evidence["interfaces"][0]["datapath"] == "unknown"
+
+
+def test_absurd_uptime_and_times_give_no_wall_clock(tmp_path):
+    (tmp_path / "root/proc").mkdir(parents=True)
+    (tmp_path / "root/proc/uptime").write_text("1e400 5\n")
+    (tmp_path / "cmd").mkdir()
+    (tmp_path / "cmd/dmesg.txt").write_text("[999999999999.000000] hv_netvsc g eth0: VF slot 1 added\n")
+    host = Host(root=str(tmp_path / "root"), live=False, captures_dir=str(tmp_path / "cmd"),
+                meta={"captured_at": "2025-06-03T17:43:12Z"})
+    facts = gather(host, Options(sample_seconds=0))
+    assert facts.uptime is None and facts.history_state == "ok"
+    assert wall_clock_times(facts) == [None]
+    facts.uptime = 5.0  # a time past year 9999 is no time either
+    assert wall_clock_times(facts) == [None]
+
+
+def wall_clock_times(facts):
+    from accelnet.vfhistory import history_rows
+
+    return [row["time"] for row in history_rows(facts)]

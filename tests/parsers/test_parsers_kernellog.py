@@ -84,3 +84,11 @@ def test_render_is_what_split_reads_back():
     line = render_dmesg_line(16.283546, "hv_netvsc g eth0: Data path switched to VF: enP37498s1")
     assert line == "[   16.283546] hv_netvsc g eth0: Data path switched to VF: enP37498s1"
     assert split_record(line) == (16.283546, "hv_netvsc g eth0: Data path switched to VF: enP37498s1")
+
+
+def test_hostile_numbers_are_skipped_not_raised():
+    huge = "9" * 5000
+    text = (f"[{huge}.1] hv_netvsc g eth0: VF slot 1 added\n"
+            f"6,1,{huge},-;hv_netvsc g eth0: VF slot 1 added\n"
+            f"[ 1.5] hv_netvsc g eth0: VF slot {huge} added\n")
+    assert parse_kernel_log(text) == []
