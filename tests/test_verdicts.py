@@ -27,6 +27,15 @@ EXPECTED = {
     "rhel8-cx5-nm-manages-vf": ("warning", 1, {"vf.bonded": "warning", "datapath.vf": "ok"}),
     "ubuntu2004-hbv3-ib-and-an": ("ok", 0, {"vf.present": "ok", "vf.driver": "ok", "vf.bonded": "ok"}),
     "debian12-kvm-not-azure": ("unknown", 3, {"platform.azure": "unknown", "vf.present": "skipped"}),
+    # issue 10: the VF's history and state
+    "ubuntu2204-cx5-vf-removed": ("warning", 1, {"vf.present": "warning", "vf.driver": "skipped", "datapath.vf": "warning"}),
+    "ubuntu2204-mana-vf-removed": ("warning", 1, {"vf.present": "warning", "os.kernel": "ok", "datapath.vf": "warning"}),
+    "ubuntu2204-cx5-vf-flapping": ("warning", 1, {"vf.present": "warning", "vf.bonded": "ok", "datapath.vf": "ok"}),
+    "ubuntu2204-cx5-vf-admin-down": ("critical", 2, {"vf.present": "ok", "vf.bonded": "critical", "datapath.vf": "warning"}),
+    "ubuntu2004-cx5-vf-dhcp-ip": ("warning", 1, {"vf.bonded": "warning", "datapath.vf": "ok"}),
+    "ubuntu2204-cx5-mtu-mismatch": ("warning", 1, {"vf.bonded": "warning", "datapath.vf": "ok"}),
+    "ubuntu2204-dpdk-netvsc-pmd": ("ok", 0, {"nic.synthetic": "ok", "vf.driver": "ok", "vf.bonded": "ok", "datapath.vf": "ok"}),
+    "ubuntu2204-cx5-vf-vfio": ("ok", 0, {"vf.present": "ok", "vf.driver": "ok", "vf.bonded": "skipped", "datapath.vf": "ok"}),
 }
 
 
@@ -50,9 +59,10 @@ def test_every_fixture_has_an_expected_verdict():
 def test_report_shape_follows_the_contract():
     _, out = goldens.check_json("ubuntu1604-cx3-healthy")
     report = json.loads(out)
-    assert list(report) == ["schema", "status", "summary", "host", "checks", "interfaces"]
+    assert list(report) == ["schema", "status", "summary", "host", "checks", "interfaces", "history", "history_state"]
     assert report["schema"] == 1
-    assert set(report["host"]) == {"azure", "vm_size", "os_id", "os_version", "kernel"}
+    assert set(report["host"]) == {"azure", "vm_size", "os_id", "os_version", "kernel",
+                                   "hostname", "vm_id", "time", "tool_version"}
     assert [c["id"] for c in report["checks"]] == [
         "platform.azure", "platform.vm_size", "os.distribution", "os.kernel", "nic.synthetic",
         "vf.present", "vf.driver", "vf.bonded", "datapath.vf",
@@ -176,3 +186,65 @@ def test_imds_nics_held_against_the_synthetic_nics(tmp_path):
     synthetic = next(c for c in report["checks"] if c["id"] == "nic.synthetic")
     assert synthetic["status"] == "warning" and code == 1
     assert "7c:1e:52:25:ff:ff" in synthetic["summary"] and "eth1 not in the IMDS NIC list" in synthetic["summary"]
+
+
+def _golden_report(name):
+    return json.loads(goldens.check_json(name)[1])
+
+
+def _check(report, check_id):
+    return next(c for c in report["checks"] if c["id"] == check_id)
+
+
+def test_a_removed_vf_is_servicing_not_an_off():
+    report = _golden_report("ubuntu2204-cx5-vf-removed")
+    present = _check(report, "vf.present")
+    assert "removed" in present["summary"] and "3,649,640 packets" in present["summary"]
+    assert "deallocate" not in present["remedy"] and "--accelerated-networking" not in present["remedy"]
+    assert "az vm redeploy -g accelnet-fixtures -n ubuntu2204-cx5-vf-removed" in present["remedy"]
+    # one counter sample, and still a known data path: no VF means synthetic
+    assert [(i["name"], i["vf"], i["datapath"]) for i in report["interfaces"]] == [("eth0", None, "synthetic")]
+    assert "removed" in _check(report, "datapath.vf")["summary"]
+    removal = [h for h in report["history"] if h["event"] == "vf_slot_removed"]
+    assert removal == [{
+        "boot_s": 263005.311885, "time": "2025-06-03T17:36:19.691885Z", "event": "vf_slot_removed",
+        "device": "eth0", "vf": None, "slot": 1,
+        "text": "hv_netvsc 6045bd2a-71c3-6045-bd2a-71c36045bd2a eth0: VF slot 1 removed",
+    }]
+
+
+def test_history_is_the_kernel_log_in_order_with_wall_clock_times():
+    report = _golden_report("ubuntu2204-cx5-2nics")
+    assert report["history_state"] == "ok"
+    assert [(h["event"], h["device"], h["vf"]) for h in report["history"]] == [
+        ("vf_slot_added", "eth1", None), ("vf_registered", "eth1", "enP6757s2"),
+        ("vf_slot_added", "eth0", None), ("datapath_vf", "eth1", "enP6757s2"),
+        # both VFs registered as eth2; each registration carries the name udev gave it after
+        ("vf_registered", "eth0", "enP37498s1"), ("datapath_vf", "eth0", "enP37498s1"),
+    ]
+    # captured_at 2025-06-03T17:43:12Z, /proc/uptime 263417.62: booted 2025-05-31T16:32:54.38Z
+    assert report["history"][0]["time"] == "2025-05-31T16:33:09.362006Z"
+    assert _golden_report("centos7-an-off")["history_state"] == "not captured"
+
+
+def test_remedies_name_the_vf_the_mac_and_the_vm():
+    down = _check(_golden_report("ubuntu2204-cx5-vf-admin-down"), "vf.bonded")
+    assert "sudo ip link set dev enP19325s1 up" in down["remedy"]
+    an_off = _check(_golden_report("centos7-an-off"), "vf.present")["remedy"]
+    assert "macAddress=='00-0D-3A-5C-8E-21'" in an_off and "-g accelnet-fixtures -n centos7-an-off" in an_off
+    assert "<" not in an_off  # nothing left to fill in
+
+
+def test_user_space_ownership_is_never_an_upgrade():
+    for name in ("ubuntu2204-dpdk-netvsc-pmd", "ubuntu2204-cx5-vf-vfio"):
+        report = _golden_report(name)
+        text = json.dumps(report["checks"])
+        assert "upgrade the kernel" not in text.lower() and "not enslaved" not in text, name
+        assert "user space" in text or "DPDK" in text, name
+
+
+def test_host_block_says_who_and_when():
+    host = _golden_report("ubuntu2204-cx5-vf-flapping")["host"]
+    assert host["hostname"] == "ubuntu2204-cx5-vf-flapping"
+    assert host["time"] == "2025-06-03T17:43:12Z"
+    assert host["vm_id"] and host["tool_version"]

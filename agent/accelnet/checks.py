@@ -7,9 +7,10 @@ one whose input could not be read is ``unknown`` (never a guess dressed as ``ok`
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from . import counters, distros
-from .facts import Facts
-from .netdev import NetInterface, Pairing
+from . import counters, distros, kernellog
+from .facts import USER_SPACE_DRIVERS, Facts
+from .vfhistory import frequent_removals, logged_switch, removal_evidence
+from .netdev import NetInterface, Pairing, VmbusNic
 from .pci import PciDevice
 
 OK, WARNING, CRITICAL, UNKNOWN, SKIPPED = "ok", "warning", "critical", "unknown", "skipped"
@@ -57,15 +58,48 @@ def _vm_ref(facts: Facts) -> Dict[str, str]:
     return {"group": group, "vm": name}
 
 
-def enable_an_remedy(facts: Facts) -> str:
+def _nic_ref(group: str, mac: Optional[str]) -> str:
+    """The Azure NIC resource of a MAC, as az finds it (IMDS has no NIC resource names)."""
+    if not mac:
+        return "<nic-name>"
+    azure_mac = mac.upper().replace(":", "-")
+    return f"$(az network nic list -g {group} --query \"[?macAddress=='{azure_mac}'].name\" -o tsv)"
+
+
+def _nic_updates(group: str, macs: List[str]) -> str:
+    """``az network nic update … --accelerated-networking true`` for each NIC, by its MAC."""
+    refs = [_nic_ref(group, mac) for mac in macs] or [_nic_ref(group, None)]
+    return " && ".join(f"az network nic update -g {group} -n {ref} --accelerated-networking true" for ref in refs)
+
+
+def enable_an_remedy(facts: Facts, macs: Optional[List[str]] = None) -> str:
     ref = _vm_ref(facts)
     return (
         "Enable Accelerated Networking on the VM's NICs (the VM must be deallocated; in an "
         "availability set, every VM of the set): "
         f"az vm deallocate -g {ref['group']} -n {ref['vm']} && "
-        f"az network nic update -g {ref['group']} -n <nic-name> --accelerated-networking true && "
+        f"{_nic_updates(ref['group'], list(macs or []))} && "
         f"az vm start -g {ref['group']} -n {ref['vm']} "
         f"(or: accelnet-provision enable -g {ref['group']} --vm {ref['vm']})"
+    )
+
+
+def servicing_remedy(facts: Facts, names: List[str]) -> str:
+    """A VF that worked and went away: Azure took it (host servicing, live migration) and
+    gives it back; nothing in the guest is to change. Turning AN off on the NIC while the VM
+    runs removes the VF the same way, so the remedy says how to rule that out."""
+    ref = _vm_ref(facts)
+    nics = ", ".join(names) or "the NIC"
+    macs = [p.synthetic.mac for p in facts.pairings if p.synthetic.name in names and p.synthetic.mac]
+    return (
+        f"Azure removes the VF during host servicing and gives it back, usually within seconds to "
+        f"minutes; {nics} keeps working on the synthetic path meanwhile. Follow it in the kernel log "
+        "(dmesg -T | grep -E 'VF slot|VF (un)?registering|Data path switched') and run "
+        "accelnet-check again. If no VF returns within 15 minutes, make sure Accelerated Networking is still on "
+        f"for the NIC (az network nic show -g {ref['group']} -n {_nic_ref(ref['group'], macs[0] if len(macs) == 1 else None)} "
+        "--query enableAcceleratedNetworking), then redeploy the VM to another host "
+        f"(az vm redeploy -g {ref['group']} -n {ref['vm']}) or open an Azure support case with "
+        "the support bundle (accelnet-check --collect bundle.tar.gz)"
     )
 
 
@@ -76,7 +110,7 @@ def resize_remedy(facts: Facts) -> str:
         "compute optimized, e.g. Standard_D4s_v5), then enable it: "
         f"az vm deallocate -g {ref['group']} -n {ref['vm']} && "
         f"az vm resize -g {ref['group']} -n {ref['vm']} --size <size> && "
-        f"az network nic update -g {ref['group']} -n <nic-name> --accelerated-networking true && "
+        f"{_nic_updates(ref['group'], [p.synthetic.mac for p in facts.pairings if p.synthetic.mac])} && "
         f"az vm start -g {ref['group']} -n {ref['vm']} "
         f"(or: accelnet-provision resize -g {ref['group']} --vm {ref['vm']} --size <size>)"
     )
@@ -159,9 +193,23 @@ def check_kernel(facts: Facts, vf_devices: List[PciDevice]) -> Finding:
     return Finding("os.kernel", verdict.status, verdict.summary, verdict.evidence, verdict.remedy)
 
 
+def dpdk_nics(facts: Facts) -> List[VmbusNic]:
+    """Synthetic NICs whose VMBus device is bound to uio_hv_generic: DPDK's netvsc PMD."""
+    return [n for n in facts.vmbus_nics if n.driver == "uio_hv_generic"]
+
+
 def check_synthetic(facts: Facts) -> Finding:
     names = [p.synthetic.name for p in facts.pairings]
     evidence: Dict[str, object] = {"interfaces": names, "source": facts.interfaces_source}
+    dpdk = dpdk_nics(facts)
+    if dpdk:
+        evidence["user_space"] = [{"vmbus_device": n.guid, "driver": n.driver, "mac": n.mac} for n in dpdk]
+        owned = "; ".join(
+            f"VMBus NIC {n.guid}{f' ({n.mac})' if n.mac else ''} is bound to uio_hv_generic: DPDK's netvsc PMD owns it"
+            for n in dpdk
+        )
+        if not names:
+            return Finding("nic.synthetic", OK, f"no kernel synthetic NIC: {owned}", evidence)
     if names:
         mismatch = _imds_mac_mismatch(facts, evidence)
         if mismatch:
@@ -169,7 +217,8 @@ def check_synthetic(facts: Facts) -> Finding:
                            "Compare the VM's NICs (az vm nic list -g <group> --vm-name <vm>) with ip link; "
                            "a NIC attached while the VM runs appears after hv_netvsc probes it, or after a restart")
         how = " (known from their ethtool -S captures: the bundle has no /sys)" if facts.interfaces_source == "captures" else ""
-        return Finding("nic.synthetic", OK, f"synthetic NIC(s): {', '.join(names)}{how}", evidence)
+        also = f"; {owned}" if dpdk else ""
+        return Finding("nic.synthetic", OK, f"synthetic NIC(s): {', '.join(names)}{how}{also}", evidence)
     if not facts.interfaces:
         return Finding("nic.synthetic", UNKNOWN, "no network interfaces could be read (/sys/class/net)", evidence)
     if not facts.is_azure:
@@ -191,6 +240,7 @@ def _imds_mac_mismatch(facts: Facts, evidence: Dict[str, object]) -> Optional[st
     if not imds_macs or facts.interfaces_source != "sysfs":
         return None
     ours = {p.synthetic.mac: p.synthetic.name for p in facts.pairings if p.synthetic.mac}
+    ours.update({n.mac: n.guid for n in dpdk_nics(facts) if n.mac})
     evidence["imds_macs"] = imds_macs
     missing = [m for m in imds_macs if m not in ours]
     extra = [name for mac, name in ours.items() if mac not in imds_macs]
@@ -206,6 +256,31 @@ def _vf_text(device: PciDevice) -> str:
     return f"{device.model or 'VF'} at {device.slot}"
 
 
+def _gone_text(name: str, evidence: Dict[str, object]) -> str:
+    vf_now = evidence.get("counters") or {}
+    packets = vf_now.get("vf_rx_packets", 0) + vf_now.get("vf_tx_packets", 0)  # type: ignore[union-attr]
+    proofs = []
+    if packets:
+        proofs.append(f"its vf_* counters show {packets:,} packets through a VF since boot")
+    log = evidence.get("kernel_log") or []
+    removal = next((r for r in reversed(log) if r["event"] in (kernellog.VF_SLOT_REMOVED, kernellog.VF_UNREGISTERED)), None)  # type: ignore[index, union-attr]
+    if removal is not None:
+        when = removal["time"] or f"{removal['boot_s']:.0f} s after boot"
+        proofs.append(f"the kernel logged '{removal['text'].split(': ', 1)[-1]}' at {when}")
+    return f"{name} has no VF now, but {' and '.join(proofs)}: the VF was removed (host servicing or hot-remove)"
+
+
+def flapping_remedy(facts: Facts, names: List[str]) -> str:
+    ref = _vm_ref(facts)
+    return (
+        f"Each removal moves {', '.join(names)} to the synthetic path for seconds to minutes (more latency, less "
+        "throughput) and back. Removals this frequent are not routine servicing: see them with "
+        "dmesg -T | grep -E 'VF slot|VF (un)?registering|Data path switched', redeploy the VM to another host "
+        f"(az vm redeploy -g {ref['group']} -n {ref['vm']}) and, if it goes on, open an Azure support case with "
+        "the support bundle (accelnet-check --collect bundle.tar.gz)"
+    )
+
+
 def check_vf_present(facts: Facts, vfs: List[PciDevice], size_supported: bool = True) -> Finding:
     evidence: Dict[str, object] = {
         "virtual_functions": [
@@ -216,27 +291,46 @@ def check_vf_present(facts: Facts, vfs: List[PciDevice], size_supported: bool = 
     if not facts.pci_devices and not facts.interfaces:
         return Finding("vf.present", UNKNOWN, "neither the PCI bus nor lspci output could be read", evidence)
     synthetic = [p.synthetic.name for p in facts.pairings]
-    if vfs:
-        without = [p.synthetic.name for p in facts.pairings if p.vf is None]
-        if synthetic and len(vfs) < len(synthetic) and without:
-            evidence["without_vf"] = without
-            return Finding(
-                "vf.present",
-                WARNING,
-                f"{len(vfs)} VF(s) for {len(synthetic)} synthetic NICs: {', '.join(without)} without a VF",
-                evidence,
-                "Accelerated Networking is enabled per NIC: " + enable_an_remedy(facts),
-            )
-        return Finding("vf.present", OK, "; ".join(_vf_text(d) for d in vfs), evidence)
-    if not facts.is_azure:
+    without = [p for p in facts.pairings if p.vf is None and p.vf_pci is None]
+    gone = {p.synthetic.name: removal_evidence(facts, p) for p in without}
+    gone = {k: v for k, v in gone.items() if v is not None}
+    never = [p for p in without if p.synthetic.name not in gone]
+    problems = []  # (status, text, remedy)
+    if gone:
+        evidence["removed"] = list(gone.values())
+        problems.append((WARNING, "; ".join(_gone_text(n, e) for n, e in gone.items()),
+                         servicing_remedy(facts, sorted(gone))))
+    if vfs and never and len(vfs) < len(synthetic):
+        evidence["without_vf"] = [p.synthetic.name for p in never]
+        problems.append((
+            WARNING,
+            f"{len(vfs)} VF(s) for {len(synthetic)} synthetic NICs: {', '.join(p.synthetic.name for p in never)} without a VF",
+            "Accelerated Networking is enabled per NIC: " + enable_an_remedy(facts, [p.synthetic.mac for p in never if p.synthetic.mac]),
+        ))
+    flaps = frequent_removals(facts)
+    if flaps:
+        evidence["removals_since_boot"] = {name: len(rows) for name, rows in flaps.items()}
+        texts = []
+        for name, rows in flaps.items():
+            last = rows[-1]
+            when = last["time"] or f"{last['boot_s']:.0f} s after boot"
+            texts.append(f"{name}'s VF was removed and came back {len(rows)} times since boot (last removal at {when})")
+        problems.append((WARNING, "; ".join(texts), flapping_remedy(facts, sorted(flaps))))
+    if not vfs and not facts.is_azure:
         return Finding("vf.present", SKIPPED, "not an Azure VM: no Accelerated Networking VF expected", evidence)
-    return Finding(
-        "vf.present",
-        CRITICAL,
-        "no Accelerated Networking VF (Mellanox ConnectX or MANA) on the PCI bus: Accelerated Networking is off for this VM's NICs",
-        evidence,
-        enable_an_remedy(facts) if size_supported else resize_remedy(facts),
-    )
+    if not vfs and (never or not gone):
+        macs = [p.synthetic.mac for p in never if p.synthetic.mac]
+        problems.append((
+            CRITICAL,
+            "no Accelerated Networking VF (Mellanox ConnectX or MANA) on the PCI bus: Accelerated Networking is off for "
+            + (f"{', '.join(p.synthetic.name for p in never)}" if never and gone else "this VM's NICs"),
+            enable_an_remedy(facts, macs) if size_supported else resize_remedy(facts),
+        ))
+    if not problems:
+        return Finding("vf.present", OK, "; ".join(_vf_text(d) for d in vfs), evidence)
+    worst = max((p[0] for p in problems), key=lambda st: SEVERITY[st])
+    remedy = next(p[2] for p in problems if p[0] == worst)
+    return Finding("vf.present", worst, "; ".join(p[1] for p in problems), evidence, remedy)
 
 
 def _driver_remedy(device: PciDevice) -> str:
@@ -254,10 +348,15 @@ def check_vf_driver(facts: Facts, vfs: List[PciDevice]) -> Finding:
         return Finding("vf.driver", SKIPPED, "no VF on the PCI bus")
     problems = []
     evidence: Dict[str, object] = {"virtual_functions": []}
+    owned = []
     for device in vfs:
         row = {"pci_slot": device.slot, "driver": device.driver, "interfaces": device.net_names}
         evidence["virtual_functions"].append(row)  # type: ignore[union-attr]
-        if device.source == "lspci" and not device.driver:
+        if device.driver in USER_SPACE_DRIVERS:
+            row["owner"] = "user space"
+            owned.append(f"{device.slot} bound to {device.driver}: owned by user space (DPDK or a "
+                         "nested VM), the kernel has no interface for it by design")
+        elif device.source == "lspci" and not device.driver:
             problems.append((UNKNOWN, f"{device.slot}: seen only by lspci, driver unknown", None))
         elif not device.driver:
             problems.append((CRITICAL, f"{_vf_text(device)} has no driver bound", _driver_remedy(device)))
@@ -269,21 +368,22 @@ def check_vf_driver(facts: Facts, vfs: List[PciDevice]) -> Finding:
         return Finding(
             "vf.driver",
             OK,
-            "; ".join(f"{d.slot} bound to {d.driver} ({', '.join(d.net_names) or 'lspci'})" for d in vfs),
+            "; ".join([f"{d.slot} bound to {d.driver} ({', '.join(d.net_names) or 'lspci'})"
+                       for d in vfs if d.driver not in USER_SPACE_DRIVERS] + owned),
             evidence,
         )
     worst = max(problems, key=lambda p: SEVERITY[p[0]])
     remedy = next((p[2] for p in problems if p[2]), None)
-    return Finding("vf.driver", worst[0], "; ".join(p[1] for p in problems), evidence, remedy)
+    return Finding("vf.driver", worst[0], "; ".join([p[1] for p in problems] + owned), evidence, remedy)
 
 
-def _bond_remedy(facts: Facts, manager_problem: bool) -> str:
+def _bond_remedy(facts: Facts, manager_problem: bool, vf: str = "<vf>") -> str:
     from .management import udev_rule_remedy
 
     upgrade = distros.upgrade_command(facts.os_release)
     text = (
         "hv_netvsc enslaves the VF itself when the kernel supports Accelerated Networking: "
-        f"upgrade the kernel ({upgrade}) and do not configure the VF interface yourself "
+        f"upgrade the kernel ({upgrade}) and do not configure the VF interface {vf} yourself "
         "(no IP address, no bonding/teaming config on it)."
     )
     return f"{text} {udev_rule_remedy()}" if manager_problem else text
@@ -295,6 +395,66 @@ def _manager_problem(iface: Optional[NetInterface]) -> Optional[str]:
     return iface.management.problem()
 
 
+def _global_addresses(facts: Facts, name: str) -> List[str]:
+    return [a.address for a in facts.addresses or () if a.ifname == name and a.is_global]
+
+
+def _vf_state_problems(facts: Facts, p: Pairing) -> List[Tuple[str, str, Optional[str]]]:
+    """What is wrong with a paired VF's own state: down, addressed, or a different MTU."""
+    from .management import udev_rule_remedy
+
+    vf, syn = p.vf, p.synthetic
+    assert vf is not None
+    problems: List[Tuple[str, str, Optional[str]]] = []
+    if p.enslaved and vf.admin_up is False:
+        problems.append((
+            CRITICAL,
+            f"{vf.name} is enslaved to {syn.name} but administratively down: hv_netvsc keeps all traffic on the synthetic path",
+            f"Bring it up (sudo ip link set dev {vf.name} up) and remove what set it down: hv_netvsc brings the VF "
+            f"up itself, so no ifcfg-{vf.name}, netplan or .network file and no script should name {vf.name}",
+        ))
+    elif p.enslaved and vf.operstate in ("down", "lowerlayerdown", "notpresent"):
+        problems.append((
+            WARNING,
+            f"{vf.name} is enslaved to {syn.name} and up, but its link is down (operstate {vf.operstate}): "
+            "the host side of the VF is not passing traffic",
+            servicing_remedy(facts, [syn.name]),
+        ))
+    addresses = _global_addresses(facts, vf.name)
+    if addresses:
+        problems.append((
+            WARNING,
+            f"{vf.name} has its own global address {', '.join(addresses)}: DHCP or a network manager configured "
+            f"the VF; the addresses belong on {syn.name} only, and traffic sent from the VF's address breaks when Azure "
+            "removes the VF",
+            f"Remove them (sudo ip addr flush dev {vf.name} scope global) and keep the network configuration off "
+            f"{vf.name}: configure {syn.name} (match driver hv_netvsc, not the MAC, which the VF shares). "
+            + udev_rule_remedy(),
+        ))
+    if vf.mtu is not None and syn.mtu is not None and vf.mtu != syn.mtu:
+        problems.append((
+            WARNING,
+            f"{vf.name} has MTU {vf.mtu} but {syn.name} has {syn.mtu}: packets larger than the smaller MTU are "
+            "dropped on one path (vf_tx_dropped) and the behaviour changes when the data path switches",
+            f"Set the MTU on {syn.name} only (sudo ip link set dev {syn.name} mtu {syn.mtu}; hv_netvsc passes it to "
+            f"{vf.name}) and remove any MTU setting that names {vf.name}",
+        ))
+    return problems
+
+
+def _dpdk_owner(facts: Facts, iface: Optional[NetInterface]) -> Optional[VmbusNic]:
+    """The uio_hv_generic NIC a VF interface belongs to (same MAC; the only one when the
+    GUID does not tell the MAC)."""
+    owners = dpdk_nics(facts)
+    if iface is None or not owners:
+        return None
+    for nic in owners:
+        if nic.mac and nic.mac in (iface.mac, iface.perm_mac):
+            return nic
+    unknown = [n for n in owners if n.mac is None]
+    return unknown[0] if len(unknown) == 1 else None
+
+
 def check_vf_bonded(facts: Facts, vfs: List[PciDevice]) -> Finding:
     from .management import udev_rule_remedy
 
@@ -302,9 +462,13 @@ def check_vf_bonded(facts: Facts, vfs: List[PciDevice]) -> Finding:
         return Finding("vf.bonded", UNKNOWN, "the bundle has no /sys/class/net: the VF's pairing cannot be checked")
     vf_netdevs = {n for d in vfs for n in d.net_names}
     if not vf_netdevs and not any(p.vf for p in facts.pairings):
+        owned = [d.slot for d in vfs if d.driver in USER_SPACE_DRIVERS]
+        if owned:
+            return Finding("vf.bonded", SKIPPED, f"no VF network interface: {', '.join(owned)} owned by user space")
         return Finding("vf.bonded", SKIPPED, "no VF network interface")
     rows = []
     problems = []  # (status, text, remedy)
+    notes = []
     paired = set()
     for p in facts.pairings:
         if p.vf is None:
@@ -321,50 +485,70 @@ def check_vf_bonded(facts: Facts, vfs: List[PciDevice]) -> Finding:
             "iff_slave": p.vf.is_slave,
             "same_mac": same_mac,
             "management": management.as_evidence() if management is not None else None,
+            "admin_up": p.vf.admin_up,
+            "operstate": p.vf.operstate,
+            "mtu": {"vf": p.vf.mtu, "synthetic": p.synthetic.mtu},
+            "global_addresses": _global_addresses(facts, p.vf.name) if facts.addresses is not None else None,
         })
         if not p.enslaved:
             problems.append((CRITICAL, f"{p.vf.name} has {p.synthetic.name}'s MAC but is not enslaved to it",
-                             _bond_remedy(facts, managed is not None)))
+                             _bond_remedy(facts, managed is not None, p.vf.name)))
         elif not same_mac:
             problems.append((CRITICAL, f"{p.vf.name} is enslaved to {p.synthetic.name} with a different MAC",
-                             _bond_remedy(facts, managed is not None)))
+                             _bond_remedy(facts, managed is not None, p.vf.name)))
+        problems.extend(_vf_state_problems(facts, p))
         if managed:
             problems.append((WARNING, f"{p.vf.name}: {managed}", udev_rule_remedy()))
     for name in sorted(vf_netdevs - paired):
         iface = next((i for i in facts.interfaces if i.name == name), None)
         master = iface.master if iface else None
-        rows.append({"synthetic": None, "vf": name, "method": "", "master": master, "same_mac": None})
+        owner = _dpdk_owner(facts, iface)
+        rows.append({"synthetic": None, "vf": name, "method": "", "master": master, "same_mac": None,
+                     "owner": f"uio_hv_generic {owner.guid}" if owner else None})
+        if owner is not None:
+            notes.append(f"{name} belongs to VMBus NIC {owner.guid}, which DPDK's netvsc PMD owns (uio_hv_generic): "
+                         "DPDK drives the pair from user space, so the kernel does not enslave it (expected)")
+            continue
         problems.append((
             CRITICAL,
             f"{name} is not paired with any synthetic NIC (master: {master or 'none'}, no synthetic NIC with its MAC)",
-            _bond_remedy(facts, _manager_problem(iface) is not None),
+            _bond_remedy(facts, _manager_problem(iface) is not None, name),
         ))
     evidence: Dict[str, object] = {"pairs": rows}
     if not problems:
         return Finding(
             "vf.bonded",
             OK,
-            "; ".join(f"{r['vf']} enslaved to {r['synthetic']}, same MAC" for r in rows),
+            "; ".join([f"{r['vf']} enslaved to {r['synthetic']}, same MAC" for r in rows if r["synthetic"]] + notes),
             evidence,
         )
     worst = max((p[0] for p in problems), key=lambda st: SEVERITY[st])
     remedy = next(p[2] for p in problems if p[0] == worst)
-    return Finding("vf.bonded", worst, "; ".join(p[1] for p in problems), evidence, remedy)
+    return Finding("vf.bonded", worst, "; ".join([p[1] for p in problems] + notes), evidence, remedy)
 
 
 def interface_datapath(facts: Facts, pairing: Pairing) -> str:
+    """vf, synthetic, idle or unknown. A NIC with no VF interface can only use the synthetic
+    path, whatever its counters say and however often they were read; captures-only bundles
+    (no /sys) cannot tell whether a VF interface exists."""
+    if pairing.vf is None and facts.interfaces_source == "sysfs":
+        return counters.DATAPATH_SYNTHETIC
     samples = facts.samples.get(pairing.synthetic.name) or []
     usable = [s.stats for s in samples if s.stats is not None]
     if len(usable) < 2:
-        return counters.DATAPATH_UNKNOWN
+        logged = logged_switch(facts, pairing)
+        if logged is None:
+            return counters.DATAPATH_UNKNOWN
+        return counters.DATAPATH_VF if logged.event == kernellog.DATAPATH_VF else counters.DATAPATH_SYNTHETIC
     return counters.classify_datapath(usable[0], usable[-1])
 
 
-FALLBACK_REMEDY = (
-    "Traffic falls back to the synthetic path while Azure services the host (usually seconds to "
-    "minutes): run accelnet-check again; if it persists, check the kernel log "
-    "(dmesg | grep -i 'data path switched') and that the VF is up (ip link show <vf>)"
-)
+def fallback_remedy(vf: str) -> str:
+    return (
+        "Traffic falls back to the synthetic path while Azure services the host (usually seconds to "
+        "minutes): run accelnet-check again; if it persists, check the kernel log "
+        f"(dmesg -T | grep -i 'data path switched') and that the VF is up (ip link show {vf})"
+    )
 
 
 def _datapath_of(facts: Facts, p: Pairing) -> Tuple[str, str, Optional[str], Dict[str, object]]:
@@ -377,6 +561,9 @@ def _datapath_of(facts: Facts, p: Pairing) -> Tuple[str, str, Optional[str], Dic
     path = interface_datapath(facts, p)
     vf_now = counters.vf_counters(first.stats) if first and first.stats else {}
     row = {"interface": name, "vf": vf, "datapath": path, "counters": vf_now, "samples": len(samples)}
+    logged = logged_switch(facts, p) if len([s for s in samples if s.stats is not None]) < 2 else None
+    if logged is not None:
+        row["source"] = "kernel log: " + logged.text
     upgrade = f"Upgrade the kernel: {distros.upgrade_command(facts.os_release)}"
     if first is None or first.stats is None:
         state = first.state if first else "missing"
@@ -386,6 +573,14 @@ def _datapath_of(facts: Facts, p: Pairing) -> Tuple[str, str, Optional[str], Dic
     if not vf_now:
         return WARNING, f"{name}: no vf_* counters: this hv_netvsc cannot report VF traffic", upgrade, row
     if path == counters.DATAPATH_SYNTHETIC:
+        down = p.vf is not None and (p.vf.admin_up is False or p.vf.operstate in ("down", "lowerlayerdown", "notpresent"))
+        if p.enslaved and down:
+            return (
+                WARNING,
+                f"{name}: traffic on the synthetic path: {vf} is down (see vf.bonded)",
+                "Fix vf.bonded first: hv_netvsc moves traffic to the VF as soon as it is up",
+                row,
+            )
         if not p.enslaved and p.vf is not None:
             return (
                 WARNING,
@@ -393,21 +588,49 @@ def _datapath_of(facts: Facts, p: Pairing) -> Tuple[str, str, Optional[str], Dic
                 "Fix vf.bonded first: hv_netvsc moves traffic to the VF as soon as it enslaves it",
                 row,
             )
-        return WARNING, f"{name}: traffic on the synthetic path, not {the_vf} (fallback)", FALLBACK_REMEDY, row
+        return WARNING, f"{name}: traffic on the synthetic path, not {the_vf} (fallback)", fallback_remedy(vf), row
     notes = {
-        counters.DATAPATH_VF: f"{name}: traffic on {the_vf}",
+        counters.DATAPATH_VF: f"{name}: traffic on {the_vf}" + (" (the kernel log's last data-path switch)" if logged else ""),
         counters.DATAPATH_IDLE: f"{name}: idle while sampled (vf_* counters present)",
     }
     return OK, notes.get(path, f"{name}: vf_* counters present (not sampled twice)"), None, row
 
 
-def check_datapath(facts: Facts) -> Finding:
-    with_vf = [p for p in facts.pairings if p.vf is not None]
-    if not with_vf and facts.interfaces_source == "captures" and any(d.is_an_vf for d in facts.pci_devices):
-        with_vf = list(facts.pairings)  # VF seen by lspci; its interface unknown without /sys
-    if not with_vf:
-        return Finding("datapath.vf", SKIPPED, "no VF interface to carry traffic")
-    results = [_datapath_of(facts, p) for p in with_vf]
+def _datapath_without_vf(facts: Facts, p: Pairing, size_supported: bool) -> Tuple[str, str, Optional[str], Dict[str, object]]:
+    """(status, note, remedy, evidence row) for a synthetic NIC with no VF interface."""
+    name = p.synthetic.name
+    samples = facts.samples.get(name) or []
+    first = next((s.stats for s in samples if s.stats is not None), None)
+    row = {"interface": name, "vf": None, "datapath": counters.DATAPATH_SYNTHETIC,
+           "counters": counters.vf_counters(first) if first else {}, "samples": len(samples)}
+    if p.vf_pci is not None:
+        row["vf_pci_slot"] = p.vf_pci.slot
+        return (OK, f"{name}: the kernel's traffic uses the synthetic path; its VF {p.vf_pci.slot} is owned by user "
+                f"space ({p.vf_pci.driver})", None, row)
+    if removal_evidence(facts, p) is not None:
+        return (WARNING, f"{name}: traffic on the synthetic path: its VF was removed (see vf.present)",
+                servicing_remedy(facts, [name]), row)
+    idle_vfs = [d for d in facts.pci_devices if d.is_an_vf and not d.net_names and d.driver not in USER_SPACE_DRIVERS]
+    if idle_vfs:
+        return (WARNING, f"{name}: traffic on the synthetic path: the VF {idle_vfs[0].slot} has no network interface "
+                "(see vf.driver)", _driver_remedy(idle_vfs[0]), row)
+    remedy = enable_an_remedy(facts, [p.synthetic.mac] if p.synthetic.mac else []) if size_supported else resize_remedy(facts)
+    return WARNING, f"{name}: no VF: all traffic on the synthetic path", remedy, row
+
+
+def check_datapath(facts: Facts, size_supported: bool = True) -> Finding:
+    if facts.interfaces_source == "captures":
+        with_vf = [p for p in facts.pairings if p.vf is not None]
+        if not with_vf and any(d.is_an_vf for d in facts.pci_devices):
+            with_vf = list(facts.pairings)  # VF seen by lspci; its interface unknown without /sys
+        if not with_vf:
+            return Finding("datapath.vf", SKIPPED, "no VF interface to carry traffic")
+        results = [_datapath_of(facts, p) for p in with_vf]
+    else:
+        if not facts.pairings:
+            return Finding("datapath.vf", SKIPPED, "no synthetic NIC")
+        results = [_datapath_of(facts, p) if p.vf is not None else _datapath_without_vf(facts, p, size_supported)
+                   for p in facts.pairings]
     worst = max((r[0] for r in results), key=lambda s: SEVERITY[s])
     remedy = next((r[2] for r in results if r[0] == worst and r[2]), None)
     return Finding(
@@ -427,7 +650,7 @@ def run_checks(facts: Facts) -> List[Finding]:
         check_vf_present(facts, vfs, size_supported=size.status != CRITICAL),
         check_vf_driver(facts, vfs),
         check_vf_bonded(facts, vfs),
-        check_datapath(facts),
+        check_datapath(facts, size_supported=size.status != CRITICAL),
     ]
     if not facts.is_azure:
         findings = [_not_applicable(f) for f in findings]

@@ -23,6 +23,7 @@ from .checks import interface_datapath, run_checks
 from .exporter import AccelnetCollector, AgentView, EthtoolExport, InterfaceState, vm_labels
 from .facts import Facts, Options, gather
 from .host import CounterSample, Host
+from .kernellog import vf_event_counts
 from .netdev import HV_NETVSC
 from .report import vf_record
 from .textfile import TextfileError
@@ -94,6 +95,10 @@ def imds_answered(facts: Facts) -> Optional[bool]:
     return state == "ok"
 
 
+def _plus(a: Mapping[Tuple[str, str], int], b: Mapping[Tuple[str, str], int]) -> Dict[Tuple[str, str], int]:
+    return {k: a.get(k, 0) + b.get(k, 0) for k in set(a) | set(b)}
+
+
 def view_from_facts(facts: Facts, findings, datapaths: Mapping[str, str]) -> AgentView:
     interfaces = []
     for pairing in facts.pairings:
@@ -138,6 +143,7 @@ class Agent:
         self.config = config
         self._stack = contextlib.ExitStack()
         self._view = AgentView()
+        self._seed: Dict[Tuple[str, str], int] = {}
         self._facts: Optional[Facts] = None
         self._host: Optional[Host] = None
         self._wake = threading.Event()
@@ -177,7 +183,7 @@ class Agent:
         from .platform import IMDS_DEFAULT_URL
 
         host = live_host(self.config.imds_url or IMDS_DEFAULT_URL)
-        host.run_capture = _cached(host.run_capture, {"imds": IMDS_TTL_S, "lspci": LSPCI_TTL_S})
+        host.run_capture = _cached(host.run_capture, {"imds": IMDS_TTL_S, "lspci": LSPCI_TTL_S, "dmesg": LSPCI_TTL_S})
         if not self.config.once:
             # Discovery samples through the scrapes' reader: one socket, one name cache.
             host.sampler = lambda names, _interval: {n: [s] for n, s in self.read_counters(list(names)).items()}
@@ -216,6 +222,10 @@ class Agent:
         if not self._host.live:
             self.config.events = False
         self.refresh()
+        # VF events the kernel log already holds (since boot): a restart loses no flap.
+        self._seed = vf_event_counts(self._facts.history) if self._facts is not None else {}
+        if self._facts is not None and self._facts.history_state != "ok":
+            log.info("kernel log %s: VF events are counted from the agent's start", self._facts.history_state)
         if self.config.events:
             self._start_monitors()
         self.registry = self.build_registry()
@@ -390,7 +400,7 @@ class Agent:
     def view(self) -> AgentView:
         view = self._view
         if not self._monitors:
-            return view
+            return dataclasses.replace(view, events=_plus(self._seed, view.events))
         with self._monitor_lock:
             events: Dict[Tuple[str, str], int] = {}
             resyncs = 0
@@ -407,7 +417,7 @@ class Agent:
                     for key, count in supervised.monitor.counts.items():
                         events[key] = events.get(key, 0) + count
                     resyncs += supervised.monitor.enobufs
-        return dataclasses.replace(view, events=events, resyncs=resyncs, monitors=up, monitor_restarts=restarts)
+        return dataclasses.replace(view, events=_plus(self._seed, events), resyncs=resyncs, monitors=up, monitor_restarts=restarts)
 
     def _all_interfaces(self) -> List[str]:
         facts = self._facts

@@ -264,7 +264,7 @@ class AccelnetCollector:
     def _events(view: AgentView) -> Iterator[Metric]:
         family = CounterMetricFamily(
             "accelnet_vf_events",
-            "VF hot-remove/add events seen on the synthetic NIC since the agent started (every one, not only at scrapes).",
+            "VF hot-remove/add events of the synthetic NIC since boot: those the kernel log held when the agent started, then every one it sees (not only at scrapes).",
             labels=["device", "event"],
         )
         keys = {(i.name, kind) for i in view.interfaces for kind in EVENT_KINDS} | set(view.events)

@@ -5,13 +5,17 @@ the report are pure functions of the :class:`Facts` it returns, which is what ma
 snapshot's verdict identical to the live host's.
 """
 
+import datetime
+import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 from .errors import ParseError
 from .host import CounterSample, Host
-from .netdev import HV_NETVSC, NetInterface, Pairing, pair_interfaces, read_interfaces
-from .pci import PciDevice, read_pci_devices
+from .ipaddr import Address
+from .kernellog import KernelEvent
+from .netdev import HV_NETVSC, NetInterface, Pairing, VmbusNic, pair_interfaces, read_interfaces, read_vmbus_nics
+from .pci import PciDevice, read_pci_devices, read_pci_slots
 from .platform import Dmi, count_cpus, read_dmi, read_kernel_release, read_os_release_text
 
 
@@ -39,6 +43,27 @@ class Facts:
     #: "sysfs", or "captures" for a bundle without /sys whose NICs are known only from
     #: their ethtool captures (a bundle made by hand from the article's commands).
     interfaces_source: str = "sysfs"
+    #: Synthetic NICs' VMBus devices, also those no kernel interface shows (uio_hv_generic).
+    vmbus_nics: List[VmbusNic] = field(default_factory=list)
+    #: ``ip -o addr show``; None where it was not captured.
+    addresses: Optional[List[Address]] = None
+    hostname: Optional[str] = None
+    #: When the facts were read (live) or captured (bundle), RFC 3339 UTC, and as epoch s.
+    time: Optional[str] = None
+    epoch: Optional[float] = None
+    uptime: Optional[float] = None
+    #: The VF events of the kernel log, oldest first, and "ok", "not captured" or "unreadable: …".
+    history: List[KernelEvent] = field(default_factory=list)
+    history_state: str = "not captured"
+    #: /sys/bus/pci/slots: slot serial -> "domain:bus:device".
+    pci_slots: Dict[int, str] = field(default_factory=dict)
+
+    @property
+    def boot_epoch(self) -> Optional[float]:
+        """When the kernel booted: wall-clock time of the facts minus the uptime then."""
+        if self.epoch is None or self.uptime is None:
+            return None
+        return self.epoch - self.uptime
 
     @property
     def is_azure(self) -> Optional[bool]:
@@ -50,17 +75,20 @@ class Facts:
 
 def gather(host: Host, options: Options) -> Facts:
     facts = Facts(dmi=read_dmi(host))
+    _read_clock(host, facts)
     _read_os(host, facts)
     facts.kernel = read_kernel_release(host)
+    facts.hostname = host.read_attr("/proc/sys/kernel/hostname")
     facts.cpus = count_cpus(host)
     _read_imds_if_azure(host, facts, options)
     facts.pci_devices = read_pci_devices(host)
     facts.interfaces = read_interfaces(host)
+    facts.vmbus_nics = read_vmbus_nics(host)
     _fill_virtual_drivers(host, facts.interfaces)
+    _read_history(host, facts)
+    _read_addresses(host, facts)
+    _read_permanent_macs(host, facts.interfaces, facts.pci_devices)
     if host.live:
-        from .live import fill_permanent_macs
-
-        fill_permanent_macs(facts.interfaces)
         facts.sample_interval = options.sample_seconds
     else:
         facts.sample_interval = float(host.meta.get("sample_interval_s", 0.0))  # type: ignore[arg-type]
@@ -70,12 +98,129 @@ def gather(host: Host, options: Options) -> Facts:
             _netvsc_by_counters(host, facts, [i for i in facts.interfaces if i.driver is None and i.bus is None])
     _read_management(host, facts.interfaces, facts.pci_devices)
     facts.pairings = pair_interfaces(facts.interfaces, facts.pci_devices, options.synthetic_drivers)
+    facts.pci_slots = read_pci_slots(host)
+    _pair_user_space_vfs(facts)
     synthetic = [p.synthetic.name for p in facts.pairings]
     missing = [n for n in synthetic if n not in facts.samples]
     if missing:
         facts.samples.update(host.sample_counters(missing, options.sample_seconds))
     facts.samples = {n: facts.samples[n] for n in synthetic}
     return facts
+
+
+#: Drivers that hand a PCI function to user space (DPDK, a nested VM): the kernel has no
+#: network interface for a VF bound to one.
+USER_SPACE_DRIVERS = ("vfio-pci", "uio_pci_generic", "igb_uio")
+
+
+def current_slot(history: List[KernelEvent], device: str) -> Optional[int]:
+    """The VF slot serial the host last offered this synthetic NIC (None: none, or withdrawn)."""
+    from .kernellog import VF_SLOT_ADDED, VF_SLOT_REMOVED
+
+    slot = None
+    for event in history:
+        if event.device == device and event.event in (VF_SLOT_ADDED, VF_SLOT_REMOVED):
+            slot = event.slot if event.event == VF_SLOT_ADDED else None
+    return slot
+
+
+def _pair_user_space_vfs(facts: Facts) -> None:
+    """A VF bound to vfio-pci has no interface to pair by; the kernel log's ``VF slot <n>
+    added`` and /sys/bus/pci/slots/<n> name its synthetic NIC, as hv_netvsc itself pairs."""
+    by_prefix = {d.slot.rsplit(".", 1)[0]: d for d in facts.pci_devices if d.is_an_vf}
+    for pairing in facts.pairings:
+        if pairing.vf is not None or pairing.vf_pci is not None:
+            continue
+        serial = current_slot(facts.history, pairing.synthetic.name)
+        address = facts.pci_slots.get(serial) if serial is not None else None
+        device = by_prefix.get(address) if address else None
+        if device is not None and device.driver in USER_SPACE_DRIVERS:
+            pairing.vf_pci = device
+            pairing.method = "slot"
+
+
+def _read_clock(host: Host, facts: Facts) -> None:
+    """When: a bundle's captured_at, or now; and the uptime then, to date kernel-log lines."""
+    if host.live:
+        facts.epoch = time.time()
+    else:
+        facts.epoch = parse_rfc3339(host.meta.get("captured_at"))
+    if facts.epoch is not None:
+        facts.time = rfc3339(facts.epoch)
+    words = (host.read_text("/proc/uptime", limit=4096) or "").split()
+    try:
+        uptime = float(words[0]) if words else None
+    except ValueError:
+        uptime = None
+    # Finite and under ~300 years: anything else is not an uptime (and would overflow dates).
+    facts.uptime = uptime if uptime is not None and 0 <= uptime < 1e10 else None
+
+
+def rfc3339(epoch: float) -> Optional[str]:
+    """``2025-06-03T17:43:12Z`` (microseconds where there are any); None out of range."""
+    try:
+        stamp = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        return None
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S") + (".%06dZ" % stamp.microsecond if stamp.microsecond else "Z")
+
+
+def parse_rfc3339(text: object) -> Optional[float]:
+    """Epoch seconds of an RFC 3339 time (``2025-06-03T17:43:12Z``, ``…+00:00``, fractions);
+    None for anything else. Python 3.6's fromisoformat does not exist, so by hand."""
+    if not isinstance(text, str):
+        return None
+    value = text.strip().replace("z", "Z")
+    if value.endswith("Z"):
+        value = value[:-1] + "+0000"
+    elif len(value) > 6 and value[-6] in "+-" and value[-3] == ":":
+        value = value[:-3] + value[-2:]
+    for form in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z"):
+        try:
+            return datetime.datetime.strptime(value, form).timestamp()
+        except ValueError:
+            continue
+    return None
+
+
+def _read_history(host: Host, facts: Facts) -> None:
+    """The VF events of the kernel log (``dmesg`` capture; /dev/kmsg on the live host)."""
+    text = host.capture("dmesg")
+    if text is None:
+        error = host.capture_problem("dmesg")
+        facts.history_state = f"unreadable: {error}" if error else ("unavailable" if host.live else "not captured")
+        return
+    from .kernellog import parse_kernel_log
+
+    facts.history = parse_kernel_log(text)
+    facts.history_state = "ok"
+
+
+def _read_addresses(host: Host, facts: Facts) -> None:
+    text = host.capture("ip-addr")
+    if text is None:
+        return
+    from .ipaddr import parse_ip_addr
+
+    facts.addresses = parse_ip_addr(text)
+
+
+def _read_permanent_macs(host: Host, interfaces: List[NetInterface], pci: List[PciDevice]) -> None:
+    """The permanent MAC (``ethtool -P``) of the VF interfaces: netvsc pairs a VF by it, so the
+    check's MAC fallback uses it too. Read through the Host, so a bundle holds it as well."""
+    from .ethtool_text import parse_ethtool_permaddr
+
+    vf_slots = {d.slot for d in pci if d.is_an_vf}
+    for iface in interfaces:
+        if iface.pci_slot not in vf_slots:
+            continue
+        text = host.capture(f"ethtool-P.{iface.name}")
+        if text is None:
+            continue
+        try:
+            iface.perm_mac = parse_ethtool_permaddr(text)
+        except ParseError:
+            iface.perm_mac = None
 
 
 def _read_imds_if_azure(host: Host, facts: Facts, options: Options) -> None:

@@ -21,6 +21,9 @@ KMSG_RECORD_BYTES = 16384  # larger than the kernel's CONSOLE_EXT_LOG_MAX (8 KiB
 KMSG_PATH = "/dev/kmsg"
 
 
+DMESG_RESTRICT_HINT = " (kernel.dmesg_restrict=1: run as root or with CAP_SYSLOG)"
+
+
 class CaptureUnavailable(Exception):
     """A live capture that cannot be made; the message says why (kept on the host)."""
 
@@ -99,7 +102,8 @@ def read_kmsg(path: Optional[str] = None, limit: int = KMSG_MAX_BYTES) -> List[b
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        raise CaptureUnavailable(f"{path} is not readable: {exc.strerror or exc}") from None
+        hint = DMESG_RESTRICT_HINT if exc.errno in (errno.EPERM, errno.EACCES) else ""
+        raise CaptureUnavailable(f"{path} is not readable: {exc.strerror or exc}{hint}") from None
     records: List[bytes] = []
     total = 0
     try:
@@ -111,7 +115,8 @@ def read_kmsg(path: Optional[str] = None, limit: int = KMSG_MAX_BYTES) -> List[b
                     continue
                 if exc.errno == errno.EAGAIN:
                     break
-                raise CaptureUnavailable(f"{path}: {exc.strerror or exc}") from None
+                hint = DMESG_RESTRICT_HINT if exc.errno in (errno.EPERM, errno.EACCES) else ""
+                raise CaptureUnavailable(f"{path}: {exc.strerror or exc}{hint}") from None
             if not record:
                 break
             records.append(record)
@@ -165,21 +170,6 @@ def sample_ethtool(
                 if result[name][0].state == "ok":
                     result[name].append(read_sample(reader, name))
     return result
-
-
-def fill_permanent_macs(interfaces) -> None:
-    """sysfs has no permanent MAC; rtnetlink's IFLA_PERM_ADDRESS (kernel >= 5.6) does. netvsc
-    pairs a VF by it, so the check's MAC fallback uses it too."""
-    from .netlink import NetlinkError, dump_links
-
-    try:
-        links = {link.name: link for link in dump_links()}
-    except (NetlinkError, OSError):
-        return
-    for iface in interfaces:
-        link = links.get(iface.name)
-        if link is not None and link.perm_mac and link.perm_mac != "00:00:00:00:00:00":
-            iface.perm_mac = link.perm_mac.lower()
 
 
 def permanent_address_text(ifname: str) -> Optional[str]:

@@ -5,8 +5,8 @@ NIC. A network manager that takes the VF (DHCP on it, routes through it) breaks 
 why Azure images ship udev rules marking VFs unmanaged. Three sources say what will happen:
 
 * udev properties (``NM_UNMANAGED``, ``ID_NET_MANAGED_BY``, ``AZURE_UNMANAGED_SRIOV``): from
-  pyudev on a live host with udevd, else from the database file libudev itself reads,
-  ``/run/udev/data/n<ifindex>``;
+  the database file libudev itself reads, ``/run/udev/data/n<ifindex>`` (through the Host
+  only, so a bundle that holds the file gives the live host's answer);
 * NetworkManager: whether it runs (``/run/NetworkManager`` exists once it has run since
   boot) and its device state file ``/run/NetworkManager/devices/<ifindex>`` (``managed=``);
 * systemd-networkd's own state of the link, ``/run/systemd/netif/links/<ifindex>``
@@ -69,9 +69,7 @@ class Management:
 
 def read_management(host: Host, name: str, ifindex: int) -> Management:
     result = Management(networkmanager=host.is_dir("/run/NetworkManager"))
-    props = _pyudev_properties(name) if host.live and host.exists("/run/udev/control") else None
-    if props is None:
-        props = _udev_db_properties(host, ifindex)
+    props = _udev_db_properties(host, ifindex)
     if props is not None:
         result.udev, result.udev_known = props, True
     links = host.read_text(f"/run/systemd/netif/links/{ifindex}", limit=65536)
@@ -102,18 +100,6 @@ def _udev_db_properties(host: Host, ifindex: int) -> Optional[Dict[str, str]]:
     except ParseError:
         return None
     return {k: v for k, v in record.properties.items() if k in MANAGEMENT_PROPERTIES}
-
-
-def _pyudev_properties(name: str) -> Optional[Dict[str, str]]:
-    try:
-        import pyudev
-    except ImportError:
-        return None
-    try:
-        device = pyudev.Devices.from_name(pyudev.Context(), "net", name)
-        return {k: device.properties[k] for k in MANAGEMENT_PROPERTIES if k in device.properties}
-    except Exception:  # pyudev raises several libudev-specific errors; any means "no answer"
-        return None
 
 
 def udev_rule_remedy() -> str:

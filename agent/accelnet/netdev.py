@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from .management import Management
 
 CLASS_NET = "/sys/class/net"
+VMBUS_DEVICES = "/sys/bus/vmbus/devices"
+IFF_UP = 0x1
 IFF_SLAVE = 0x800
 HV_NETVSC = "hv_netvsc"
 VMBUS_NETWORK_CLASS = "{f8615163-df3e-46c5-913f-f2d2f965ed0e}"
@@ -37,14 +39,30 @@ class NetInterface:
     master: Optional[str] = None
     lowers: List[str] = field(default_factory=list)
     management: Optional["Management"] = None  # VFs only: who configures the interface
+    mtu: Optional[int] = None
 
     @property
     def is_slave(self) -> bool:
         return bool(self.flags is not None and self.flags & IFF_SLAVE)
 
     @property
+    def admin_up(self) -> Optional[bool]:
+        """IFF_UP: someone (netvsc itself, for a VF) set the interface up."""
+        return None if self.flags is None else bool(self.flags & IFF_UP)
+
+    @property
     def pci_slot(self) -> Optional[str]:
         return self.device if self.bus == "pci" else None
+
+
+@dataclass
+class VmbusNic:
+    """A synthetic NIC's VMBus device, whatever driver holds it. Bound to ``uio_hv_generic``
+    it has no kernel interface: DPDK's netvsc PMD owns the NIC (and its VF) from user space."""
+
+    guid: str
+    driver: Optional[str]
+    mac: Optional[str]  # from Azure's instance GUID convention (the MAC, repeated), if it holds
 
 
 @dataclass
@@ -83,6 +101,7 @@ def read_interface(host: Host, name: str) -> NetInterface:
         mac=_mac(host.read_attr(f"{base}/address")),
         flags=_int(host.read_attr(f"{base}/flags"), 16),
         operstate=host.read_attr(f"{base}/operstate"),
+        mtu=_int(host.read_attr(f"{base}/mtu")),
         master=host.link_name(f"{base}/master"),
         lowers=[e[len("lower_"):] for e in entries if e.startswith("lower_")],
     )
@@ -98,6 +117,27 @@ def read_interface(host: Host, name: str) -> NetInterface:
 
 def read_interfaces(host: Host) -> List[NetInterface]:
     return [read_interface(host, name) for name in host.list_dir(CLASS_NET)]
+
+
+def mac_of_netvsc_guid(guid: str) -> Optional[str]:
+    """Azure names a synthetic NIC's VMBus instance after its MAC, repeated
+    (``000d3af5-76bd-000d-3af5-76bd000d3af5`` is 00:0d:3a:f5:76:bd); None where the GUID does
+    not follow that convention."""
+    digits = guid.replace("-", "").lower()
+    if len(digits) != 32 or digits[:12] != digits[12:24] or digits[24:] != digits[:8]:
+        return None
+    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
+
+
+def read_vmbus_nics(host: Host) -> List[VmbusNic]:
+    """Every VMBus device of the network class, with the driver bound to it."""
+    nics = []
+    for guid in host.list_dir(VMBUS_DEVICES):
+        class_id = host.read_attr(f"{VMBUS_DEVICES}/{guid}/class_id")
+        if class_id is None or class_id.lower() != VMBUS_NETWORK_CLASS:
+            continue
+        nics.append(VmbusNic(guid, host.link_name(f"{VMBUS_DEVICES}/{guid}/driver"), mac_of_netvsc_guid(guid)))
+    return nics
 
 
 def is_synthetic(iface: NetInterface, synthetic_drivers: Sequence[str] = (HV_NETVSC,)) -> bool:

@@ -169,3 +169,20 @@ def _vf_by_name(seen) -> Optional[VfModel]:
             best, best_length = model, len(generation)
     return best
 
+
+
+PCI_SLOTS = "/sys/bus/pci/slots"
+
+
+def read_pci_slots(host: Host) -> Dict[int, str]:
+    """Physical slot number -> ``domain:bus:device`` (``/sys/bus/pci/slots/<n>/address``).
+
+    hv_pci registers each VF's slot under the serial the host gave it, the number hv_netvsc
+    logs as ``VF slot <n> added``: this is how the kernel pairs a VF with its synthetic NIC.
+    """
+    slots = {}
+    for name in host.list_dir(PCI_SLOTS):
+        address = host.read_attr(f"{PCI_SLOTS}/{name}/address")
+        if name.isdigit() and address:
+            slots[int(name)] = address.lower()
+    return slots

@@ -3,11 +3,12 @@
 import os
 from typing import Dict, List, Optional, TextIO
 
-from . import counters
+from . import __version__, counters
 from .checks import CHECK_IDS, CRITICAL, OK, SEVERITY, SKIPPED, UNKNOWN, WARNING, Finding, interface_datapath, overall_status
 from .facts import Facts
 from .netdev import Pairing
 from .safetext import safe_label, safe_text
+from .vfhistory import history_rows
 
 SCHEMA = 1
 
@@ -20,6 +21,10 @@ def _host_section(facts: Facts) -> Dict[str, object]:
         "os_id": getattr(osr, "id", None),
         "os_version": getattr(osr, "version_id", None),
         "kernel": facts.kernel,
+        "hostname": facts.hostname,
+        "vm_id": getattr(facts.imds, "vm_id", None),
+        "time": facts.time,
+        "tool_version": __version__,
     }
 
 
@@ -62,12 +67,19 @@ def summary_sentence(facts: Facts, status: str, findings: List[Finding]) -> str:
         return f"{text}; Accelerated Networking only exists on Azure VMs."
     bad = [f for f in findings if f.status in (CRITICAL, WARNING)]
     if status == OK:
-        names = ", ".join(
+        names = [
             f"{p.synthetic.name} via {p.vf.name if p.vf is not None else 'its VF'}"
             for p in facts.pairings
             if p.vf is not None or interface_datapath(facts, p) == counters.DATAPATH_VF
-        )
-        return f"Accelerated Networking is working: {names}."
+        ]
+        owned = [
+            f"{p.synthetic.name}'s VF {p.vf_pci.slot} is owned by user space ({p.vf_pci.driver})"
+            for p in facts.pairings
+            if p.vf is None and p.vf_pci is not None
+        ]
+        if not names and owned:
+            return f"Accelerated Networking is enabled: {'; '.join(owned)}."
+        return f"Accelerated Networking is working: {', '.join(names + owned)}."
     if bad:
         worst = max(bad, key=lambda f: (f.status == CRITICAL, -findings.index(f)))
         more = f" (and {len(bad) - 1} more finding{'s' if len(bad) > 2 else ''})" if len(bad) > 1 else ""
@@ -85,6 +97,8 @@ def build_report(facts: Facts, findings: List[Finding]) -> Dict[str, object]:
         "host": _host_section(facts),
         "checks": [f.as_dict() for f in findings],
         "interfaces": [_interface(facts, p) for p in facts.pairings],
+        "history": history_rows(facts),
+        "history_state": facts.history_state,
     }
 
 
