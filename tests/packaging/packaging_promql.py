@@ -20,7 +20,7 @@ _MATCHERS = re.compile(r"\{[^}]*\}")
 _RANGE = re.compile(r"\[[^\]]*\]")
 _VARIABLE = re.compile(r"\$\{[^}]*\}|\$\w+")
 _IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
-_NUMBER_SUFFIX = re.compile(r"\d[A-Za-z0-9_.]*")
+_NUMBER_SUFFIX = re.compile(r"(?<![A-Za-z0-9_:])\d[A-Za-z0-9_.]*")
 # Grafana's templating functions: label_values(metric, label) names a label last.
 _LABEL_VALUES = re.compile(r"label_values\s*\(([^,()]*(?:\{[^}]*\})?)\s*,\s*\w+\s*\)")
 
