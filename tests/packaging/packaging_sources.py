@@ -202,10 +202,25 @@ def scrape_agent(snapshot: Path, timeout: float = 30.0) -> str:
 def served_from_agent(snapshots: Iterable[Path]) -> Dict[str, str]:
     """Union of what the real agent serves for each snapshot (some series exist only in some
     states: a host without a VF has no accelnet_vf_info sample)."""
+    return served_in_pages([scrape_agent(snapshot) for snapshot in snapshots])
+
+
+def served_in_pages(pages: Iterable[str]) -> Dict[str, str]:
     served: Dict[str, str] = {}
-    for snapshot in snapshots:
-        served.update(parse_exposition(scrape_agent(snapshot)))
+    for page in pages:
+        served.update(parse_exposition(page))
     return served
+
+
+def labels_in_pages(pages: Iterable[str]) -> Set[str]:
+    """Label names of the accelnet_* samples of /metrics pages."""
+    labels: Set[str] = set()
+    for page in pages:
+        for family in text_string_to_metric_families(page):
+            if family.name.startswith("accelnet_"):
+                for sample in family.samples:
+                    labels |= set(sample.labels)
+    return labels
 
 
 def fixture_snapshots() -> List[Path]:
