@@ -237,3 +237,54 @@ def test_cloud_init_script_parses_and_names_what_the_builds_make(tmp_path: Path)
     assert 'deb="accelnet_${version}_all.deb"' in script
     assert 'rpm="accelnet-${version}-1.noarch.rpm"' in script
     assert "systemctl enable %s" % UNIT.name in script and "systemctl restart %s" % UNIT.name in script
+
+
+def _fake_tools(where: Path, tools: List[str], log: Path) -> Path:
+    """A bin directory whose TOOLS log their arguments; curl also writes its -o file."""
+    fake = where / "bin"
+    fake.mkdir()
+    for tool in tools:
+        body = 'echo "%s $*" >> "%s"\n' % (tool, log)
+        if tool == "curl":
+            body += 'while [ $# -gt 0 ]; do [ "$1" = -o ] && : > "$2"; shift; done\n'
+        if tool == "rpm":
+            body += 'echo 9\n'
+        (fake / tool).write_text("#!/bin/sh\n" + body)
+        (fake / tool).chmod(0o755)
+    # What the script needs besides the package tools: a shell and coreutils, nothing else.
+    for tool in ("sh", "mktemp", "rm"):
+        (fake / tool).symlink_to(shutil.which(tool))
+    return fake
+
+
+@pytest.mark.parametrize("manager, tools, expected", [
+    ("apt", ["apt-get", "curl", "systemctl"],
+     ["curl -fsSL --retry 5 -o {tmp}/accelnet_{v}_all.deb https://mirror.example/accelnet/accelnet_{v}_all.deb",
+      "apt-get update", "apt-get install -y {tmp}/accelnet_{v}_all.deb"]),
+    ("dnf", ["dnf", "rpm", "curl", "systemctl"],
+     ["dnf install -y epel-release",
+      "curl -fsSL --retry 5 -o {tmp}/accelnet-{v}-1.noarch.rpm https://mirror.example/accelnet/accelnet-{v}-1.noarch.rpm",
+      "dnf install -y {tmp}/accelnet-{v}-1.noarch.rpm"]),
+    ("zypper", ["zypper", "curl", "systemctl"],
+     ["curl -fsSL --retry 5 -o {tmp}/accelnet-{v}-1.noarch.rpm https://mirror.example/accelnet/accelnet-{v}-1.noarch.rpm",
+      "zypper --non-interactive install --allow-unsigned-rpm {tmp}/accelnet-{v}-1.noarch.rpm"]),
+])
+def test_cloud_init_script_installs_with_each_package_manager(manager: str, tools: List[str], expected: List[str],
+                                                               tmp_path: Path) -> None:
+    """The script run with stand-ins for the package tools: the package of the distribution,
+    then the agent enabled and (re)started."""
+    files = _files()
+    script = tmp_path / "install-agent.sh"
+    script.write_text(files[_cloud_init()["runcmd"][0][1]]["content"])
+    log = tmp_path / "calls.log"
+    fake = _fake_tools(tmp_path, tools, log)
+    env = {"PATH": str(fake), "ACCELNET_PKG_URL": "https://mirror.example/accelnet", "TMPDIR": str(tmp_path)}
+    result = subprocess.run([str(fake / "sh"), str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    calls = log.read_text().splitlines()
+    workdir = re.search(r" -o (\S+)/accelnet", next(c for c in calls if c.startswith("curl"))).group(1)
+    wanted = [line.format(tmp=workdir, v=_version()) for line in expected]
+    assert [c for c in calls if not c.startswith(("systemctl", "rpm "))] == wanted
+    assert calls[-3:] == ["systemctl daemon-reload", "systemctl enable %s" % UNIT.name, "systemctl restart %s" % UNIT.name]
+    assert not Path(workdir).exists(), "the download directory is left behind"
