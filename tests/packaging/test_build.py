@@ -37,6 +37,8 @@ DEB_DEPENDS = {"python3", "python3-bcrypt", "python3-prometheus-client",
 COLLECT = REPO_ROOT / "scripts" / "accelnet-collect"
 PY36_DIR = "/usr/lib/accelnet/py36"
 NODE_EXPORTER_SCRIPTS = Path("/var/lib/dpkg/info")
+# Wait for dpkg's lock rather than fail when another apt-get runs on the machine.
+APT = ["apt-get", "-o", "DPkg::Lock::Timeout=600"]
 
 
 def _version() -> str:
@@ -210,12 +212,12 @@ def installed(deb: Path):
     _require_root()
     require_tool("apt-get", "apt")
     relative = "./" + str(deb.relative_to(REPO_ROOT))
-    result = _run(["apt-get", "install", "-y", relative], cwd=str(REPO_ROOT), env=SYSTEM_ENV)
+    result = _run(APT + ["install", "-y", relative], cwd=str(REPO_ROOT), env=SYSTEM_ENV)
     try:
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         yield deb
     finally:
-        _run(["apt-get", "purge", "-y", "accelnet"], env=SYSTEM_ENV)
+        _run(APT + ["purge", "-y", "accelnet"], env=SYSTEM_ENV)
 
 
 def test_install_check_verify_remove_purge(installed: Path) -> None:
@@ -244,14 +246,14 @@ def test_install_check_verify_remove_purge(installed: Path) -> None:
     default = Path("/etc/default/accelnet-agent")
     assert default.read_text() == (REPO_ROOT / "systemd" / "accelnet-agent.default").read_text()
 
-    remove = _run(["apt-get", "remove", "-y", "accelnet"], env=SYSTEM_ENV)
+    remove = _run(APT + ["remove", "-y", "accelnet"], env=SYSTEM_ENV)
     assert remove.returncode == 0, remove.stderr
     assert _dpkg_status("accelnet") == "rc"
     assert not Path("/usr/bin/accelnet-check").exists()
     assert not Path(unit).exists()
     assert default.exists(), "remove (not purge) keeps the configuration"
 
-    purge = _run(["apt-get", "purge", "-y", "accelnet"], env=SYSTEM_ENV)
+    purge = _run(APT + ["purge", "-y", "accelnet"], env=SYSTEM_ENV)
     assert purge.returncode == 0, purge.stderr
     assert _dpkg_status("accelnet") in ("absent", "un", "pn")
     assert not default.exists()
