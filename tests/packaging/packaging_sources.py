@@ -17,7 +17,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional
+from typing import Dict, Iterable, Iterator, List, Optional, Set
 
 import yaml
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
@@ -25,8 +25,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_HOSTS = REPO_ROOT / "fixtures" / "hosts"
-RULES = REPO_ROOT / "packaging" / "prometheus" / "accelnet-rules.yml"
-RULES_TEST = REPO_ROOT / "packaging" / "prometheus" / "accelnet-rules.test.yml"
+PROMETHEUS_DIR = REPO_ROOT / "packaging" / "prometheus"
+RULES = PROMETHEUS_DIR / "accelnet-alerts.rules.yml"
+RULES_TEST = PROMETHEUS_DIR / "accelnet-alerts.rules.test.yml"
+FLEET_RULES = PROMETHEUS_DIR / "accelnet-fleet.rules.yml"
+FLEET_RULES_TEST = PROMETHEUS_DIR / "accelnet-fleet.rules.test.yml"
 DASHBOARD = REPO_ROOT / "packaging" / "grafana" / "accelnet.json"
 
 # CONTRACT.md lives in shared/, beside the clone: /work/shared next to /work/main for a
@@ -49,6 +52,10 @@ FALLBACK_CONTRACT_METRICS = {
     "accelnet_synthetic_tx_bytes_total": "counter",
     "accelnet_datapath": "gauge",
     "accelnet_vf_events_total": "counter",
+    "accelnet_vm_info": "gauge",
+    "accelnet_scrape_collector_success": "gauge",
+    "accelnet_scrape_collector_duration_seconds": "gauge",
+    "accelnet_last_refresh_timestamp_seconds": "gauge",
     "accelnet_build_info": "gauge",
 }
 
@@ -85,6 +92,36 @@ def parse_contract_metrics(text: str) -> Dict[str, str]:
     if not metrics:
         raise ValueError("the metric table of CONTRACT.md is empty")
     return metrics
+
+
+def parse_contract_labels(text: str) -> Set[str]:
+    """Label names of the metric table's third column ("`device`, `path` (`vf`, `synthetic`)":
+    device and path; what stands in parentheses are values, not labels)."""
+    section = re.search(r"^## Prometheus metrics.*?$(.*?)(?=^## |\Z)", text, re.S | re.M)
+    if section is None:
+        raise ValueError("CONTRACT.md has no '## Prometheus metrics' section")
+    labels = set()
+    for line in section.group(1).splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[0].startswith("`"):
+            labels |= set(re.findall(r"`([a-zA-Z_][a-zA-Z0-9_]*)`", re.sub(r"\([^)]*\)", "", cells[2])))
+    return labels
+
+
+# The labels of the contract's table as of this writing, for a checkout without shared/.
+FALLBACK_CONTRACT_LABELS = {
+    "check", "device", "vf", "pci_slot", "vendor_id", "device_id", "driver", "path", "event",
+    "vm_size", "location", "vm_id", "collector", "version",
+}
+# Labels Prometheus attaches to every scraped series.
+TARGET_LABELS = {"job", "instance"}
+
+
+def contract_labels() -> Set[str]:
+    path = find_contract()
+    if path is None:
+        return set(FALLBACK_CONTRACT_LABELS)
+    return parse_contract_labels(path.read_text(encoding="utf-8"))
 
 
 def contract_metrics() -> Dict[str, str]:
@@ -165,10 +202,25 @@ def scrape_agent(snapshot: Path, timeout: float = 30.0) -> str:
 def served_from_agent(snapshots: Iterable[Path]) -> Dict[str, str]:
     """Union of what the real agent serves for each snapshot (some series exist only in some
     states: a host without a VF has no accelnet_vf_info sample)."""
+    return served_in_pages([scrape_agent(snapshot) for snapshot in snapshots])
+
+
+def served_in_pages(pages: Iterable[str]) -> Dict[str, str]:
     served: Dict[str, str] = {}
-    for snapshot in snapshots:
-        served.update(parse_exposition(scrape_agent(snapshot)))
+    for page in pages:
+        served.update(parse_exposition(page))
     return served
+
+
+def labels_in_pages(pages: Iterable[str]) -> Set[str]:
+    """Label names of the accelnet_* samples of /metrics pages."""
+    labels: Set[str] = set()
+    for page in pages:
+        for family in text_string_to_metric_families(page):
+            if family.name.startswith("accelnet_"):
+                for sample in family.samples:
+                    labels |= set(sample.labels)
+    return labels
 
 
 def fixture_snapshots() -> List[Path]:
@@ -181,13 +233,31 @@ def fixture_snapshots() -> List[Path]:
 served_metric_names = served_from_contract
 
 
-def load_rules() -> List[dict]:
-    document = yaml.safe_load(RULES.read_text(encoding="utf-8"))
-    return [rule for group in document["groups"] for rule in group["rules"]]
+def rule_files() -> List[Path]:
+    """Every rule file shipped (alerting and recording): packaging/prometheus/*.rules.yml."""
+    return sorted(PROMETHEUS_DIR.glob("*.rules.yml"))
 
 
-def load_rules_tests() -> List[dict]:
-    return yaml.safe_load(RULES_TEST.read_text(encoding="utf-8"))["tests"]
+def load_rules(path: Optional[Path] = None) -> List[dict]:
+    """The rules of one file, or of every rule file when none is named."""
+    rules = []
+    for one in [path] if path else rule_files():
+        document = yaml.safe_load(one.read_text(encoding="utf-8"))
+        rules += [rule for group in document["groups"] for rule in group["rules"]]
+    return rules
+
+
+def alert_rules() -> List[dict]:
+    return [rule for rule in load_rules() if "alert" in rule]
+
+
+def recorded_names() -> Dict[str, str]:
+    """Series the recording rules write (all gauges: counts, 0/1 states, rates)."""
+    return {rule["record"]: "gauge" for rule in load_rules() if "record" in rule}
+
+
+def load_rules_tests(path: Path = RULES_TEST) -> List[dict]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["tests"]
 
 
 def load_dashboard() -> dict:

@@ -31,6 +31,9 @@ from packaging_promql import counter_arguments, metric_names
         ("a_total / ignoring(event) group_left b_total", {"a_total", "b_total"}),
         ("accelnet_check_status >= 2 unless accelnet_vf_present", {"accelnet_check_status", "accelnet_vf_present"}),
         ("1e3 * 2", set()),
+        # Digits inside a recorded name are part of it; a duration is not a name.
+        ("max_over_time(instance_device:accelnet_vf_present:max1d[15m]) == 1 > 5m",
+         {"instance_device:accelnet_vf_present:max1d"}),
     ],
 )
 def test_metric_names(expr: str, names: set) -> None:
