@@ -38,8 +38,10 @@ SYNTHETIC_METRICS = (
     ("tx_bytes", "accelnet_synthetic_tx_bytes", "Bytes sent on the synthetic (VMBus) path: sum of tx_queue_N_bytes."),
 )
 #: accelnet_vm_info's labels, from the IMDS compute document: what groups and joins a fleet.
+#: No subscription id: like the support bundle (docs/bundle.md), the metrics keep only what
+#: the diagnosis and fleet grouping need (azure_sd_configs adds the subscription where wanted).
 VM_INFO_LABELS = (
-    "vm_id", "vm_name", "vm_size", "location", "zone", "resource_group", "subscription_id", "vm_scale_set_name",
+    "vm_id", "vm_name", "vm_size", "location", "zone", "resource_group", "vm_scale_set_name",
 )
 _INDEXED = (
     (re.compile(r"^(rx|tx)_queue_(\d+)_(.+)$"), "queue", lambda m: f"{m.group(1)}_queue_{m.group(3)}", 2),
@@ -101,7 +103,7 @@ def vm_labels(imds) -> Dict[str, str]:
     """accelnet_vm_info's labels from an ``accelnet.imds.ImdsInstance`` ("" where IMDS has none)."""
     values = {
         "vm_id": imds.vm_id, "vm_name": imds.name, "vm_size": imds.vm_size, "location": imds.location,
-        "zone": imds.zone, "resource_group": imds.resource_group, "subscription_id": imds.subscription_id,
+        "zone": imds.zone, "resource_group": imds.resource_group,
         "vm_scale_set_name": imds.vm_scale_set_name,
     }
     return {k: values[k] or "" for k in VM_INFO_LABELS}

@@ -35,7 +35,6 @@ class ImdsInstance:
     macs: Tuple[str, ...]
     resource_group: Optional[str] = None  # so remedies can name the az commands' -g
     zone: Optional[str] = None  # availability zone ("1"); None outside zones
-    subscription_id: Optional[str] = None
 
 
 def _object(value: Any, where: str) -> Dict[str, Any]:
@@ -114,7 +113,6 @@ def parse_imds_instance(text: str) -> ImdsInstance:
         macs=_macs(network),
         resource_group=_string(compute, "resourceGroupName", "compute"),
         zone=_string(compute, "zone", "compute"),
-        subscription_id=_string(compute, "subscriptionId", "compute"),
     )
 
 

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+from accelnet.ethtool_text import parse_ethtool_permaddr
 from accelnet import live, netns
 from accelnet.facts import Options, gather
 from accelnet.netdev import read_interfaces
@@ -72,7 +73,7 @@ def test_collect_then_snapshot_reads_like_live(ns, tmp_path):
     assert [c["status"] for c in from_bundle["checks"]] == [c["status"] for c in from_live["checks"]]
 
 
-def test_permanent_macs_from_rtnetlink(ns):
+def test_permanent_macs_from_the_gpermaddr_ioctl(ns):
     netns.add_veth(ns, "va", "vb")
     netns.ip("link", "set", "dev", "va", "address", "00:0d:3a:00:00:01", netns=ns)
 
@@ -83,5 +84,6 @@ def test_permanent_macs_from_rtnetlink(ns):
 
     mac, perm, missing = netns.call_in_netns(ns, read, remount_sys=True)
     assert mac == "00:0d:3a:00:00:01"
-    # veth has no permanent address: the kernel reports none, so there is no ethtool -P text
-    assert perm is None and missing is None
+    # veth has no permanent address: ethtool -P says "not set", which reads as no address;
+    # an interface that does not exist has no capture at all
+    assert parse_ethtool_permaddr(perm) is None and missing is None

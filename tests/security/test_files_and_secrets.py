@@ -135,7 +135,7 @@ def test_cli_refuses_an_existing_bundle_with_an_unknown_line(tmp_path):
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(["--collect", str(archive), "--sample-seconds", "0", "--no-imds"])
-    assert code == 3 and out.getvalue().startswith("UNKNOWN: ") and "--force" in err.getvalue()
+    assert code == 3 and out.getvalue().startswith("UNKNOWN: ") and "--force" in out.getvalue()
     assert archive.read_text() == "old"
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
