@@ -1,6 +1,8 @@
 """Helpers: run the real accelnet-provision entry point against the stand-in az on PATH."""
 
 import copy
+import importlib.machinery
+import importlib.util
 import io
 import json
 import os
@@ -71,6 +73,26 @@ def world(vms=(), nics=(), avsets=None, vmss=None) -> Dict[str, Any]:  # type: i
     return state
 
 
+def _load_fake_module() -> Any:
+    """The stand-in az as a module, to call it in-process (no interpreter start per call)."""
+    loader = importlib.machinery.SourceFileLoader("fake_az_module", str(FAKE_AZ_DIR / "az"))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+FAKE_MODULE = _load_fake_module()
+
+
+def spawn_in_process(path: str, argv: List[str], env: Dict[str, str],
+                     timeout: float) -> Tuple[int, str, str]:
+    """AzCli's spawn, through the very same stand-in code, without a new process."""
+    out, err = io.StringIO(), io.StringIO()
+    code = FAKE_MODULE.main(list(argv), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
 class FakeAz:
     def __init__(self, tmp: Path, monkeypatch: pytest.MonkeyPatch):
         self.state_path = tmp / "state.json"
@@ -83,6 +105,10 @@ class FakeAz:
         for name in ("FAKE_AZ_FAIL_AT", "FAKE_AZ_FAIL_MATCH", "FAKE_AZ_FAIL_KIND",
                      "FAKE_AZ_FAIL_TIMES", "FAKE_AZ_FAIL_CMD", "FAKE_AZ_DELAY"):
             monkeypatch.delenv(name, raising=False)
+
+    def in_process(self) -> None:
+        """Call the stand-in in-process (hundreds of runs in the fault matrix)."""
+        self.monkeypatch.setattr("accelnet.provision.azcli.spawn_subprocess", spawn_in_process)
 
     def load(self, state: Dict[str, Any]) -> None:
         self.state_path.write_text(json.dumps(state))

@@ -19,6 +19,13 @@ CREATE_ARGS = ["create", "-g", RG, "-l", "centralus", "--vnet-name", "myVnet",
                "--admin-username", "azureuser"]
 
 
+@pytest.fixture(autouse=True)
+def _in_process(fake_az):
+    """The same stand-in without a process per call (test_provision_failures.py runs it as
+    a process, through PATH)."""
+    fake_az.in_process()
+
+
 def avset_world():
     return world(
         vms=[vm("vm1", "Standard_DS4_v2", ["nic1"], avset="myAvSet"),
