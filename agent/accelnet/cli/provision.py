@@ -131,9 +131,9 @@ def _validated_command(args: argparse.Namespace) -> List[str]:
                  ("--nic", check_name("nic", args.nic)), ("--vm", check_name("vm", args.vm)),
                  ("--size", args.size), ("--image", check_name("image", args.image)),
                  ("--admin-username", check_name("admin_username", args.admin_username))]
-        if args.public_ip:
+        if args.public_ip is not None:
             pairs.append(("--public-ip", check_name("public_ip", args.public_ip)))
-        if args.ssh_key_value:
+        if args.ssh_key_value is not None:
             pairs.append(("--ssh-key-value", check_path("SSH key file", args.ssh_key_value)))
         for flag, value in pairs:
             command += [flag, value]
