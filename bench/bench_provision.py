@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Wall time of ``accelnet-provision enable`` on a VM of an availability set of N VMs, with the
+set's VMs deallocated and started together (the default) as a ratio to one after the other
+(``--max-parallel 1``), both run here against the stand-in az (tests/provision/fake_az/az,
+on PATH, one process per call as with the real az) taking a fixed delay per change.
+
+    python3 bench/bench_provision.py [--delay 0.5] [--sizes 3,20] [--runs 1]
+
+Target: ratio <= 0.5 on 20 VMs (issue 13: downtime that does not grow with the set).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FAKE_AZ_DIR = os.path.join(REPO, "tests", "provision", "fake_az")
+RG = "benchrg"
+
+
+def world(size: int) -> dict:
+    names = [f"vm{i}" for i in range(1, size + 1)]
+    key = lambda name: f"{RG}/{name}"  # noqa: E731
+    return {"groups": {RG: {"location": "centralus"}},
+            "vms": {key(n): {"name": n, "rg": RG, "size": "Standard_DS4_v2", "nics": [f"nic-{n}"],
+                             "power": "running", "availabilitySet": "set"} for n in names},
+            "nics": {key(f"nic-{n}"): {"name": f"nic-{n}", "rg": RG, "vm": n, "accelerated": False}
+                     for n in names},
+            "avsets": {key("set"): {"name": "set", "rg": RG, "vms": names}}, "vmss": {}}
+
+
+def timed_enable(size: int, delay: float, parallel: bool) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        state = os.path.join(tmp, "state.json")
+        with open(state, "w") as out:
+            json.dump(world(size), out)
+        env = dict(os.environ, PATH=FAKE_AZ_DIR + os.pathsep + os.environ.get("PATH", ""),
+                   PYTHONPATH=os.path.join(REPO, "agent"), FAKE_AZ_STATE=state,
+                   FAKE_AZ_LOG=os.path.join(tmp, "calls.log"), FAKE_AZ_DELAY=str(delay))
+        argv = [sys.executable, "-m", "accelnet.cli.provision", "enable", "-g", RG, "--vm", "vm1",
+                "--yes"] + ([] if parallel else ["--max-parallel", "1"])
+        started = time.perf_counter()
+        proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              universal_newlines=True)
+        elapsed = time.perf_counter() - started
+        if proc.returncode != 0:
+            raise SystemExit(f"enable failed ({proc.returncode}): {proc.stderr}")
+        with open(state) as stream:
+            end = json.load(stream)
+        assert end["nics"][f"{RG}/nic-vm1"]["accelerated"] is True
+        assert {v["power"] for v in end["vms"].values()} == {"running"}
+        return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--delay", type=float, default=0.5, help="seconds per change")
+    parser.add_argument("--sizes", default="3,20")
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args()
+    print(f"stand-in az: {args.delay:g} s per change (tag, deallocate, NIC update, start)")
+    for size in [int(s) for s in args.sizes.split(",")]:
+        sequential, parallel = [], []
+        for _ in range(args.runs):  # alternate, so both see the same machine load
+            sequential.append(timed_enable(size, args.delay, parallel=False))
+            parallel.append(timed_enable(size, args.delay, parallel=True))
+        s, p = statistics.median(sequential), statistics.median(parallel)
+        print(f"set of {size:2d} VMs: one after the other {s:6.2f} s, together {p:6.2f} s, "
+              f"ratio {p / s:.2f}x" + ("  (target <= 0.5x)" if size >= 20 else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
