@@ -39,7 +39,7 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return FAILED not in self.status
+        return FAILED not in self.status and not self.interrupted
 
     def of(self, wanted: str) -> List[Step]:
         return [s for s, st in zip(self.steps, self.status) if st == wanted]
@@ -140,7 +140,7 @@ def left_deallocated(outcome: Outcome) -> List[str]:
 def failure_report(plan: Plan, outcome: Outcome, resume: Sequence[str]) -> str:
     total = len(plan.steps)
     failed = [i for i, st in enumerate(outcome.status) if st == FAILED]
-    lines = []
+    lines = ["accelnet-provision: interrupted (Ctrl-C)"] if outcome.interrupted else []
     for index in failed:
         lines.append(f"accelnet-provision: step {index + 1} of {total} failed: "
                      f"{outcome.errors[index]}")
@@ -165,9 +165,3 @@ def failure_report(plan: Plan, outcome: Outcome, resume: Sequence[str]) -> str:
 def _show(step: Step) -> str:
     return shell_join(["az", *step.args])
 
-
-def first_failure(outcome: Outcome) -> Optional[int]:
-    for index, status in enumerate(outcome.status):
-        if status == FAILED:
-            return index
-    return None
