@@ -12,7 +12,7 @@ journal tags (journal.py) on what the run stopped tell the next run to start it 
 
 import concurrent.futures
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, TextIO
+from typing import Dict, List, Sequence, TextIO
 
 from accelnet.errors import ParseError
 from accelnet.provision.azcli import AzCli
