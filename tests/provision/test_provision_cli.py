@@ -49,6 +49,8 @@ def test_on_a_terminal_the_plan_asks(fake_az, answer, code):
     assert "also deallocates 2 VM(s) you did not name (every VM of the availability set " \
         "must be down): VM1, VM3.\nContinue? [y/N] " in err
     assert (fake_az.changes() != []) == (code == 0)
+    assert ("refused before any change: the plan also deallocates VM1, VM3, which you did "
+            "not name; not confirmed" in err) == (code == 1)
 
 
 def test_a_plan_that_stops_only_the_named_vm_asks_nothing(fake_az):

@@ -274,7 +274,7 @@ def run(argv: Optional[Sequence[str]], out: TextIO, err: TextIO,
     if not _consent(_others(plan, args), args, stdin, err):
         return emit("refused", "accelnet-provision: refused before any change: the plan also "
                     "deallocates " + ", ".join(_others(plan, args)) + ", which you did not "
-                    "name; " + ("answer y to go ahead" if getattr(stdin, "isatty", None)
+                    "name; " + ("not confirmed" if getattr(stdin, "isatty", None)
                                 and stdin.isatty() else
                                 "without a terminal to ask on, pass --yes to go ahead"),
                     **common)
