@@ -158,3 +158,26 @@ def test_the_vms_of_a_set_are_stopped_and_started_together(fake_az, monkeypatch)
                 AVSET_CHANGES[7:10], AVSET_CHANGES[10:13]]
     assert [sorted(b) for b in batches] == [sorted(b) for b in expected]
     assert fake_az.state["nics"][key("nic2a")]["accelerated"] is True
+
+
+def test_ctrl_c_halfway_is_a_failure_with_the_report(fake_az, monkeypatch):
+    """Interrupted between two steps, the run is not 'done': exit 2, the report, and the
+    same command finishes the job."""
+    fake_az.load(avset_world())
+    import accelnet.provision.azcli as azcli
+    inner = azcli.spawn_subprocess
+
+    def spawn(path, argv, env, timeout):
+        if argv[:3] == ["network", "nic", "update"]:
+            raise KeyboardInterrupt
+        return inner(path, argv, env, timeout)
+
+    monkeypatch.setattr(azcli, "spawn_subprocess", spawn)
+    code, _, err = fake_az.provision(*ENABLE, "--yes")
+    assert code == 2
+    assert err.startswith("accelnet-provision: interrupted (Ctrl-C)\n")
+    assert "step 7 of 13 failed: interrupted (Ctrl-C) while this step ran" in err
+    monkeypatch.setattr(azcli, "spawn_subprocess", inner)
+    code, out, err = fake_az.provision(*ENABLE, "--yes")
+    assert (code, err) == (0, "") and "resuming" in out
+    assert {v["power"] for v in fake_az.state["vms"].values()} == {"running"}
