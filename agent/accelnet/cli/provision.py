@@ -244,7 +244,8 @@ def run(argv: Optional[Sequence[str]], out: TextIO, err: TextIO,
     try:
         cli.resolve()
         cli.subscription = Reader(cli).subscription(args.subscription)
-        plan = _build_plan(args, command, Reader(cli))
+        parallel = args.max_parallel or DEFAULT_PARALLEL
+        plan = _build_plan(args, command, Reader(cli, parallel=parallel))
     except (ProvisionError, ValueError) as exc:  # ParseError (bad az output) is a ValueError
         return emit("refused", f"accelnet-provision: refused before any change: {exc}",
                     command=command, subscription=cli.subscription)
@@ -278,11 +279,11 @@ def run(argv: Optional[Sequence[str]], out: TextIO, err: TextIO,
                                 and stdin.isatty() else
                                 "without a terminal to ask on, pass --yes to go ahead"),
                     **common)
-    outcome = execute(plan, cli, progress, args.max_parallel or DEFAULT_PARALLEL)
+    outcome = execute(plan, cli, progress, parallel)
     after, after_error = None, None
     if as_json:
         try:
-            after = _build_plan(args, command, Reader(cli)).before
+            after = _build_plan(args, command, Reader(cli, parallel=parallel)).before
         except (ProvisionError, ValueError) as exc:
             after_error = str(exc)
     if not outcome.ok:

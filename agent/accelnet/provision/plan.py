@@ -102,7 +102,8 @@ def _read_group(reader: Reader, vm_ref: Ref, avset: Optional[Ref], plan: "Plan")
                for m in members]
     if not any(m.key() == vm_ref.key() for m in members):
         members.insert(0, vm_ref)
-    group = _VmGroup(members, {m.key(): reader.status(m) for m in members}, avset)
+    group = _VmGroup(members, {m.key(): s for m, s in zip(members, reader.statuses(members))},
+                     avset)
     for member in members:
         status = group.status[member.key()]
         entry = journals.find(status.tags, status.resource_id, member.name)

@@ -6,6 +6,7 @@ what it saw (``seen``), which is the "state before" (and, read again after a run
 after") of ``--output json``.
 """
 
+import concurrent.futures
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -29,8 +30,12 @@ def _entry(seen: Dict[str, Dict[str, Any]], ref: Ref) -> Dict[str, Any]:
 
 @dataclass
 class Reader:
+    """``parallel``: how many reads of a set's VMs may run at once (as the runner's
+    --max-parallel; 1 reads them in turn, in set order)."""
+
     cli: AzCli
     seen: Dict[str, Dict[str, Dict[str, Any]]] = field(default_factory=dict)
+    parallel: int = 1
 
     def _show(self, args: Sequence[str], what: str) -> object:
         try:
@@ -58,11 +63,23 @@ class Reader:
                      availability_set=vm.availability_set.name if vm.availability_set else None)
         return vm
 
-    def status(self, ref: Ref) -> VmStatus:
-        status = parse_vm_status(self._show(["vm", "get-instance-view", *_where(ref)],
-                                            f"VM {ref.name!r}"))
-        self._record("vms", ref, power=status.power, journal=_journal(status.tags))
-        return status
+    def statuses(self, refs: Sequence[Ref]) -> List[VmStatus]:
+        """Power, id and tags of each VM; read concurrently (a set of 20 VMs is read in the
+        time of a few), recorded in the order given."""
+        def read(ref: Ref) -> object:
+            return self._show(["vm", "get-instance-view", *_where(ref)], f"VM {ref.name!r}")
+
+        if self.parallel > 1 and len(refs) > 1:
+            with concurrent.futures.ThreadPoolExecutor(min(self.parallel, len(refs))) as pool:
+                docs = list(pool.map(read, refs))
+        else:
+            docs = [read(ref) for ref in refs]
+        found = []
+        for ref, doc in zip(refs, docs):
+            status = parse_vm_status(doc)
+            self._record("vms", ref, power=status.power, journal=_journal(status.tags))
+            found.append(status)
+        return found
 
     def nic(self, ref: Ref) -> NicState:
         nic = parse_nic(self._show(["network", "nic", "show", *_where(ref)],
