@@ -1,9 +1,12 @@
 """Helpers: run the real accelnet-provision entry point against the stand-in az on PATH."""
 
 import copy
+import importlib.machinery
+import importlib.util
 import io
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
@@ -13,6 +16,33 @@ from accelnet.cli.provision import run
 
 FAKE_AZ_DIR = Path(__file__).resolve().parent / "fake_az"
 RG = "rg(test).1"  # parentheses and a dot: legal in Azure, must be quoted in sh
+SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"  # what the stand-in's account show says
+ACCOUNT = "account show"
+READ_WORDS = (" show ", " get-instance-view ", " list-vm-resize-options ", " list-instances ",
+              "group exists ")
+
+
+TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")  # in journal tags
+VM_TYPE = "Microsoft.Compute/virtualMachines"
+
+
+def rid(name: str, kind: str = VM_TYPE) -> str:
+    return f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}/providers/{kind}/{name}"
+
+
+def tag_on(name: str, by: str, intent: str = "start again",
+           kind: str = VM_TYPE) -> str:
+    """The command that writes the journal tag on a VM (as commands() shows it)."""
+    return (f"tag update --resource-id {rid(name, kind)} --operation Merge --tags "
+            f"accelnet-provision={intent}; by accelnet-provision {by}; TIME")
+
+
+def tag_off(name: str, by: str, intent: str = "start again", kind: str = VM_TYPE) -> str:
+    return tag_on(name, by, intent, kind).replace("--operation Merge", "--operation Delete")
+
+
+def is_read(command: str) -> bool:
+    return command == ACCOUNT or any(w in f" {command} " for w in READ_WORDS)
 
 
 def vm(name: str, size: str, nics: List[str], power: str = "running",
@@ -43,6 +73,26 @@ def world(vms=(), nics=(), avsets=None, vmss=None) -> Dict[str, Any]:  # type: i
     return state
 
 
+def _load_fake_module() -> Any:
+    """The stand-in az as a module, to call it in-process (no interpreter start per call)."""
+    loader = importlib.machinery.SourceFileLoader("fake_az_module", str(FAKE_AZ_DIR / "az"))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+FAKE_MODULE = _load_fake_module()
+
+
+def spawn_in_process(path: str, argv: List[str], env: Dict[str, str],
+                     timeout: float) -> Tuple[int, str, str]:
+    """AzCli's spawn, through the very same stand-in code, without a new process."""
+    out, err = io.StringIO(), io.StringIO()
+    code = FAKE_MODULE.main(list(argv), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
 class FakeAz:
     def __init__(self, tmp: Path, monkeypatch: pytest.MonkeyPatch):
         self.state_path = tmp / "state.json"
@@ -53,8 +103,12 @@ class FakeAz:
         monkeypatch.setenv("FAKE_AZ_LOG", str(self.log_path))
         monkeypatch.setenv("ACCELNET_AZ_BACKOFF", "0")
         for name in ("FAKE_AZ_FAIL_AT", "FAKE_AZ_FAIL_MATCH", "FAKE_AZ_FAIL_KIND",
-                     "FAKE_AZ_FAIL_TIMES"):
+                     "FAKE_AZ_FAIL_TIMES", "FAKE_AZ_FAIL_CMD", "FAKE_AZ_DELAY"):
             monkeypatch.delenv(name, raising=False)
+
+    def in_process(self) -> None:
+        """Call the stand-in in-process (hundreds of runs in the fault matrix)."""
+        self.monkeypatch.setattr("accelnet.provision.azcli.spawn_subprocess", spawn_in_process)
 
     def load(self, state: Dict[str, Any]) -> None:
         self.state_path.write_text(json.dumps(state))
@@ -69,25 +123,41 @@ class FakeAz:
         return [json.loads(line) for line in self.log_path.read_text().splitlines()]
 
     def commands(self) -> List[str]:
-        """Each call without --output json, as one space-joined string (easy to compare)."""
-        return [" ".join(c[:-2] if c[-2:] == ["--output", "json"] else c) for c in self.calls()]
+        """Each call without --subscription X and --output json, as one space-joined string
+        (easy to compare; the form FAKE_AZ_FAIL_CMD takes). Asserts that every call but
+        `az account show` (which finds it) names the subscription."""
+        calls = self.calls()
+        for call in calls:
+            if call[:2] != ["account", "show"]:
+                assert call[-4:] == ["--subscription", SUBSCRIPTION, "--output", "json"], call
+        return [TIME_RE.sub("TIME", " ".join(
+            c[:-4] if c[-4:-2] == ["--subscription", SUBSCRIPTION] and c[:2] != ["account", "show"]
+            else c[:-2])) for c in calls]
+
+    def changes(self) -> List[str]:
+        """The commands that change something (no show, list, exists)."""
+        return [c for c in self.commands() if not is_read(c)]
 
     def reset_log(self) -> None:
         for path in (self.log_path, Path(str(self.log_path) + ".failed")):
             if path.exists():
                 path.unlink()
 
+    def set_env(self, name: str, value: Any) -> None:
+        self.monkeypatch.setenv(name, str(value))
+
     def fail(self, **env: Any) -> None:
         for name, value in env.items():
             self.monkeypatch.setenv(f"FAKE_AZ_FAIL_{name.upper()}", str(value))
 
     def no_fail(self) -> None:
-        for name in ("AT", "MATCH", "KIND", "TIMES"):
+        for name in ("AT", "MATCH", "KIND", "TIMES", "CMD"):
             self.monkeypatch.delenv(f"FAKE_AZ_FAIL_{name}", raising=False)
 
-    def provision(self, *argv: str) -> Tuple[int, str, str]:
+    def provision(self, *argv: str, stdin: Any = None) -> Tuple[int, str, str]:
+        """Run accelnet-provision in-process; stdin is no terminal unless given."""
         out, err = io.StringIO(), io.StringIO()
-        code = run(list(argv), out, err)
+        code = run(list(argv), out, err, stdin=io.StringIO("") if stdin is None else stdin)
         return code, out.getvalue(), err.getvalue()
 
 

@@ -1,16 +1,29 @@
-"""Exact az call sequences of each accelnet-provision scenario, and idempotence."""
+"""Exact az call sequences of each accelnet-provision scenario, and idempotence.
+
+The sequences are those of ``--max-parallel 1`` (one call after the other); that batches run
+concurrently by default, with the same calls, is tested in test_provision_parallel.py.
+"""
 
 import pytest
 
-from provision_fakes import RG, key, nic, vm, world
+from provision_fakes import (ACCOUNT, RG, key, nic, tag_off, tag_on, vm, world)
 
 W = f"--resource-group {RG} --name"
+SEQ = ("--max-parallel", "1")
+VMSS_TYPE = "Microsoft.Compute/virtualMachineScaleSets"
 CREATE_ARGS = ["create", "-g", RG, "-l", "centralus", "--vnet-name", "myVnet",
                "--address-prefix", "192.168.0.0/16", "--subnet-name", "mySubnet",
                "--subnet-prefix", "192.168.1.0/24", "--nsg", "myNetworkSecurityGroup",
                "--public-ip", "myPublicIp", "--nic", "myNic", "--vm", "myVM",
                "--size", "Standard_DS4_v2", "--image", "Ubuntu2204",
                "--admin-username", "azureuser"]
+
+
+@pytest.fixture(autouse=True)
+def _in_process(fake_az):
+    """The same stand-in without a process per call (test_provision_failures.py runs it as
+    a process, through PATH)."""
+    fake_az.in_process()
 
 
 def avset_world():
@@ -29,12 +42,21 @@ def vmss_world(mode="Manual"):
                         "nicConfigs": [{"name": "cfg0", "accelerated": False}]}])
 
 
-AVSET_READS = [f"vm show {W} vm2", f"network nic show {W} nic2a", f"network nic show {W} nic2b",
-               f"vm availability-set show {W} MYAVSET", f"vm get-instance-view {W} VM1",
-               f"vm get-instance-view {W} vm2", f"vm get-instance-view {W} VM3"]
-AVSET_CHANGES = [f"vm deallocate {W} VM1", f"vm deallocate {W} vm2", f"vm deallocate {W} VM3",
+AVSET_READS = [ACCOUNT, f"vm show {W} vm2", f"network nic show {W} nic2a",
+               f"network nic show {W} nic2b", f"vm availability-set show {W} MYAVSET",
+               f"vm get-instance-view {W} VM1", f"vm get-instance-view {W} vm2",
+               f"vm get-instance-view {W} VM3"]
+BY = "enable --vm vm2"
+AVSET_CHANGES = [tag_on("vm1", BY), tag_on("vm2", BY), tag_on("vm3", BY),
+                 f"vm deallocate {W} VM1", f"vm deallocate {W} vm2", f"vm deallocate {W} VM3",
                  f"network nic update {W} nic2a --accelerated-networking true",
-                 f"vm start {W} VM1", f"vm start {W} vm2", f"vm start {W} VM3"]
+                 f"vm start {W} VM1", f"vm start {W} vm2", f"vm start {W} VM3",
+                 tag_off("vm1", BY), tag_off("vm2", BY), tag_off("vm3", BY)]
+
+
+def single_vm_changes(name, by, nic_update):
+    return [tag_on(name, by), f"vm deallocate {W} {name}", nic_update,
+            f"vm start {W} {name}", tag_off(name, by)]
 
 
 def test_create_runs_the_article_sequence_then_nothing(fake_az):
@@ -42,7 +64,7 @@ def test_create_runs_the_article_sequence_then_nothing(fake_az):
     code, out, err = fake_az.provision(*CREATE_ARGS)
     assert (code, err) == (0, "")
     assert fake_az.commands() == [
-        f"group exists --name {RG}",
+        ACCOUNT, f"group exists --name {RG}",
         f"group create --name {RG} --location centralus",
         f"network vnet create {W} myVnet --location centralus --address-prefix 192.168.0.0/16 "
         "--subnet-name mySubnet --subnet-prefix 192.168.1.0/24",
@@ -62,7 +84,7 @@ def test_create_runs_the_article_sequence_then_nothing(fake_az):
     fake_az.reset_log()
     code, out, _ = fake_az.provision(*CREATE_ARGS)
     assert code == 0 and "nothing to do" in out
-    assert all(" show " in f" {c} " or c.startswith("group exists") for c in fake_az.commands())
+    assert fake_az.changes() == []
 
 
 def test_enable_single_vm(fake_az):
@@ -70,20 +92,21 @@ def test_enable_single_vm(fake_az):
     code, out, err = fake_az.provision("enable", "-g", RG, "--vm", "myVM")
     assert (code, err) == (0, "")
     assert fake_az.commands() == [
-        f"vm show {W} myVM", f"network nic show {W} myNic", f"vm get-instance-view {W} myVM",
-        f"vm deallocate {W} myVM",
-        f"network nic update {W} myNic --accelerated-networking true",
-        f"vm start {W} myVM"]
+        ACCOUNT, f"vm show {W} myVM", f"network nic show {W} myNic",
+        f"vm get-instance-view {W} myVM"] + single_vm_changes(
+            "myVM", "enable --vm myVM",
+            f"network nic update {W} myNic --accelerated-networking true")
+    assert "tags" not in fake_az.state["vms"][key("myVM")]
     fake_az.reset_log()
     code, out, _ = fake_az.provision("enable", "-g", RG, "--vm", "myVM")
     assert code == 0 and "nothing to do" in out
-    assert fake_az.commands() == [f"vm show {W} myVM", f"network nic show {W} myNic",
+    assert fake_az.commands() == [ACCOUNT, f"vm show {W} myVM", f"network nic show {W} myNic",
                                   f"vm get-instance-view {W} myVM"]
 
 
 def test_enable_vm_in_availability_set_of_three(fake_az):
     fake_az.load(avset_world())
-    code, out, err = fake_az.provision("enable", "-g", RG, "--vm", "vm2")
+    code, out, err = fake_az.provision("enable", "-g", RG, "--vm", "vm2", "--yes", *SEQ)
     assert (code, err) == (0, "")
     assert fake_az.commands() == AVSET_READS + AVSET_CHANGES
     assert "NIC nic2b already has Accelerated Networking on" in out
@@ -97,12 +120,14 @@ def test_enable_leaves_vms_that_were_deallocated_alone(fake_az):
     state = avset_world()
     state["vms"][key("vm3")]["power"] = "deallocated"
     fake_az.load(state)
-    code, out, _ = fake_az.provision("enable", "-g", RG, "--vm", "vm2")
+    code, out, _ = fake_az.provision("enable", "-g", RG, "--vm", "vm2", "--yes", *SEQ)
     assert code == 0
     changes = fake_az.commands()[len(AVSET_READS):]
-    assert changes == [f"vm deallocate {W} VM1", f"vm deallocate {W} vm2",
+    assert changes == [tag_on("vm1", BY), tag_on("vm2", BY),
+                       f"vm deallocate {W} VM1", f"vm deallocate {W} vm2",
                        f"network nic update {W} nic2a --accelerated-networking true",
-                       f"vm start {W} VM1", f"vm start {W} vm2"]
+                       f"vm start {W} VM1", f"vm start {W} vm2",
+                       tag_off("vm1", BY), tag_off("vm2", BY)]
     assert fake_az.state["vms"][key("vm3")]["power"] == "deallocated"
 
 
@@ -110,18 +135,21 @@ def test_enable_scale_set_manual_policy(fake_az):
     fake_az.load(vmss_world())
     code, out, err = fake_az.provision("enable", "-g", RG, "--vmss", "myvmss")
     assert (code, err) == (0, "")
+    by = "enable --vmss myvmss"
     assert fake_az.commands() == [
-        f"vmss show {W} myvmss", f"vmss get-instance-view {W} myvmss --instance-id *",
+        ACCOUNT, f"vmss show {W} myvmss", f"vmss get-instance-view {W} myvmss --instance-id *",
+        tag_on("myvmss", by, kind=VMSS_TYPE),
         f"vmss deallocate {W} myvmss",
         f"vmss update {W} myvmss --set virtualMachineProfile.networkProfile."
         "networkInterfaceConfigurations[0].enableAcceleratedNetworking=true",
         f"vmss update-instances {W} myvmss --instance-ids *",
-        f"vmss start {W} myvmss"]
+        f"vmss start {W} myvmss", tag_off("myvmss", by, kind=VMSS_TYPE)]
     ss = fake_az.state["vmss"][key("myvmss")]
     assert ss["nicConfigs"][0]["accelerated"] and ss["latestModel"] and ss["power"] == "running"
+    assert "tags" not in ss
     fake_az.reset_log()
     code, out, _ = fake_az.provision("enable", "-g", RG, "--vmss", "myvmss")
-    assert code == 0 and "nothing to do" in out and len(fake_az.commands()) == 2
+    assert code == 0 and "nothing to do" in out and len(fake_az.commands()) == 3
 
 
 def test_enable_scale_set_setting_automatic_says_what_it_does(fake_az):
@@ -130,12 +158,14 @@ def test_enable_scale_set_setting_automatic_says_what_it_does(fake_az):
                                        "--upgrade-policy", "automatic")
     assert code == 0
     assert "warning: upgradePolicy.mode=Automatic" in err and "all instances at once" in err
-    assert fake_az.commands()[2:] == [
+    by = "enable --vmss myvmss"
+    assert fake_az.changes() == [
+        tag_on("myvmss", by, kind=VMSS_TYPE),
         f"vmss deallocate {W} myvmss",
         f"vmss update {W} myvmss --set virtualMachineProfile.networkProfile."
         "networkInterfaceConfigurations[0].enableAcceleratedNetworking=true",
         f"vmss update {W} myvmss --set upgradePolicy.mode=Automatic",
-        f"vmss start {W} myvmss"]
+        f"vmss start {W} myvmss", tag_off("myvmss", by, kind=VMSS_TYPE)]
     assert fake_az.state["vmss"][key("myvmss")]["upgradePolicy"] == "Automatic"
 
 
@@ -144,10 +174,8 @@ def test_disable_single_vm(fake_az):
                        nics=[nic("myNic", "myVM", accelerated=True)]))
     code, _, err = fake_az.provision("disable", "-g", RG, "--vm", "myVM")
     assert (code, err) == (0, "")
-    assert fake_az.commands()[3:] == [
-        f"vm deallocate {W} myVM",
-        f"network nic update {W} myNic --accelerated-networking false",
-        f"vm start {W} myVM"]
+    assert fake_az.changes() == single_vm_changes(
+        "myVM", "disable --vm myVM", f"network nic update {W} myNic --accelerated-networking false")
     assert fake_az.state["nics"][key("myNic")]["accelerated"] is False
 
 
@@ -158,8 +186,8 @@ def test_resize_to_size_with_an_is_direct(fake_az):
                                      "--size", "standard_d4s_v5")
     assert (code, err) == (0, "")
     assert fake_az.commands() == [
-        f"vm show {W} myVM", f"network nic show {W} myNic", f"vm get-instance-view {W} myVM",
-        f"vm list-vm-resize-options {W} myVM",
+        ACCOUNT, f"vm show {W} myVM", f"network nic show {W} myNic",
+        f"vm get-instance-view {W} myVM", f"vm list-vm-resize-options {W} myVM",
         f"vm resize {W} myVM --size Standard_D4s_v5"]
 
 
@@ -169,12 +197,14 @@ def test_resize_to_size_without_an_switches_it_off_first(fake_az):
     code, _, err = fake_az.provision("resize", "-g", RG, "--vm", "myVM",
                                      "--size", "Standard_A4_v2")
     assert code == 0 and "has no Accelerated Networking" in err
+    by = "resize --vm myVM"
     assert fake_az.commands() == [
-        f"vm show {W} myVM", f"network nic show {W} myNic", f"vm get-instance-view {W} myVM",
+        ACCOUNT, f"vm show {W} myVM", f"network nic show {W} myNic",
+        f"vm get-instance-view {W} myVM", tag_on("myVM", by),
         f"vm deallocate {W} myVM",
         f"network nic update {W} myNic --accelerated-networking false",
         f"vm resize {W} myVM --size Standard_A4_v2",
-        f"vm start {W} myVM"]
+        f"vm start {W} myVM", tag_off("myVM", by)]
     state = fake_az.state
     assert state["vms"][key("myVM")]["size"] == "Standard_A4_v2"
     assert state["vms"][key("myVM")]["power"] == "running"
@@ -186,20 +216,24 @@ def test_resize_in_availability_set_to_size_without_an_switches_it_off_set_wide(
     state["nics"][key("nic1")]["accelerated"] = True
     state["nics"][key("nic3")]["accelerated"] = True
     fake_az.load(state)
-    code, _, err = fake_az.provision("resize", "-g", RG, "--vm", "vm1", "--size", "Standard_A4_v2")
+    code, _, err = fake_az.provision("resize", "-g", RG, "--vm", "vm1", "--size", "Standard_A4_v2",
+                                     "--yes", *SEQ)
     assert code == 0 and "has no Accelerated Networking" in err
+    by = "resize --vm vm1"
     assert fake_az.commands() == [
-        f"vm show {W} vm1", f"network nic show {W} nic1",
+        ACCOUNT, f"vm show {W} vm1", f"network nic show {W} nic1",
         f"vm availability-set show {W} MYAVSET", f"vm get-instance-view {W} vm1",
         f"vm get-instance-view {W} VM2", f"vm get-instance-view {W} VM3",
         f"vm show {W} VM2", f"network nic show {W} nic2a", f"network nic show {W} nic2b",
         f"vm show {W} VM3", f"network nic show {W} nic3",
+        tag_on("vm1", by), tag_on("vm2", by), tag_on("vm3", by),
         f"vm deallocate {W} vm1", f"vm deallocate {W} VM2", f"vm deallocate {W} VM3",
         f"network nic update {W} nic1 --accelerated-networking false",
         f"network nic update {W} nic2b --accelerated-networking false",
         f"network nic update {W} nic3 --accelerated-networking false",
         f"vm resize {W} vm1 --size Standard_A4_v2",
-        f"vm start {W} vm1", f"vm start {W} VM2", f"vm start {W} VM3"]
+        f"vm start {W} vm1", f"vm start {W} VM2", f"vm start {W} VM3",
+        tag_off("vm1", by), tag_off("vm2", by), tag_off("vm3", by)]
     nics = fake_az.state["nics"]
     assert not any(nics[key(n)]["accelerated"] for n in ("nic1", "nic2a", "nic2b", "nic3"))
     assert fake_az.state["vms"][key("vm1")]["size"] == "Standard_A4_v2"
@@ -212,9 +246,10 @@ def test_resize_when_size_not_offered_on_current_hardware_deallocates(fake_az):
     fake_az.load(state)
     code, _, _ = fake_az.provision("resize", "-g", RG, "--vm", "myVM", "--size", "Standard_D8s_v3")
     assert code == 0
-    assert fake_az.commands()[4:] == [f"vm deallocate {W} myVM",
-                                      f"vm resize {W} myVM --size Standard_D8s_v3",
-                                      f"vm start {W} myVM"]
+    by = "resize --vm myVM"
+    assert fake_az.changes() == [tag_on("myVM", by), f"vm deallocate {W} myVM",
+                                 f"vm resize {W} myVM --size Standard_D8s_v3",
+                                 f"vm start {W} myVM", tag_off("myVM", by)]
 
 
 @pytest.mark.parametrize("size", ["Standard_A2_v2", "Standard_B2s", "Standard_D1_v2"])
@@ -222,7 +257,7 @@ def test_enable_refuses_size_without_an_before_any_change(fake_az, size):
     fake_az.load(world(vms=[vm("myVM", size, ["myNic"])], nics=[nic("myNic", "myVM")]))
     code, out, err = fake_az.provision("enable", "-g", RG, "--vm", "myVM")
     assert code == 1 and "refused" in err and size in err
-    assert fake_az.commands() == [f"vm show {W} myVM"]
+    assert fake_az.commands() == [ACCOUNT, f"vm show {W} myVM"]
 
 
 def test_missing_vm_is_refused_with_a_clear_message(fake_az):

@@ -1,13 +1,16 @@
 """accelnet-provision: plan, show and run the Azure side of Accelerated Networking.
 
 Exit status: 0 done (or nothing to do), 1 refused before any change, 2 failed halfway (with
-a report of what ran and the command that resumes).
+a report of what ran; the same command again finishes the job, starting what the failed run
+stopped).
 """
 
 import argparse
+import json
 import sys
-from typing import List, Optional, Sequence, TextIO
+from typing import Any, List, Optional, Sequence, TextIO
 
+from accelnet import __version__
 from accelnet.provision.errors import ProvisionError, Refused
 
 EXAMPLE = ("examples (the article's names):\n"
@@ -31,13 +34,37 @@ def _names(value: str) -> List[str]:
     return [part for part in value.split(",") if part]
 
 
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 1 <= number <= 64:
+        raise argparse.ArgumentTypeError("give 1 to 64")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="accelnet-provision", description=__doc__, epilog=EXAMPLE,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version",
+                        version=f"accelnet-provision (accelnet) {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-g", "--resource-group", required=True, metavar="NAME")
+    common.add_argument("--subscription", metavar="ID",
+                        help="subscription id or name, passed on every az call (default: "
+                        "az's default subscription, read once at the start and pinned)")
     common.add_argument("--dry-run", action="store_true",
                         help="print the plan as a POSIX sh script of az commands; change nothing")
+    common.add_argument("-y", "--yes", action="store_true",
+                        help="no question before a plan that deallocates VMs other than the "
+                        "one named (without a terminal such a plan needs it)")
+    common.add_argument("-o", "--output", choices=("text", "json"), default="text",
+                        help="json: one document on stdout (steps, state before and after); "
+                        "progress goes to stderr")
+    common.add_argument("--max-parallel", type=_positive, default=None, metavar="N",
+                        help="az calls at once when the VMs of a set are deallocated or "
+                        "started (default 8; 1 = one after the other)")
     common.add_argument("--allow-unknown-size", action="store_true",
                         help="go ahead with a size the rules cannot place")
     common.add_argument("--az-timeout", type=float, metavar="SECONDS",
@@ -73,20 +100,24 @@ def build_parser() -> argparse.ArgumentParser:
                          help="scale sets: set upgradePolicy.mode=Automatic (every later "
                          "model change then restarts all instances at once)")
         sub.add_argument("--also-start", type=_names, default=[], metavar="NAMES",
-                         help="resume: also start these (comma-separated) at the end")
+                         help="also start these (comma-separated) at the end (a rerun needs "
+                         "no such help: it reads the journal tags of the failed run)")
 
     resize = subs.add_parser("resize", parents=[common], help="resize a VM, handling AN")
     resize.add_argument("--vm", required=True, metavar="NAME")
     resize.add_argument("--size", required=True)
     resize.add_argument("--also-start", type=_names, default=[], metavar="NAMES",
-                        help="resume: also start these (comma-separated) at the end")
+                        help="also start these (comma-separated) at the end")
     return parser
 
 
 def _validated_command(args: argparse.Namespace) -> List[str]:
     """Check every name before any call; return the canonical arguments (for resume)."""
-    from accelnet.provision.names import check_name, check_path, check_prefix, check_size
+    from accelnet.provision.names import (check_name, check_path, check_prefix, check_size,
+                                          check_subscription)
 
+    if args.subscription is not None:
+        check_subscription(args.subscription)
     command = [args.action, "--resource-group", check_name("resource_group", args.resource_group)]
     if args.action == "create":
         args.location = check_name("location", args.location.lower())
@@ -100,9 +131,9 @@ def _validated_command(args: argparse.Namespace) -> List[str]:
                  ("--nic", check_name("nic", args.nic)), ("--vm", check_name("vm", args.vm)),
                  ("--size", args.size), ("--image", check_name("image", args.image)),
                  ("--admin-username", check_name("admin_username", args.admin_username))]
-        if args.public_ip:
+        if args.public_ip is not None:
             pairs.append(("--public-ip", check_name("public_ip", args.public_ip)))
-        if args.ssh_key_value:
+        if args.ssh_key_value is not None:
             pairs.append(("--ssh-key-value", check_path("SSH key file", args.ssh_key_value)))
         for flag, value in pairs:
             command += [flag, value]
@@ -150,41 +181,117 @@ def _build_plan(args: argparse.Namespace, command: List[str], reader):  # type: 
                                      args.also_start, args.allow_unknown_size)
 
 
-def run(argv: Optional[Sequence[str]], out: TextIO, err: TextIO) -> int:
+def _wants_json(argv: Sequence[str]) -> bool:
+    """--output json as typed, for the answer to arguments argparse refuses."""
+    words = list(argv)
+    return any(w in ("-ojson", "--output=json") or (w in ("-o", "--output") and
+               words[i + 1:i + 2] == ["json"]) for i, w in enumerate(words))
+
+
+def _others(plan: Any, args: argparse.Namespace) -> List[str]:
+    """VMs the plan deallocates other than the one named (its availability set)."""
+    if getattr(args, "vmss", None) or args.action == "create":
+        return []
+    named = args.vm.lower()
+    return [name for name in dict.fromkeys(plan.deallocated()) if name.lower() != named]
+
+
+def _consent(others: List[str], args: argparse.Namespace, stdin: Any, err: TextIO) -> bool:
+    """Ask on a terminal before stopping VMs nobody named; without one, --yes is the answer."""
+    if not others or args.yes:
+        return True
+    isatty = getattr(stdin, "isatty", None)
+    if not (isatty and isatty()):
+        return False
+    err.write(f"This plan also deallocates {len(others)} VM(s) you did not name (every VM of "
+              f"the availability set must be down): {', '.join(others)}.\n"
+              "Continue? [y/N] ")
+    err.flush()
+    answer = stdin.readline()
+    return answer.strip().lower() in ("y", "yes")
+
+
+def run(argv: Optional[Sequence[str]], out: TextIO, err: TextIO,
+        stdin: Any = None) -> int:
+    """The command; ``stdin`` answers the question before stopping VMs nobody named (a
+    terminal only; default sys.stdin)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    as_json = _wants_json(argv)
+    stdin = sys.stdin if stdin is None else stdin
+
+    def emit(result: str, message: Optional[str] = None, **kw: Any) -> int:
+        from accelnet.provision.result import EXIT, document
+        if as_json:
+            doc = document(result, kw.pop("command", argv), message, **kw)
+            out.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        elif message:
+            (out if EXIT[result] == 0 else err).write(message + "\n")
+        return EXIT[result]
+
     try:
         args = build_parser().parse_args(argv)
         command = _validated_command(args)
     except Refused as exc:
-        err.write(f"accelnet-provision: refused: {exc}\n")
-        return 1
+        return emit("refused", f"accelnet-provision: refused: {exc}")
+    as_json = args.output == "json"
+    progress = err if as_json else out
     from accelnet.provision.azcli import make_cli
     from accelnet.provision.reader import Reader
-    from accelnet.provision.runner import execute, failure_report
+    from accelnet.provision.runner import DEFAULT_PARALLEL, execute, failure_report
     from accelnet.provision.script import render_script
 
     cli = make_cli(args.az_timeout, args.az_retries, args.az_backoff)
     try:
         cli.resolve()
-        plan = _build_plan(args, command, Reader(cli))
+        cli.subscription = Reader(cli).subscription(args.subscription)
+        parallel = args.max_parallel or DEFAULT_PARALLEL
+        plan = _build_plan(args, command, Reader(cli, parallel=parallel))
     except (ProvisionError, ValueError) as exc:  # ParseError (bad az output) is a ValueError
-        err.write(f"accelnet-provision: refused before any change: {exc}\n")
-        return 1
+        return emit("refused", f"accelnet-provision: refused before any change: {exc}",
+                    command=command, subscription=cli.subscription)
+    resume = ["accelnet-provision", *command]
+    if args.subscription:
+        resume += ["--subscription", args.subscription]
+    if args.yes:
+        resume.append("--yes")
+    common = dict(command=command, subscription=cli.subscription, plan=plan,
+                  full_argv=cli.full_argv)
     if args.dry_run:
-        out.write(render_script(plan, cli.calls))
+        if as_json:
+            return emit("planned", None, **common)
+        out.write(render_script(plan, cli.calls, cli.full_argv))
         return 0
     for warning in plan.warnings:
         err.write(f"accelnet-provision: warning: {warning}\n")
+    if plan.resumed:
+        progress.write("resuming what an earlier run left unfinished (journal tags):\n")
+        for line in plan.resumed:
+            progress.write(f"  {line}\n")
     for note in plan.notes:
-        out.write(f"found: {note}\n")
+        progress.write(f"found: {note}\n")
     if not plan.steps:
-        out.write("nothing to do: everything is already as asked\n")
-        return 0
-    outcome = execute(plan, cli, out)
+        return emit("nothing-to-do", "nothing to do: everything is already as asked",
+                    **common)
+    if not _consent(_others(plan, args), args, stdin, err):
+        return emit("refused", "accelnet-provision: refused before any change: the plan also "
+                    "deallocates " + ", ".join(_others(plan, args)) + ", which you did not "
+                    "name; " + ("not confirmed" if getattr(stdin, "isatty", None)
+                                and stdin.isatty() else
+                                "without a terminal to ask on, pass --yes to go ahead"),
+                    **common)
+    outcome = execute(plan, cli, progress, parallel)
+    after, after_error = None, None
+    if as_json:
+        try:
+            after = _build_plan(args, command, Reader(cli, parallel=parallel)).before
+        except (ProvisionError, ValueError) as exc:
+            after_error = str(exc)
     if not outcome.ok:
-        err.write(failure_report(plan, outcome))
-        return 2
-    out.write(f"done: {len(outcome.done)} step(s)\n")
-    return 0
+        err.write(failure_report(plan, outcome, resume))
+        return emit("failed", None, outcome=outcome, after=after, after_error=after_error,
+                    **common)
+    return emit("done", f"done: {len(outcome.done)} step(s)", outcome=outcome, after=after,
+                after_error=after_error, **common)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -193,7 +300,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("accelnet-provision: interrupted\n")
         return 2
-    except SystemExit as exc:  # --help
+    except SystemExit as exc:  # --help, --version
         return int(exc.code or 0) if isinstance(exc.code, int) else 0
 
 

@@ -1,6 +1,7 @@
 """The Azure CLI backend: runs `az` with an argument list, never through a shell.
 
-Every call asks for ``--output json`` and is bounded by a timeout. Errors Azure documents as
+Every call names the subscription (``--subscription``, pinned once per run, see
+Reader.subscription), asks for ``--output json`` and is bounded by a timeout. Errors Azure documents as
 transient (throttling, 5xx, dropped connections) are retried with exponential backoff; the
 operations we run (show, deallocate, start, update to a fixed value) are idempotent, so a
 retry after a timeout cannot do harm.
@@ -12,7 +13,7 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from accelnet.provision.errors import (AzError, AzMissing, AzNotFound, AzNotLoggedIn,
                                        AzOutputError, AzTimeout, first_error_line)
@@ -30,9 +31,19 @@ NOT_FOUND_MARKERS = ("ResourceNotFound", "ResourceGroupNotFound", "NotFound", "w
 EXIT_NOT_FOUND = 3
 
 
+def spawn_subprocess(path: str, argv: List[str], env: Dict[str, str],
+                     timeout: float) -> Tuple[int, str, str]:
+    """Run az; (status, stdout, stderr). Raises subprocess.TimeoutExpired and OSError."""
+    proc = subprocess.run([path, *argv], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout,
+                          env=env)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
 @dataclass
 class AzCli:
-    """Runs az. ``sleep`` and ``runner`` are injectable so tests never wait."""
+    """Runs az. ``sleep`` and ``spawn`` are injectable so tests never wait (``spawn`` None
+    means spawn_subprocess, looked up at each call). Calls may come from several threads."""
 
     executable: str = "az"
     timeout: float = 600.0
@@ -40,6 +51,14 @@ class AzCli:
     backoff: float = 2.0
     sleep: Callable[[float], None] = time.sleep
     calls: List[List[str]] = field(default_factory=list)
+    subscription: Optional[str] = None
+    spawn: Optional[Callable[[str, List[str], Dict[str, str], float],
+                             Tuple[int, str, str]]] = None
+
+    def full_argv(self, args: Sequence[str]) -> List[str]:
+        """The arguments after 'az' of a call: the same for a run and a --dry-run script."""
+        pinned = ["--subscription", self.subscription] if self.subscription else []
+        return [*args, *pinned, "--output", "json"]
 
     def resolve(self) -> str:
         path = shutil.which(self.executable)
@@ -52,7 +71,7 @@ class AzCli:
 
     def run(self, args: Sequence[str]) -> Any:
         """Run ``az <args> --output json`` and return the parsed JSON (None if no output)."""
-        argv = [*args, "--output", "json"]
+        argv = self.full_argv(args)
         attempt = 0
         while True:
             try:
@@ -70,16 +89,16 @@ class AzCli:
         self.calls.append(list(argv))
         env = dict(os.environ, AZURE_CORE_NO_COLOR="1", AZURE_CORE_ONLY_SHOW_ERRORS="1")
         try:
-            proc = subprocess.run([path, *argv], stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=self.timeout, env=env)
+            returncode, stdout, stderr = (self.spawn or spawn_subprocess)(
+                path, argv, env, self.timeout)
         except subprocess.TimeoutExpired:
             raise AzTimeout(argv, -1, "", f"az {argv[0]} {argv[1] if len(argv) > 1 else ''} "
                             f"did not finish within {self.timeout:g} s".replace("  ", " "))
         except OSError as exc:
             raise AzMissing(argv, 127, str(exc), f"cannot run az: {exc}") from None
-        if proc.returncode != 0:
-            raise classify(argv, proc.returncode, proc.stderr)
-        return parse_json_output(proc.stdout)
+        if returncode != 0:
+            raise classify(argv, returncode, stderr)
+        return parse_json_output(stdout)
 
 
 def classify(argv: Sequence[str], returncode: int, stderr: str) -> AzError:

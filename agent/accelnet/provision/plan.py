@@ -5,14 +5,22 @@ needed. Ordering follows Azure's constraints (the 2018 article, section "Enable 
 Networking on existing VMs"): AN can only be switched on a deallocated VM, and for a VM in an
 availability set only once every VM of the set is deallocated; a VM with AN can only be
 resized to a size without AN after AN is switched off.
+
+Every VM a plan deallocates while it runs is first noted in its journal tag (journal.py),
+and the tag goes only after the VM is started again: a plan read after an interrupted run
+starts what that run stopped, so the same command finishes the job. Steps that may run
+together share a ``batch`` (deallocating and starting the VMs of a set, writing and removing
+their tags): the set is down for about the time of one VM, not of all of them in a row.
 """
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from accelnet.provision import journal as journals
 from accelnet.provision.errors import Refused
+from accelnet.provision.journal import Entry, Journal
 from accelnet.provision.reader import Reader
-from accelnet.provision.state import RUNNING_STATES, Ref
+from accelnet.provision.state import RUNNING_STATES, Ref, VmStatus
 from accelnet.sizes import evaluate_size
 
 AUTOMATIC_WARNING = (
@@ -22,12 +30,13 @@ AUTOMATIC_WARNING = (
 
 @dataclass(frozen=True)
 class Step:
-    """One `az` call (arguments after 'az', without --output) and why it is needed."""
+    """One `az` call (arguments after 'az', without --subscription/--output) and why."""
 
     args: Tuple[str, ...]
     why: str
     deallocates: Optional[str] = None  # VM or scale set name this step deallocates
     starts: Optional[str] = None  # VM or scale set name this step starts
+    batch: Optional[str] = None  # consecutive steps of one batch may run concurrently
 
 
 @dataclass
@@ -36,9 +45,15 @@ class Plan:
     steps: List[Step] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)  # what was found and left alone
     warnings: List[str] = field(default_factory=list)  # said before any change
+    resumed: List[str] = field(default_factory=list)  # journal tags of an unfinished run
+    before: Dict[str, Any] = field(default_factory=dict)  # the state read (Reader.state)
 
     def add(self, args: Sequence[str], why: str, **kw: Optional[str]) -> None:
         self.steps.append(Step(tuple(args), why, **kw))
+
+    def deallocated(self) -> List[str]:
+        """Names of what the plan deallocates, in order."""
+        return [s.deallocates for s in self.steps if s.deallocates]
 
 
 def _where(ref: Ref) -> List[str]:
@@ -59,14 +74,16 @@ def require_size(size: str, allow_unknown: bool, purpose: str) -> None:
 
 @dataclass
 class _VmGroup:
-    """The VM and, when it is in an availability set, every VM of the set, with power."""
+    """The VM and, when it is in an availability set, every VM of the set: power and
+    journal of each."""
 
     members: List[Ref]
-    power: Dict[Tuple[str, str], str]
+    status: Dict[Tuple[str, str], VmStatus]
     in_set: Optional[Ref]
+    entries: Dict[Tuple[str, str], Entry] = field(default_factory=dict)
 
     def state(self, ref: Ref) -> str:
-        return self.power[ref.key()]
+        return self.status[ref.key()].power
 
 
 def _same_group_spelling(ref: Ref, like: Ref) -> Ref:
@@ -75,7 +92,7 @@ def _same_group_spelling(ref: Ref, like: Ref) -> Ref:
     return ref
 
 
-def _read_group(reader: Reader, vm_ref: Ref, avset: Optional[Ref]) -> _VmGroup:
+def _read_group(reader: Reader, vm_ref: Ref, avset: Optional[Ref], plan: "Plan") -> _VmGroup:
     if avset:
         avset = _same_group_spelling(avset, vm_ref)
     members = reader.availability_set(avset) if avset else [vm_ref]
@@ -85,7 +102,16 @@ def _read_group(reader: Reader, vm_ref: Ref, avset: Optional[Ref]) -> _VmGroup:
                for m in members]
     if not any(m.key() == vm_ref.key() for m in members):
         members.insert(0, vm_ref)
-    return _VmGroup(members, {m.key(): reader.power(m) for m in members}, avset)
+    group = _VmGroup(members, {m.key(): s for m, s in zip(members, reader.statuses(members))},
+                     avset)
+    for member in members:
+        status = group.status[member.key()]
+        entry = journals.find(status.tags, status.resource_id, member.name)
+        if entry is not None:
+            group.entries[member.key()] = entry
+            plan.resumed.append(f"{member.name} ({group.state(member)}): tag "
+                                f"{journals.TAG}={entry.value!r}")
+    return group
 
 
 def _check_also_start(names: Sequence[str], members: Sequence[Ref], where: str) -> List[Ref]:
@@ -98,33 +124,47 @@ def _check_also_start(names: Sequence[str], members: Sequence[Ref], where: str) 
     return refs
 
 
-def _deallocate_all(plan: Plan, group: _VmGroup, reason: str) -> List[Ref]:
-    """Deallocate every member not yet deallocated; return those that were running."""
-    was_running = []
+def _stop_group(plan: Plan, group: _VmGroup, journal: Journal, reason: str) -> None:
+    """Note every running member in its journal tag, then deallocate every member not
+    deallocated yet (both batches run concurrently)."""
     for member in group.members:
-        state = group.state(member)
-        if state in RUNNING_STATES:
-            was_running.append(member)
-        if state != "deallocated":
-            plan.add(["vm", "deallocate", *_where(member)], f"Deallocate {member.name}: {reason}",
-                     deallocates=member.name)
-    return was_running
+        if group.state(member) in RUNNING_STATES and member.key() not in group.entries:
+            status = group.status[member.key()]
+            value = journal.value(start_again=True)
+            plan.add(journals.write_args(status.resource_id, value),
+                     f"Note on {member.name} (tag {journals.TAG}) that it was running: if this "
+                     "run stops halfway, the same command starts it again",
+                     batch="journal")
+            group.entries[member.key()] = Entry(status.resource_id, member.name, value)
+    for member in group.members:
+        if group.state(member) != "deallocated":
+            plan.add(["vm", "deallocate", *_where(member)],
+                     f"Deallocate {member.name}: {reason}", deallocates=member.name,
+                     batch="deallocate")
 
 
-def _start_again(plan: Plan, group: _VmGroup, was_running: Sequence[Ref],
-                 also_start: Sequence[Ref], deallocated_now: bool) -> None:
-    """Start what ran before (or what a resumed run was told to start), in set order."""
-    wanted = {m.key() for m in was_running} | {m.key() for m in also_start}
+def _start_group(plan: Plan, group: _VmGroup, also_start: Sequence[Ref],
+                 stopped_now: bool) -> None:
+    """Start what ran before (per the journal, or what --also-start names), then remove the
+    journal tags: the last steps, so a run stopped before them is finished by the next."""
+    wanted = {k for k, e in group.entries.items() if e.start_again}
+    wanted |= {m.key() for m in also_start}
     for member in group.members:
         if member.key() not in wanted:
             continue
-        if not deallocated_now and group.state(member) in RUNNING_STATES:
+        if not stopped_now and group.state(member) in RUNNING_STATES:
             continue
         plan.add(["vm", "start", *_where(member)],
                  f"Start {member.name} again: it was running before the change",
-                 starts=member.name)
+                 starts=member.name, batch="start")
+    for member in group.members:
+        entry = group.entries.get(member.key())
+        if entry is not None:
+            plan.add(journals.remove_args(entry),
+                     f"Remove the note (tag {journals.TAG}) from {member.name}: done",
+                     batch="unjournal")
     left = [m.name for m in group.members
-            if m.key() not in wanted and group.state(m) != "deallocated" and deallocated_now]
+            if m.key() not in wanted and group.state(m) != "deallocated" and stopped_now]
     if left:
         plan.notes.append("left deallocated (they were not running before): " + ", ".join(left))
 
@@ -137,14 +177,16 @@ def _set_reason(group: _VmGroup) -> str:
 
 
 def plan_vm_accelerated(reader: Reader, command: List[str], vm_ref: Ref, enable: bool,
-                        also_start: Sequence[str] = (), allow_unknown: bool = False) -> Plan:
+                        also_start: Sequence[str] = (), allow_unknown: bool = False,
+                        journal: Optional[Journal] = None) -> Plan:
     """enable/disable --vm: switch AN on (off) on every NIC of the VM."""
     plan = Plan(command)
+    journal = journal or Journal.for_command(command)
     vm = reader.vm(vm_ref)
     if enable:
         require_size(vm.size, allow_unknown, f"enable Accelerated Networking on {vm.ref.name}")
     nics = [reader.nic(ref) for ref in vm.nics]
-    group = _read_group(reader, vm.ref, vm.availability_set)
+    group = _read_group(reader, vm.ref, vm.availability_set, plan)
     restart = _check_also_start(also_start, group.members,
                                 "this VM or a VM of its availability set")
     todo = [nic for nic in nics if nic.accelerated != enable]
@@ -152,33 +194,36 @@ def plan_vm_accelerated(reader: Reader, command: List[str], vm_ref: Ref, enable:
     for nic in nics:
         if nic not in todo:
             plan.notes.append(f"NIC {nic.ref.name} already has Accelerated Networking {word}")
-    was_running: List[Ref] = []
     if todo:
-        was_running = _deallocate_all(plan, group, _set_reason(group))
+        _stop_group(plan, group, journal, _set_reason(group))
         for nic in todo:
             plan.add(["network", "nic", "update", *_where(nic.ref),
                       "--accelerated-networking", "true" if enable else "false"],
                      f"Switch Accelerated Networking {word} for NIC {nic.ref.name} of {vm.ref.name}")
-    _start_again(plan, group, was_running, restart, bool(todo))
+    _start_group(plan, group, restart, bool(todo))
+    plan.before = reader.state()
     return plan
 
 
 def plan_resize(reader: Reader, command: List[str], vm_ref: Ref, size: str,
-                also_start: Sequence[str] = (), allow_unknown: bool = False) -> Plan:
+                also_start: Sequence[str] = (), allow_unknown: bool = False,
+                journal: Optional[Journal] = None) -> Plan:
     """resize --vm --size: directly to a size with AN, else switch AN off first."""
     plan = Plan(command)
+    journal = journal or Journal.for_command(command)
     vm = reader.vm(vm_ref)
     verdict = evaluate_size(size)
     if verdict.status == "unknown" and not allow_unknown:
         raise Refused(f"cannot resize {vm.ref.name}: {verdict.reason}; pass "
                       "--allow-unknown-size to resize anyway")
     nics = [reader.nic(ref) for ref in vm.nics]
-    group = _read_group(reader, vm.ref, vm.availability_set)
+    group = _read_group(reader, vm.ref, vm.availability_set, plan)
     restart = _check_also_start(also_start, group.members,
                                 "this VM or a VM of its availability set")
+    plan.before = reader.state()
     if vm.size.lower() == size.lower():
         plan.notes.append(f"{vm.ref.name} already has size {vm.size}")
-        _start_again(plan, group, [], restart, False)
+        _start_group(plan, group, restart, False)
         return plan
     resize = (["vm", "resize", *_where(vm.ref), "--size", size],
               f"Resize {vm.ref.name} from {vm.size} to {size}")
@@ -188,11 +233,13 @@ def plan_resize(reader: Reader, command: List[str], vm_ref: Ref, size: str,
         # set before any of them moves to a size without it.
         for member in group.members:
             if member.key() != vm.ref.key():
-                accelerated += [n for n in (reader.nic(r) for r in reader.vm(member).nics) if n.accelerated]
+                accelerated += [n for n in (reader.nic(r) for r in reader.vm(member).nics)
+                                if n.accelerated]
+        plan.before = reader.state()
     if verdict.status == "unsupported" and accelerated:
         plan.warnings.append(f"{size} has no Accelerated Networking: it is switched off on "
                              + ", ".join(n.ref.name for n in accelerated))
-        was_running = _deallocate_all(plan, group, _set_reason(group))
+        _stop_group(plan, group, journal, _set_reason(group))
         for nic in accelerated:
             plan.add(["network", "nic", "update", *_where(nic.ref),
                       "--accelerated-networking", "false"],
@@ -201,18 +248,18 @@ def plan_resize(reader: Reader, command: List[str], vm_ref: Ref, size: str,
                          f"before {vm.ref.name} moves to {size}, which has none" if group.in_set
                          else f"a VM with it cannot be resized to {size}, which has none"))
         plan.add(*resize)
-        _start_again(plan, group, was_running, restart, True)
+        _start_group(plan, group, restart, True)
         return plan
     options = {name.lower() for name in reader.resize_options(vm.ref)}
     if size.lower() in options or group.state(vm.ref) == "deallocated":
         plan.add(*resize)
-        _start_again(plan, group, [], restart, False)
+        _start_group(plan, group, restart, False)
         return plan
-    was_running = _deallocate_all(
-        plan, group, f"{size} is not offered on the hardware the VM runs on now "
-        "(az vm list-vm-resize-options); a deallocated VM can move to any hardware")
+    _stop_group(plan, group, journal,
+                f"{size} is not offered on the hardware the VM runs on now "
+                "(az vm list-vm-resize-options); a deallocated VM can move to any hardware")
     plan.add(*resize)
-    _start_again(plan, group, was_running, restart, True)
+    _start_group(plan, group, restart, True)
     return plan
 
 
@@ -220,9 +267,16 @@ def plan_resize(reader: Reader, command: List[str], vm_ref: Ref, size: str,
 
 def plan_vmss_accelerated(reader: Reader, command: List[str], ref: Ref, enable: bool,
                           upgrade_policy: str = "keep", also_start: Sequence[str] = (),
-                          allow_unknown: bool = False) -> Plan:
-    """enable/disable --vmss: deallocate, set the NIC configurations, apply, start."""
+                          allow_unknown: bool = False,
+                          journal: Optional[Journal] = None) -> Plan:
+    """enable/disable --vmss: deallocate, set the NIC configurations, apply, start.
+
+    The scale set carries the journal tag while its model changes: it says whether the
+    instances ran before (start them at the end) and that the model may not be applied to
+    every instance yet (`az vmss list-instances` tells, and update-instances is idempotent).
+    """
     plan = Plan(command)
+    journal = journal or Journal.for_command(command)
     vmss = reader.vmss(ref)
     ref = vmss.ref
     if enable:
@@ -231,6 +285,9 @@ def plan_vmss_accelerated(reader: Reader, command: List[str], ref: Ref, enable: 
         if name.lower() != ref.name.lower():
             raise Refused(f"--also-start {name!r} is not scale set {ref.name}")
     powers = reader.vmss_power(ref)
+    entry = journals.find(vmss.tags, vmss.resource_id, ref.name)
+    if entry is not None:
+        plan.resumed.append(f"scale set {ref.name}: tag {journals.TAG}={entry.value!r}")
     running = any(p in RUNNING_STATES for p in powers)
     path = "virtualMachineProfile.networkProfile.networkInterfaceConfigurations[{}]" \
            ".enableAcceleratedNetworking={}"
@@ -245,12 +302,22 @@ def plan_vmss_accelerated(reader: Reader, command: List[str], ref: Ref, enable: 
     set_automatic = upgrade_policy == "automatic" and mode.lower() != "automatic"
     if set_automatic:
         plan.warnings.append(AUTOMATIC_WARNING)
-    changed = bool(todo) or set_automatic
+    final_mode = "Automatic" if set_automatic else mode
+    apply = bool(todo)
+    if not todo and entry is not None and final_mode.lower() == "manual":
+        apply = not all(reader.vmss_latest(ref))
+    stop = bool(todo) and any(p != "deallocated" for p in powers)
+    if todo and entry is None:
+        entry = Entry(vmss.resource_id, ref.name, journal.value(start_again=running))
+        plan.add(journals.write_args(entry.resource_id, entry.value),
+                 f"Note on {ref.name} (tag {journals.TAG}) that its model is changing"
+                 + (" and its instances were running" if running else "")
+                 + ": if this run stops halfway, the same command finishes the job")
+    if stop:
+        plan.add(["vmss", "deallocate", *_where(ref)],
+                 f"Deallocate every instance of {ref.name}: Accelerated Networking can "
+                 "only be switched while they are deallocated", deallocates=ref.name)
     if todo:
-        if any(p != "deallocated" for p in powers):
-            plan.add(["vmss", "deallocate", *_where(ref)],
-                     f"Deallocate every instance of {ref.name}: Accelerated Networking can "
-                     "only be switched while they are deallocated", deallocates=ref.name)
         plan.add(["vmss", "update", *_where(ref), "--set",
                   *[path.format(i, value) for i in todo]],
                  f"Switch Accelerated Networking {word} in the scale set model of {ref.name}")
@@ -258,16 +325,20 @@ def plan_vmss_accelerated(reader: Reader, command: List[str], ref: Ref, enable: 
         plan.add(["vmss", "update", *_where(ref), "--set", "upgradePolicy.mode=Automatic"],
                  f"Set the upgrade policy of {ref.name} to Automatic (was {mode}), as asked "
                  f"by --upgrade-policy automatic: {AUTOMATIC_WARNING}")
-        mode = "Automatic"
-    if todo and mode.lower() == "manual":
+    if apply and final_mode.lower() == "manual":
         plan.add(["vmss", "update-instances", *_where(ref), "--instance-ids", "*"],
                  f"Apply the new model to every instance: the upgrade policy of {ref.name} is "
                  "Manual, so instances keep the old model until updated")
-    if (running and todo) or (also_start and not all(p in RUNNING_STATES for p in powers)):
+    start_again = (entry is not None and entry.start_again) or bool(also_start)
+    if start_again and (stop or not all(p in RUNNING_STATES for p in powers)):
         plan.add(["vmss", "start", *_where(ref)],
                  f"Start the instances of {ref.name} again", starts=ref.name)
-    if not changed and not also_start:
+    if entry is not None:
+        plan.add(journals.remove_args(entry),
+                 f"Remove the note (tag {journals.TAG}) from {ref.name}: done")
+    if not plan.steps and not also_start:
         plan.notes.append(f"scale set {ref.name}: nothing to change")
+    plan.before = reader.state()
     return plan
 
 
@@ -300,7 +371,7 @@ def plan_create(reader: Reader, command: List[str], spec: CreateSpec,
     group_exists = reader.group_exists(rg)
 
     def missing(show: List[str], what: str) -> bool:
-        if group_exists and reader.exists(show):
+        if group_exists and reader.exists(show, what):
             plan.notes.append(f"{what} exists already")
             return False
         return True
@@ -360,4 +431,5 @@ def plan_create(reader: Reader, command: List[str], spec: CreateSpec,
                   "--admin-username", spec.admin_username, *keys, "--nics", spec.nic],
                  f"Create VM {spec.vm} ({spec.size}, a size with Accelerated Networking) "
                  f"with NIC {spec.nic}")
+    plan.before = reader.state()
     return plan

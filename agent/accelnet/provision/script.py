@@ -1,43 +1,47 @@
 """Render a plan as a POSIX sh script (what --dry-run prints).
 
-Every value goes through shlex.quote, so a name cannot become shell syntax; the script runs
-the very argument lists the direct run would, so running it gives the same end state.
+Every word of every command goes through shlex.quote, so no value can become shell syntax,
+and every line of every comment starts with '#' (a value holding a line break is cut into
+several comment lines, never continued as code). The script runs the very argument lists
+the direct run would (the same ``full_argv``), so running it gives the same end state; it
+runs them one after the other, where the direct run starts the VMs of a set together.
 """
 
 import shlex
-from typing import List, Sequence
+from typing import Callable, List, Sequence
 
-from accelnet.provision.plan import Plan, Step
-
+from accelnet.provision.plan import Plan
 
 
 def shell_join(argv: Sequence[str]) -> str:
     """shlex.join() of Python 3.8+, for Python 3.6: each word quoted for POSIX sh."""
     return " ".join(shlex.quote(word) for word in argv)
 
-def az_argv(step: Step) -> List[str]:
-    """The full argv of a step, as both the backend and the script run it."""
-    return ["az", *step.args, "--output", "json"]
 
-
-def _comment(text: str) -> List[str]:
+def comment(text: str) -> List[str]:
+    """``# `` before every line of ``text``: sh ends a comment at a newline only, and
+    splitlines() cuts at every line break Python knows (a superset), so none is missed."""
     return ["# " + line for line in text.splitlines() or [""]]
 
 
-def render_script(plan: Plan, read_calls: Sequence[Sequence[str]] = ()) -> str:
-    lines = ["#!/bin/sh",
-             "# Plan of: accelnet-provision " + shell_join(plan.command),
-             "# Built from the state these read-only calls returned; run it soon after."]
-    lines += ["#   az " + shell_join(call) for call in read_calls]
+def render_script(plan: Plan, read_calls: Sequence[Sequence[str]] = (),
+                  full_argv: Callable[[Sequence[str]], List[str]] = lambda a: [*a]) -> str:
+    lines = ["#!/bin/sh"]
+    lines += comment("Plan of: " + shell_join(["accelnet-provision", *plan.command]))
+    lines += comment("Built from the state these read-only calls returned; run it soon after.")
+    for call in read_calls:
+        lines += comment("  " + shell_join(["az", *call]))
     for warning in plan.warnings:
-        lines += _comment("WARNING: " + warning)
+        lines += comment("WARNING: " + warning)
+    for resumed in plan.resumed:
+        lines += comment("Resuming an unfinished run: " + resumed)
     for note in plan.notes:
-        lines += _comment("Found: " + note)
+        lines += comment("Found: " + note)
     lines += ["set -eu", ""]
     if not plan.steps:
         lines += ["# Nothing to do: everything is already as asked.", ":"]
     for number, step in enumerate(plan.steps, 1):
-        lines += _comment(f"Step {number}: {step.why}")
-        lines.append(shell_join(az_argv(step)))
+        lines += comment(f"Step {number}: {step.why}")
+        lines.append(shell_join(["az", *full_argv(step.args)]))
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"

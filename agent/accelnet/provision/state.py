@@ -6,7 +6,7 @@ ARM resource model that `az ... show` prints (camelCase: ``hardwareProfile.vmSiz
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, List, Mapping, Optional, Tuple
 
 from accelnet.provision.errors import AzOutputError
@@ -37,6 +37,17 @@ class VmState:
 
 
 @dataclass(frozen=True)
+class VmStatus:
+    """What `az vm get-instance-view` says of a VM: power, and its ARM id and tags (the
+    journal of an interrupted run lives in a tag, see journal.py)."""
+
+    ref: Ref
+    resource_id: str
+    power: str
+    tags: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class NicState:
     ref: Ref
     accelerated: bool
@@ -54,6 +65,8 @@ class VmssState:
     size: str
     nic_configs: Tuple[NicConfig, ...]
     upgrade_mode: str  # "Automatic" | "Manual" | "Rolling"
+    resource_id: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 def _obj(doc: Any, what: str) -> Mapping[str, Any]:
@@ -108,6 +121,35 @@ def parse_power_state(doc: Any) -> str:
     return "unknown"
 
 
+def parse_tags(doc: Mapping[str, Any], what: str) -> Mapping[str, str]:
+    """The resource's tags (ARM prints null for none); values are strings."""
+    tags = doc.get("tags") or {}
+    if not isinstance(tags, Mapping):
+        raise AzOutputError(f"{what}: tags is not an object")
+    return {str(k): "" if v is None else str(v) for k, v in tags.items()}
+
+
+def parse_vm_status(doc: Any) -> VmStatus:
+    what = "az vm get-instance-view"
+    vm = _obj(doc, what)
+    resource_id = _get(vm, "id", what)
+    if not isinstance(resource_id, str):
+        raise AzOutputError(f"{what}: id is not a string")
+    ref = parse_ref(resource_id)
+    return VmStatus(Ref(str(vm.get("resourceGroup") or ref.resource_group),
+                        str(vm.get("name") or ref.name)),
+                    resource_id, parse_power_state(vm), parse_tags(vm, what))
+
+
+def parse_account(doc: Any) -> str:
+    """The subscription id of `az account show`."""
+    account = _obj(doc, "az account show")
+    sub = _get(account, "id", "az account show")
+    if not isinstance(sub, str) or not re.fullmatch(r"[0-9A-Fa-f-]{36}", sub):
+        raise AzOutputError(f"az account show: {sub!r} is not a subscription id")
+    return sub
+
+
 def parse_nic(doc: Any) -> NicState:
     nic = _obj(doc, "az network nic show")
     accelerated = nic.get("enableAcceleratedNetworking", False)
@@ -138,7 +180,15 @@ def parse_vmss(doc: Any) -> VmssState:
         _get(vmss, "sku.name", what),
         tuple(NicConfig(str(c.get("name", "")), bool(c.get("enableAcceleratedNetworking")))
               for c in configs if isinstance(c, Mapping)),
-        str(mode))
+        str(mode), str(vmss.get("id") or ""), parse_tags(vmss, what))
+
+
+def parse_vmss_latest(doc: Any) -> List[bool]:
+    """latestModelApplied of each instance from `az vmss list-instances`."""
+    if not isinstance(doc, list):
+        raise AzOutputError("az vmss list-instances: expected a list")
+    return [bool(_obj(item, "az vmss list-instances").get("latestModelApplied", True))
+            for item in doc]
 
 
 def parse_vmss_power(doc: Any) -> List[str]:
