@@ -7,7 +7,8 @@ ACCELNET_TEST_PACKAGES=1, as root. This is issue 6's "done when": build both pac
 .deb starts the service on install as Debian's prometheus-node-exporter does (its maintainer
 scripts are compared, and run where systemd is faked). Issue 11.4: the packages carry the
 dataclasses backport for Python 3.6 and install accelnet-collect as /usr/bin/accelnet-collect
-once scripts/accelnet-collect is in the tree.
+once scripts/accelnet-collect is in the tree. Both install the textfile timer and its --once
+service (accelnet-agent-textfile.*) without enabling or starting them.
 """
 
 import json
@@ -36,6 +37,7 @@ DEB_DEPENDS = {"python3", "python3-bcrypt", "python3-prometheus-client",
                "python3-pyudev", "python3-yaml"}
 COLLECT = REPO_ROOT / "scripts" / "accelnet-collect"
 PY36_DIR = "/usr/lib/accelnet/py36"
+TEXTFILE_UNITS = ("accelnet-agent-textfile.service", "accelnet-agent-textfile.timer")
 NODE_EXPORTER_SCRIPTS = Path("/var/lib/dpkg/info")
 # Wait for dpkg's lock rather than fail when another apt-get runs on the machine.
 APT = ["apt-get", "-o", "DPkg::Lock::Timeout=600"]
@@ -109,6 +111,9 @@ def test_deb_contents(deb: Path) -> None:
     assert not any("__pycache__" in p or "/tests/" in p for p in paths)
     # The unit where every target looks (Debian 10 and Ubuntu 18.04 have no /usr/lib merge).
     assert "/lib/systemd/system/accelnet-agent.service" in paths
+    for unit in TEXTFILE_UNITS:
+        assert "/lib/systemd/system/" + unit in paths, unit
+    assert "/usr/share/man/man1/accelnet-collect.1.gz" in paths
     # Python 3.6 (Ubuntu 18.04): the dataclasses backport, on sys.path only there.
     assert PY36_DIR + "/dataclasses.py" in paths
     assert "/usr/lib/python3/dist-packages/accelnet-py36.pth" in paths
@@ -164,7 +169,41 @@ def test_deb_service_handling_is_node_exporters(deb: Path, tmp_path: Path, scrip
     theirs = _debhelper_blocks(theirs_path.read_text().replace("prometheus-node-exporter.service", "accelnet-agent.service"),
                                "dh_installsystemd")
     ours = _debhelper_blocks((_control(deb, tmp_path) / script).read_text(), "dh_installsystemd")
-    assert ours and ours == theirs
+    # The textfile units have blocks of their own (not enabled), which node-exporter has no
+    # counterpart of, and repeat the blocks that name no unit (daemon-reload): compared
+    # without them and without repeats.
+    agent = _unique([block for block in ours if "accelnet-agent-textfile" not in block])
+    assert agent and agent == _unique(theirs)
+
+
+def _unique(blocks: List[str]) -> List[str]:
+    """BLOCKS in order, each once."""
+    seen: List[str] = []
+    for block in blocks:
+        if block not in seen:
+            seen.append(block)
+    return seen
+
+
+def test_deb_never_enables_the_textfile_units(deb: Path, tmp_path: Path) -> None:
+    """Installed, not enabled: the postinst enables the timer again only where the package
+    had installed it before and the operator had enabled it (debian-installed, was-enabled),
+    and starts or restarts the units only through deb-systemd-invoke, which starts no
+    disabled or static unit. Removal stops both; purge forgets the timer's enablement."""
+    control = _control(deb, tmp_path)
+    blocks = [b for b in _debhelper_blocks((control / "postinst").read_text(), "dh_installsystemd")
+              if "accelnet-agent-textfile" in b]
+    assert blocks
+    for block in blocks:
+        if "deb-systemd-helper enable 'accelnet-agent-textfile" in block:
+            assert "if deb-systemd-helper debian-installed 'accelnet-agent-textfile.timer'; then" in block, block
+            assert "if deb-systemd-helper --quiet was-enabled 'accelnet-agent-textfile.timer'; then" in block, block
+    textfile_lines = [line.strip() for b in blocks for line in b.splitlines() if "accelnet-agent-textfile" in line]
+    assert not [line for line in textfile_lines if re.search(r"\b(start|restart)\b", line)
+                and not line.startswith("deb-systemd-invoke ")], textfile_lines
+    remove = _run_with_fake_systemd(control, "prerm", ["remove"], tmp_path)
+    assert "deb-systemd-invoke stop accelnet-agent-textfile.service accelnet-agent-textfile.timer" in remove, remove
+    assert "deb-systemd-helper purge 'accelnet-agent-textfile.timer'" in (control / "postrm").read_text()
 
 
 def _run_with_fake_systemd(control: Path, script: str, args: List[str], where: Path) -> List[str]:
@@ -243,6 +282,12 @@ def test_install_check_verify_remove_purge(installed: Path) -> None:
     assert exposure <= 2.0
     wants = Path("/etc/systemd/system/multi-user.target.wants/accelnet-agent.service")
     assert wants.is_symlink(), "the unit is not enabled after install"
+    timer_wants = Path("/etc/systemd/system/timers.target.wants/accelnet-agent-textfile.timer")
+    assert not timer_wants.exists() and not timer_wants.is_symlink(), "the textfile timer is enabled after install"
+    for name in TEXTFILE_UNITS:
+        textfile_unit = next(p for p in files if p.endswith("/system/" + name))
+        verify = _run([analyze, "verify", textfile_unit], env=SYSTEM_ENV, cwd="/")
+        assert verify.returncode == 0 and "accelnet-agent" not in verify.stderr, verify.stderr
     default = Path("/etc/default/accelnet-agent")
     assert default.read_text() == (REPO_ROOT / "systemd" / "accelnet-agent.default").read_text()
 
@@ -271,6 +316,10 @@ def test_rpm_metadata_and_scriptlets(rpm: Path) -> None:
     assert "bundled(python3dist(dataclasses)) = 0.8" in provides
     files = set(_run(["rpm", "-qp", "--list", str(rpm)]).stdout.split())
     assert "/usr/lib/systemd/system/accelnet-agent.service" in files
+    for unit in TEXTFILE_UNITS:
+        assert "/usr/lib/systemd/system/" + unit in files, unit
+    # Compressed by brp-compress where the build host has it (EL, SUSE), not by Debian's rpmbuild.
+    assert {"/usr/share/man/man1/accelnet-collect.1", "/usr/share/man/man1/accelnet-collect.1.gz"} & files
     assert "/etc/sysconfig/accelnet-agent" in files
     assert "/usr/lib/accelnet/accelnet/__init__.py" in files
     assert PY36_DIR + "/dataclasses.py" in files
@@ -283,7 +332,7 @@ def test_rpm_metadata_and_scriptlets(rpm: Path) -> None:
     assert configs == ["/etc/sysconfig/accelnet-agent"]
     scripts = _run(["rpm", "-qp", "--scripts", str(rpm)]).stdout
     post = scripts.split("postinstall scriptlet")[1].split("preuninstall scriptlet")[0]
-    assert "preset accelnet-agent.service" in post and "start" not in post
+    assert "preset accelnet-agent.service accelnet-agent-textfile.timer" in post and "start" not in post
     assert "disable --now accelnet-agent.service" in scripts
     assert "try-restart accelnet-agent.service" in scripts
 
@@ -322,8 +371,13 @@ def test_rpm_commands_run(rpm: Path, tmp_path: Path) -> None:
         args = ["--version"] if command == "accelnet-check" else ["--help"]
         result = _run([sys.executable, "-I", str(local), *args], cwd=str(tmp_path))
         assert result.returncode == 0, (command, result.stderr[-2000:])
-    unit = (root / "usr/lib/systemd/system/accelnet-agent.service").read_text()
-    assert unit == (REPO_ROOT / "systemd" / "accelnet-agent.service").read_text()
+    for name in ("accelnet-agent.service",) + TEXTFILE_UNITS:
+        unit = (root / "usr/lib/systemd/system" / name).read_text()
+        assert unit == (REPO_ROOT / "systemd" / name).read_text(), name
+    # The rpm's own preset enables the agent, not the textfile timer (nothing else may).
+    preset = (root / "usr/lib/systemd/system-preset/85-accelnet.preset").read_text()
+    rules = [line.split() for line in preset.splitlines() if line.strip() and not line.startswith("#")]
+    assert rules == [["enable", "accelnet-agent.service"], ["disable", "accelnet-agent-textfile.timer"]], rules
 
 
 def _python36() -> str:

@@ -1,7 +1,9 @@
 """The man pages in packaging/man/: every option of --help documented, clean roff, shipped.
 
 Options come from the commands' own --help (top level and each accelnet-provision
-subcommand), so a new flag without its man page entry fails here. The roff must format
+subcommand), so a new flag without its man page entry fails here. accelnet-collect is a sh
+script with no argparse: its options are those of its usage line and of the case statement
+that parses its arguments. The roff must format
 without a single groff warning (-ww), in the default device and in a terminal.
 """
 
@@ -22,6 +24,11 @@ COMMANDS = {
     "accelnet-agent": "accelnet.cli.agent",
     "accelnet-provision": "accelnet.cli.provision",
 }
+# Commands that are sh scripts: command -> the script in the tree.
+SH_COMMANDS = {
+    "accelnet-collect": REPO_ROOT / "scripts" / "accelnet-collect",
+}
+PAGES = sorted(list(COMMANDS) + list(SH_COMMANDS))
 # An option invocation line of argparse's help: two spaces, then the option(s); the help text
 # follows after two or more spaces or on the next lines (indented further).
 _INVOCATION = re.compile(r"^  (-\S.*?)(?:\s{2,}|$)")
@@ -52,8 +59,39 @@ def _options(help_text: str) -> Set[str]:
     return found
 
 
+def _sh_usage_options(script: Path) -> Set[str]:
+    """The options of the usage line that `sh SCRIPT --help` prints."""
+    result = subprocess.run(["sh", str(script), "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True, timeout=60, env=dict(os.environ, LANG="C.UTF-8"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: "), result.stdout
+    return set(_LONG.findall(result.stdout)) | set(_SHORT.findall(result.stdout))
+
+
+def _sh_case_options(script: Path) -> Set[str]:
+    """The options the argument loop's case statement accepts ("--x=*" is --x; "--" and the
+    catch-all "-*" are not options)."""
+    source = script.read_text(encoding="utf-8")
+    loop = re.search(r"^while \[ \$# -gt 0 \]; do\n(.*?)^done$", source, re.M | re.S)
+    assert loop, "no argument loop (while [ $# -gt 0 ]; do ... done) in %s" % script
+    found: Set[str] = set()
+    for labels in re.findall(r"^\s+(-[^)\n]*)\)", loop.group(1), re.M):
+        for label in labels.split("|"):
+            label = label.strip()
+            if label.endswith("=*"):
+                label = label[:-2]
+            if label != "--" and "*" not in label:
+                found.add(label)
+    return found
+
+
 def _help_options(command: str) -> Dict[str, Set[str]]:
     """--help section ("" for the top level, else the subcommand) -> its options."""
+    if command in SH_COMMANDS:
+        usage = _sh_usage_options(SH_COMMANDS[command])
+        accepted = _sh_case_options(SH_COMMANDS[command])
+        assert usage <= accepted, "the usage line names options the script does not accept: %s" % sorted(usage - accepted)
+        return {"": usage | accepted}
     module = COMMANDS[command]
     top = _help(module)
     sections = {"": _options(top)}
@@ -76,7 +114,7 @@ def _text(source: str) -> str:
     return text
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("command", PAGES)
 def test_every_help_option_is_in_the_man_page(command: str) -> None:
     text = _text(_page(command).read_text(encoding="utf-8"))
     sections = _help_options(command)
@@ -95,11 +133,14 @@ def test_every_help_option_is_in_the_man_page(command: str) -> None:
     assert missing == [], missing
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("command", PAGES)
 def test_man_page_header_and_name(command: str) -> None:
     source = _page(command).read_text(encoding="utf-8")
     init = (REPO_ROOT / "agent" / "accelnet" / "__init__.py").read_text(encoding="utf-8")
     version = re.search(r'^__version__ = "([^"]+)"', init, re.M).group(1)
+    if command in SH_COMMANDS:
+        script = SH_COMMANDS[command].read_text(encoding="utf-8")
+        assert re.search(r"^VERSION=%s$" % re.escape(version), script, re.M), "%s is not at accelnet %s" % (command, version)
     th = re.search(r"^\.TH (\S+) 1 \"[^\"]+\" \"accelnet ([^\"]+)\"", source, re.M)
     assert th, "no .TH line"
     assert th.group(1) == command.upper().replace("-", "\\-")
@@ -111,7 +152,7 @@ def test_man_page_header_and_name(command: str) -> None:
         assert re.search(r"^\.SH \"?%s\"?$" % section, source, re.M), section
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("command", PAGES)
 def test_option_hyphens_are_escaped(command: str) -> None:
     """An option name typed as "-x" or "--x" in roff renders as a hyphen, not a minus sign,
     and does not survive copy and paste: every one must be written \\- ."""
@@ -124,7 +165,7 @@ def test_option_hyphens_are_escaped(command: str) -> None:
     assert bad == [], bad
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("command", PAGES)
 @pytest.mark.parametrize("device", [None, "utf8"])
 def test_groff_prints_no_warning(command: str, device: str) -> None:
     groff = require_tool("groff", "groff-base")
@@ -136,7 +177,7 @@ def test_groff_prints_no_warning(command: str, device: str) -> None:
 
 def test_the_packages_ship_every_page() -> None:
     pages = sorted(p.name for p in MAN_DIR.glob("*.1"))
-    assert pages == sorted(c + ".1" for c in COMMANDS)
+    assert pages == sorted(c + ".1" for c in PAGES)
     listed = (REPO_ROOT / "packaging" / "debian" / "accelnet.manpages").read_text(encoding="utf-8").split()
     assert sorted(listed) == sorted("packaging/man/" + p for p in pages)
     spec = (REPO_ROOT / "packaging" / "rpm" / "accelnet.spec").read_text(encoding="utf-8")
