@@ -50,7 +50,7 @@ MODULE_TESTS: Dict[str, Sequence[str]] = {
     "counters": ("tests/core/test_counters.py", "tests/core/test_properties.py"),
     "checks": ("tests/core/test_checks.py", "tests/test_verdicts.py", "tests/test_golden.py"),
     "distros": ("tests/core/test_distros.py", "tests/test_verdicts.py", "tests/test_golden.py"),
-    "sizes": ("tests/provision/test_vm_sizes.py", "tests/test_verdicts.py"),
+    "sizes": ("tests/provision/test_vm_size_names.py", "tests/provision/test_vm_sizes.py", "tests/test_verdicts.py"),
     "macaddr": ("tests/parsers/test_parsers_imds_mac.py",),
 }
 
