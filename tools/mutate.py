@@ -26,6 +26,7 @@ import argparse
 import ast
 import copy
 import os
+import re
 import shutil
 import signal
 import sys
@@ -269,6 +270,23 @@ def run_one(overlay: Path, module: str, mutated: Optional[str], tests: Sequence[
         shutil.rmtree(fresh, ignore_errors=True)
 
 
+_SURVIVOR = re.compile(r"  SURVIVED (\w+)\.py:\d+ \[\w+\] (.*?): (.*)\Z")
+_SCORE = re.compile(r"(\w+): killed (\d+)/(\d+) \([\d.]+%\), without string literals (\d+)/(\d+)")
+
+
+def _previous_run(log: Path, module: str):
+    """((killed, total), (killed, total) without strings, survivor keys) of ``module`` in a log."""
+    survivors, score = set(), None
+    for line in log.read_text(encoding="utf-8").splitlines():
+        m = _SURVIVOR.match(line)
+        if m and m.group(1) == module:
+            survivors.add(f"{module} | {m.group(3).strip()} | {m.group(2)}")
+        m = _SCORE.match(line)
+        if m and m.group(1) == module:
+            score = ((int(m.group(2)), int(m.group(3))), (int(m.group(4)), int(m.group(5))))
+    return None if score is None else (score[0], score[1], survivors)
+
+
 @dataclass
 class Score:
     killed: int = 0
@@ -292,6 +310,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--max", type=int, default=0, help="at most this many mutants per module (an even sample)")
     parser.add_argument("--kind", action="append", help="only these kinds (comparison, boundary, string, ...)")
     parser.add_argument("--line", type=int, action="append", help="only mutants on these lines")
+    parser.add_argument("--rerun", metavar="LOG", help="only the survivors a previous run printed to LOG "
+                        "(the source unchanged since, tests added): the score adds its kills to LOG's")
     args = parser.parse_args(argv)
     if sys.version_info < (3, 9) or not hasattr(os, "fork"):
         parser.error("needs Python >= 3.9 (ast.unparse) and os.fork")
@@ -318,6 +338,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if args.max and len(mutants) > args.max:
                 step = len(mutants) / args.max
                 mutants = [mutants[int(i * step)] for i in range(args.max)]
+            previous = None
+            if args.rerun:
+                previous = _previous_run(Path(args.rerun), module)
+                if previous is None:
+                    print(f"{module}: no score for it in {args.rerun}", flush=True)
+                    exit_code = 2
+                    continue
+                mutants = [m for m in mutants if m.key in previous[2]]
             tests = [t for t in MODULE_TESTS[module] if (ROOT / t).exists()]
             if args.list:
                 print(f"{module}: {len(mutants)} mutants; tests: {' '.join(tests)}")
@@ -327,10 +355,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 print(f"{module}: the unmutated tests fail ({baseline}); fix them first", flush=True)
                 exit_code = 2
                 continue
-            score, no_strings, survivors, marked = Score(), Score(), [], 0
-            for mutant in mutants:
+            score, no_strings, survivors, marked, marked_strings = Score(), Score(), [], 0, 0
+            started = time.monotonic()
+            for done, mutant in enumerate(mutants, start=1):
+                if done % 50 == 0:
+                    print(f"  ... {module}: {done}/{len(mutants)} mutants, {time.monotonic() - started:.0f}s",
+                          flush=True)
                 if mutant.key in equivalent:
                     marked += 1
+                    marked_strings += mutant.kind == "string"
                     continue
                 outcome = run_one(overlay, module, mutate(source, mutant), tests, args.examples, args.timeout)
                 killed = outcome != "survived"
@@ -341,6 +374,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     survivors.append(mutant)
                     print(f"  SURVIVED {module}.py:{mutant.line} [{mutant.kind}] {mutant.detail}: "
                           f"{mutant.source_line}", flush=True)
+            if previous is not None:
+                (killed, total), (killed_ns, total_ns), _ = previous
+                # A survivor marked equivalent since leaves the count.
+                score = Score(killed + score.killed, total - marked)
+                no_strings = Score(killed_ns + no_strings.killed, total_ns - (marked - marked_strings))
             overall.killed += score.killed
             overall.total += score.total
             overall_no_strings.killed += no_strings.killed

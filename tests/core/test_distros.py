@@ -407,3 +407,62 @@ def test_every_rule_names_a_known_source():
     for line in data["kernel_lines"]:
         if "id" in line:
             assert line["kernel_source"] in keys and line["mana_source"] in keys, line["id"]
+
+
+def test_ids_are_matched_case_insensitively_and_id_like_in_order():
+    class Os:
+        id, id_like, version_id, pretty_name, name = "RHEL", (), "9.2", None, None
+    assert distros.find_rule(Os()) == (distros.find_rule(osr(RHEL_92))[0], "id")
+    Os.id, Os.id_like = "myrhel", ("Fedora", "RHEL", "debian")
+    rule, how = distros.find_rule(Os())
+    assert (rule["id"], how) == ("rhel", "id_like")
+    assert distros.find_rule(None) == (None, "")
+
+
+def test_evidence_of_a_distribution_verdict():
+    verdict = distros.evaluate_distribution(osr(VIRTUOZZO_8))
+    assert verdict.evidence == {"id": "virtuozzo", "id_like": ["rhel", "fedora"], "version_id": "8.8",
+                                "rule": "rhel", "source": distros.source("article-2018")}
+    assert verdict.remedy is None
+    unknown = distros.evaluate_distribution(osr(NO_RULE))
+    assert unknown.evidence == {"id": "gentoo", "id_like": [], "version_id": None}
+    assert unknown.summary == ("Gentoo Linux is not a distribution Microsoft documents for Accelerated Networking "
+                               "(it may still work with a recent kernel)")
+
+
+def test_a_release_without_version_or_without_a_first_release_is_not_older():
+    no_version = osr('NAME="Red Hat Enterprise Linux"\nID="rhel"\n')
+    assert distros.evaluate_distribution(no_version).status == "ok"
+    assert distros.evaluate_distribution(osr("coreos-1688")).status == "ok"   # CoreOS: no first release
+    assert distros.source(None) is None and distros.source("") is None
+
+
+def test_the_ubuntu_note_is_named_only_where_a_rule_has_one():
+    ubuntu = distros.evaluate_kernel(osr("ubuntu-16.04"), "4.4.0-116-generic", None, [])
+    assert ubuntu.summary == ("kernel 4.4.0-116-generic is older than 4.11.0-1013, the minimum for Ubuntu "
+                              "(Ubuntu 16.04 with the linux-azure kernel (4.11.0-1013 or later))")
+    sles = distros.evaluate_kernel(osr("sles-12-sp3"), "4.4.92-6.17-default", None, [])
+    assert sles.summary == ("kernel 4.4.92-6.17-default is older than 4.4.92-6.18, the minimum for "
+                            "SUSE Linux Enterprise Server")
+    el7 = distros.evaluate_kernel(osr(NO_RULE), "3.10.0-514.el7.x86_64", None, [])
+    assert el7.summary == "kernel 3.10.0-514.el7.x86_64 is older than 3.10.0-693, the minimum for an el7 kernel"
+
+
+def test_ok_summary_lists_what_was_checked():
+    verdict = distros.evaluate_kernel(osr(RHEL_92), "5.14.0-284.11.1.el9_2.x86_64", "9.2.2023062703", ["mana"])
+    assert verdict.summary == ("kernel 5.14.0-284.11.1.el9_2.x86_64 meets the minimum (MANA needs 5.14.0-70 (el9), "
+                               "Red Hat Enterprise Linux needs 3.10.0-693, image 7.4.2017120423)")
+    assert verdict.evidence["image_version"] == "9.2.2023062703"
+    # An image version with a blank in it is not one rpm compares: the image check is left out.
+    odd = distros.evaluate_kernel(osr(RHEL_92), "5.14.0-284.11.1.el9_2.x86_64", "9.2 beta", [])
+    assert odd.status == "ok" and "image_minimum" in odd.evidence
+
+
+def test_mana_evidence_names_the_line_and_its_source():
+    verdict = distros.evaluate_kernel(osr(RHEL_92), "5.14.0-69.el9.x86_64", None, ["mana", "mlx5"])
+    assert verdict.summary.startswith("kernel 5.14.0-69.el9.x86_64 is older than 5.14.0-70, the first el9 kernel "
+                                      "with the MANA driver")
+    assert "merge_requests/124" in verdict.evidence["mana_source"]
+    assert verdict.remedy == "Upgrade the kernel: sudo yum update -y kernel && sudo reboot"
+    mainline = distros.evaluate_kernel(osr("ubuntu-20.04"), "5.4.0-1109-azure", None, ["mana"])
+    assert mainline.summary.startswith("kernel 5.4.0-1109-azure is older than 5.15, the first with the MANA driver")
