@@ -206,3 +206,18 @@ def test_parsed_names_and_verdicts_are_values():
         a.vcpus = 8
     verdict = evaluate_size("Standard_D4s_v5")
     assert len({verdict, evaluate_size("Standard_D4s_v5")}) == 1
+
+
+def test_sources_of_verdicts_no_rule_gave(tmp_path, monkeypatch):
+    assert evaluate_size("not a size").source == ""              # nothing to cite for a non-name
+    assert evaluate_size("Standard_D16").source == ""            # nor for a size no table places
+    _rules_file(tmp_path, monkeypatch, {"rules": []})            # rules without a sources table
+    verdict = evaluate_size("Standard_D4s_v5")
+    assert (verdict.status, verdict.source) == ("unknown", "")
+
+
+def test_a_rule_without_a_source_cites_nothing(tmp_path, monkeypatch):
+    _rules_file(tmp_path, monkeypatch, {"sources": {"": "not this"}, "rules": [
+        {"id": "r", "match": {}, "status": "supported", "reason": "because"}]})
+    verdict = evaluate_size("Standard_D4s_v5")
+    assert (verdict.status, verdict.source, verdict.rule) == ("supported", "not this", "r")
