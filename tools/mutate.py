@@ -76,11 +76,17 @@ class Mutant:
     detail: str     # what changes, e.g. "< -> <="
     line: int
     source_line: str
+    scope: str = ""       # the enclosing function or class, e.g. "evaluate_kernel"
+    occurrence: int = 1   # the n-th mutant with the same scope, line text and change
+
+    @property
+    def label(self) -> str:
+        return self.detail if self.occurrence == 1 else f"{self.detail} #{self.occurrence}"
 
     @property
     def key(self) -> str:
-        """Stable across edits elsewhere in the file: module, the line's text, the change."""
-        return f"{self.module} | {self.source_line} | {self.detail}"
+        """Stable across edits elsewhere in the file: module, scope, the line's text, the change."""
+        return f"{self.module} | {self.scope or '-'} | {self.source_line} | {self.label}"
 
 
 def _docstrings(tree: ast.AST) -> set:
@@ -155,16 +161,34 @@ def _mutations_of(node: ast.AST, skip: set, fstring_parts: set) -> Iterator[Tupl
         yield "statement", f"{type(node).__name__.lower()} removed", ("remove",)
 
 
+def _scopes(tree: ast.AST) -> Dict[int, str]:
+    """id(node) -> dotted name of the function/class it is in ("" at module level)."""
+    scopes: Dict[int, str] = {}
+
+    def visit(node: ast.AST, scope: str) -> None:
+        scopes[id(node)] = scope
+        inner = scope
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            inner = f"{scope}.{node.name}" if scope else node.name
+        for child in ast.iter_child_nodes(node):
+            visit(child, inner)
+
+    visit(tree, "")
+    return scopes
+
+
 def enumerate_mutants(module: str, source: str) -> List[Mutant]:
     tree = ast.parse(source)
-    skip, fparts = _skipped(tree), _in_fstring(tree)
+    skip, fparts, scopes = _skipped(tree), _in_fstring(tree), _scopes(tree)
     lines = source.splitlines()
-    found = []
+    found, seen = [], {}
     for index, node in enumerate(ast.walk(tree)):
         for kind, detail, _ in _mutations_of(node, skip, fparts):
             line = getattr(node, "lineno", 0)
             text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
-            found.append(Mutant(module, index, kind, detail, line, text))
+            scope = scopes.get(id(node), "")
+            n = seen[(scope, text, detail)] = seen.get((scope, text, detail), 0) + 1
+            found.append(Mutant(module, index, kind, detail, line, text, scope, n))
     return found
 
 
@@ -285,17 +309,22 @@ def run_one(overlay: Path, module: str, mutated: Optional[str], tests: Sequence[
         shutil.rmtree(fresh, ignore_errors=True)
 
 
-_SURVIVOR = re.compile(r"  SURVIVED (\w+)\.py:\d+ \[\w+\] (.*?): (.*)\Z")
+# "  SURVIVED sizes.py:110 [boundary] in parse_size: > -> >=: if not text ..." (" in <scope>" is
+# missing in logs of the first version of this script).
+_SURVIVOR = re.compile(r"  SURVIVED (\w+)\.py:(\d+) \[\w+\] (?:in \S+: )?(.*?): (.*)\Z")
 _SCORE = re.compile(r"(\w+): killed (\d+)/(\d+) \([\d.]+%\), without string literals (\d+)/(\d+)")
 
 
 def _previous_run(log: Path, module: str):
-    """((killed, total), (killed, total) without strings, survivor keys) of ``module`` in a log."""
-    survivors, score = set(), None
+    """((killed, total), (killed, total) without strings, [(line, change)] of survivors) of a module.
+
+    Survivors are found again by line number and change, so the source must not have changed
+    since the log was written (only tests added)."""
+    survivors, score = [], None
     for line in log.read_text(encoding="utf-8").splitlines():
         m = _SURVIVOR.match(line)
         if m and m.group(1) == module:
-            survivors.add(f"{module} | {m.group(3).strip()} | {m.group(2)}")
+            survivors.append((int(m.group(2)), m.group(3)))
         m = _SCORE.match(line)
         if m and m.group(1) == module:
             score = ((int(m.group(2)), int(m.group(3))), (int(m.group(4)), int(m.group(5))))
@@ -360,7 +389,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     print(f"{module}: no score for it in {args.rerun}", flush=True)
                     exit_code = 2
                     continue
-                mutants = [m for m in mutants if m.key in previous[2]]
+                wanted = list(previous[2])
+                again = []
+                for m in mutants:
+                    for label in (m.label, m.detail):
+                        if (m.line, label) in wanted:
+                            wanted.remove((m.line, label))
+                            again.append(m)
+                            break
+                mutants = again
             tests = [t for t in MODULE_TESTS[module] if (ROOT / t).exists()]
             if args.list:
                 print(f"{module}: {len(mutants)} mutants; tests: {' '.join(tests)}")
@@ -394,8 +431,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     no_strings.add(killed)
                 if not killed:
                     survivors.append(mutant)
-                    print(f"  SURVIVED {module}.py:{mutant.line} [{mutant.kind}] {mutant.detail}: "
-                          f"{mutant.source_line}", flush=True)
+                    print(f"  SURVIVED {module}.py:{mutant.line} [{mutant.kind}] in {mutant.scope or '-'}: "
+                          f"{mutant.label}: {mutant.source_line}", flush=True)
             if previous is not None:
                 (killed, total), (killed_ns, total_ns), _ = previous
                 # A survivor marked equivalent since leaves the count.

@@ -137,3 +137,17 @@ def test_truncated_real_files(fname, data):
     full = parse_os_release(text).raw
     for key, value in osr.raw.items():
         assert key in full or any(k.startswith(key) for k in full)
+
+
+def test_inside_double_quotes_only_shell_specials_are_escaped():
+    # sh keeps a backslash before any other character inside "..." (os-release(5) follows sh).
+    osr = parse_os_release('NAME="a\\Xb\\$c\\"d\\\\e\\`f\\nX"\nID=x\n')
+    assert osr.name == 'a\\Xb$c"d\\e`f\\nX'
+
+
+def test_parsed_os_release_is_a_value():
+    a = parse_os_release("ID=ubuntu\nVERSION_ID=22.04\n")
+    b = parse_os_release('ID="ubuntu"\nVERSION_ID="22.04"\n# a comment\n')
+    assert a == b and len({a, b}) == 1
+    with pytest.raises(AttributeError):
+        a.id = "debian"
