@@ -375,6 +375,10 @@ def test_mana_documented_counts_later_majors():
     class Os:
         id, id_like, version_id = "rhel", (), "10.0"
     assert distros.mana_documented(Os()) == (True, ["8.8", "9.2"])
+    Os.version_id = "9.0"      # the last listed major, before its listed point release
+    assert distros.mana_documented(Os()) == (False, ["8.8", "9.2"])
+    Os.version_id = "9.2"
+    assert distros.mana_documented(Os()) == (True, ["8.8", "9.2"])
     Os.version_id = None
     assert distros.mana_documented(Os()) == (None, ["8.8", "9.2"])
 
