@@ -151,3 +151,26 @@ def test_parsed_os_release_is_a_value():
     assert a == b and len({a, b}) == 1
     with pytest.raises(AttributeError):
         a.id = "debian"
+
+
+@pytest.mark.parametrize("line, value", [
+    ("NAME='Red Hat \"Enterprise\" Linux'", 'Red Hat "Enterprise" Linux'),
+    ("NAME='a'b'c'", "abc"),                 # adjacent words join, as in sh
+    ("NAME='a\\b'", "a\\b"),                 # no escapes inside single quotes
+    ("NAME=''x", "x"),
+    ("NAME='x'\"y\"z", "xyz"),
+])
+def test_single_quotes(line, value):
+    assert parse_os_release(line + "\nID=x\n").name == value
+
+
+@pytest.mark.parametrize("line", ["NAME='open", "NAME=\"open", "NAME=ok'open"])
+def test_an_open_quote_leaves_the_line_out(line):
+    osr = parse_os_release(f"ID=x\n{line}\n")
+    assert osr.name == "Linux" and "NAME" not in osr.raw
+
+
+def test_no_assignment_is_an_error_that_says_so():
+    with pytest.raises(OsReleaseError) as info:
+        parse_os_release("# only a comment\n\n")
+    assert str(info.value) == "no KEY=VALUE assignment found in os-release text"
