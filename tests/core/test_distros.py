@@ -470,3 +470,12 @@ def test_mana_evidence_names_the_line_and_its_source():
     assert verdict.remedy == "Upgrade the kernel: sudo yum update -y kernel && sudo reboot"
     mainline = distros.evaluate_kernel(osr("ubuntu-20.04"), "5.4.0-1109-azure", None, ["mana"])
     assert mainline.summary.startswith("kernel 5.4.0-1109-azure is older than 5.15, the first with the MANA driver")
+
+
+def test_a_rule_without_a_kernel_minimum_defers_to_the_kernels_own_line():
+    # A bundle taken inside an Azure Linux container on an el8 host: os-release is the image's
+    # (no kernel minimum in its rule), the kernel the host's.
+    verdict = distros.evaluate_kernel(osr("azurelinux-3.0"), "4.18.0-513.5.1.el8_9.x86_64", None, [])
+    assert verdict.status == "ok"
+    assert (verdict.evidence["minimum"], verdict.evidence["compared_as"]) == ("4.18.0", "rpm")
+    assert verdict.summary == "kernel 4.18.0-513.5.1.el8_9.x86_64 meets the minimum (an el8 kernel needs 4.18.0)"
