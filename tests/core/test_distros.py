@@ -248,6 +248,7 @@ def test_without_a_documented_distribution_an_el7_kernel_is_judged_as_el7():
     verdict = distros.evaluate_kernel(osr(NO_RULE), "3.10.0-1160.108.1.el7.x86_64", None, ["mlx4"])
     assert verdict.status == "ok", verdict.summary
     assert verdict.evidence["compared_as"] == "rpm" and verdict.evidence["minimum"] == "3.10.0-693"
+    assert "RHEL 7.4" in verdict.evidence["source"]
     assert distros.evaluate_kernel(osr(NO_RULE), "3.10.0-514.el7.x86_64", None, ["mlx4"]).status == "critical"
 
 
@@ -479,3 +480,13 @@ def test_a_rule_without_a_kernel_minimum_defers_to_the_kernels_own_line():
     assert verdict.status == "ok"
     assert (verdict.evidence["minimum"], verdict.evidence["compared_as"]) == ("4.18.0", "rpm")
     assert verdict.summary == "kernel 4.18.0-513.5.1.el8_9.x86_64 meets the minimum (an el8 kernel needs 4.18.0)"
+
+
+def test_a_distributions_own_mainline_minimum_wins_over_the_fallback(monkeypatch):
+    rules = json.loads(json.dumps(distros.rules()))
+    for row in rules["distributions"]:
+        if row["id"] == "debian":
+            row["kernel_min_mainline"] = "4.19"
+    monkeypatch.setattr(distros, "rules", lambda: rules)
+    verdict = distros.evaluate_kernel(osr("debian-12"), "4.14.0-1-cloud-amd64", None, [])
+    assert verdict.status == "critical" and verdict.evidence["minimum"] == "4.19"
