@@ -490,3 +490,9 @@ def test_a_distributions_own_mainline_minimum_wins_over_the_fallback(monkeypatch
     monkeypatch.setattr(distros, "rules", lambda: rules)
     verdict = distros.evaluate_kernel(osr("debian-12"), "4.14.0-1-cloud-amd64", None, [])
     assert verdict.status == "critical" and verdict.evidence["minimum"] == "4.19"
+
+
+def test_no_rule_and_no_kernel_say_so_exactly():
+    assert distros.find_rule(osr(NO_RULE)) == (None, "")
+    assert distros.evaluate_kernel(osr("ubuntu-22.04"), None, None, []).summary == \
+        "kernel release unknown (no /proc/sys/kernel/osrelease)"
