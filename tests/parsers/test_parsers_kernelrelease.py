@@ -164,3 +164,13 @@ def test_odd_tails_are_unknown_and_kept(raw, local):
 def test_alpine_flavours(flavour):
     k = parse_kernel_release(f"6.6.14-0-{flavour}")
     assert (k.family, k.flavour, k.comparable()) == ("alpine", flavour, "6.6.14-0")
+
+
+def test_empty_rpm_release_is_refused():
+    with pytest.raises(KernelReleaseError, match="empty release before the arch"):
+        parse_kernel_release("5.15.0-.x86_64")
+
+
+def test_dashed_release_that_is_no_known_shape():
+    k = parse_kernel_release("5.10.0-1a-custom")
+    assert (k.family, k.distro, k.flavour) == ("unknown", "1a", "custom")
