@@ -164,7 +164,7 @@ def test_single_quotes(line, value):
     assert parse_os_release(line + "\nID=x\n").name == value
 
 
-@pytest.mark.parametrize("line", ["NAME='open", "NAME=\"open", "NAME=ok'open"])
+@pytest.mark.parametrize("line", ["NAME='open", "NAME=\"open", "NAME=ok'open", "NAME=\"open\\"])
 def test_an_open_quote_leaves_the_line_out(line):
     osr = parse_os_release(f"ID=x\n{line}\n")
     assert osr.name == "Linux" and "NAME" not in osr.raw
@@ -174,3 +174,7 @@ def test_no_assignment_is_an_error_that_says_so():
     with pytest.raises(OsReleaseError) as info:
         parse_os_release("# only a comment\n\n")
     assert str(info.value) == "no KEY=VALUE assignment found in os-release text"
+
+
+def test_a_trailing_backslash_outside_quotes_is_dropped():
+    assert parse_os_release("ID=x\nNAME=abc\\\n").name == "abc"
