@@ -178,3 +178,8 @@ def test_no_assignment_is_an_error_that_says_so():
 
 def test_a_trailing_backslash_outside_quotes_is_dropped():
     assert parse_os_release("ID=x\nNAME=abc\\\n").name == "abc"
+
+
+def test_a_backslash_outside_quotes_keeps_the_next_character():
+    assert parse_os_release("ID=x\nNAME=a\\b\n").name == "ab"
+    assert parse_os_release("ID=x\nNAME=a\\ b\n").name == "a b"
