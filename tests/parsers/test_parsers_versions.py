@@ -322,3 +322,10 @@ def test_dpkg_epoch_at_the_int_limit(epoch, ok):
     else:
         with pytest.raises(VersionError, match="epoch is too big"):
             parse_dpkg_version(f"{epoch}:1.0")
+
+
+def test_rpm_empty_epoch_is_zero():
+    from accelnet.versions import rpm_compare
+
+    assert rpm_compare(":1.0", "1.0") == 0
+    assert rpm_compare(":1.0", "0:1.0") == 0
