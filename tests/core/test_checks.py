@@ -247,3 +247,18 @@ def test_overall_ok_when_vf_counters_grow_whatever_else_is_unknown():
     findings[5].status = "unknown"   # vf.present not ok: growing counters prove nothing about it
     datapath.evidence = {"interfaces": [{"datapath": "vf"}]}
     assert checks.overall_status(facts(), findings) == "unknown"
+
+
+def test_nothing_readable_means_the_vf_is_unknown():
+    finding = checks.check_vf_present(facts(), [])
+    assert (finding.id, finding.status, finding.summary) == (
+        "vf.present", "unknown", "neither the PCI bus nor lspci output could be read")
+
+
+def test_imds_nics_that_no_synthetic_nic_has():
+    imds = SimpleNamespace(vm_size=None, resource_group="rg", name="vm", macs=[MAC0, MAC1], image_version=None)
+    f = facts(imds=imds, interfaces=[syn("eth0", MAC0)], pairings=[Pairing(syn("eth0", MAC0))])
+    finding = checks.check_synthetic(f)
+    assert (finding.id, finding.status) == ("nic.synthetic", "warning")
+    assert finding.summary == f"IMDS lists NIC(s) {MAC1} that no hv_netvsc interface here has"
+    assert finding.evidence["imds_macs"] == [MAC0, MAC1]

@@ -432,3 +432,12 @@ def test_machine_lines_with_four_fields_are_not_lspci():
     text = ('0000:00:08.0 "VGA compatible controller" "Microsoft Corporation" "Hyper-V virtual VGA" "x"\n'
             '1a65:00:02.0 "Ethernet controller" "Mellanox Technologies" "MT27800 Family [ConnectX-5 Virtual Function]"\n')
     assert [d.slot for d in parse_lspci(text)] == ["1a65:00:02.0"]
+
+
+def test_numeric_forms_get_known_names():
+    text = ("1a65:00:02.0 0200: 15b3:101e\n"
+            "7870:00:00.0 0200: 1414:00ba\n")
+    cx, mana = parse_lspci(text)
+    assert (cx.vendor_name, cx.device_name, cx.class_name) == (
+        "Mellanox Technologies", "ConnectX Family mlx5Gen Virtual Function", "Ethernet controller")
+    assert (mana.vendor_id, mana.device_id, mana.vendor_name) == ("1414", "00ba", "Microsoft Corporation")
