@@ -262,3 +262,12 @@ def test_imds_nics_that_no_synthetic_nic_has():
     assert (finding.id, finding.status) == ("nic.synthetic", "warning")
     assert finding.summary == f"IMDS lists NIC(s) {MAC1} that no hv_netvsc interface here has"
     assert finding.evidence["imds_macs"] == [MAC0, MAC1]
+
+
+def test_interfaces_but_no_hv_netvsc_one_on_azure():
+    lo = NetInterface(name="lo", mac="00:00:00:00:00:00")
+    finding = checks.check_synthetic(facts(interfaces=[lo]))
+    assert (finding.id, finding.status) == ("nic.synthetic", "critical")
+    assert finding.summary == "no hv_netvsc interface: the Hyper-V network driver is not loaded"
+    assert finding.remedy.startswith("Load the driver (sudo modprobe hv_netvsc)")
+    assert checks.check_synthetic(facts(dmi=KVM, interfaces=[lo])).status == "skipped"
