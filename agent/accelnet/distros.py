@@ -7,6 +7,7 @@ distributions), since a kernel release such as ``3.10.0-693.21.1.el7`` is an rpm
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -14,6 +15,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from .errors import ParseError
 
 OK, WARNING, CRITICAL, UNKNOWN = "ok", "warning", "critical", "unknown"
+
+_EL_TAG = re.compile(r"(?:^|[.])(el\d+)(?:[._]|\Z)")
 
 
 @dataclass
@@ -104,6 +107,8 @@ def evaluate_distribution(os_release, error: Optional[str] = None) -> Verdict:
             evidence,
             f"Move to {rule['name']} {since} or later",
         )
+    if rule.get("rebuild_of"):
+        return Verdict(OK, f"{name} rebuilds {rule['rebuild_of']} from its sources and supports Accelerated Networking as it does", evidence)
     return Verdict(OK, f"{name} supports Accelerated Networking", evidence)
 
 
@@ -112,6 +117,77 @@ def upgrade_command(os_release) -> str:
     if rule and rule.get("upgrade"):
         return rule["upgrade"]
     return "install your distribution's current kernel and reboot"
+
+
+def _dist_tag(release) -> Optional[str]:
+    """``el7``/``el8``/``el9`` from an RPM kernel's release (``513.5.1.el8_9`` -> ``el8``)."""
+    match = _EL_TAG.search(release.distro or "")
+    return match.group(1) if match else None
+
+
+def kernel_line(release) -> Optional[dict]:
+    """The ``kernel_lines`` row this kernel belongs to (its distribution's own numbering)."""
+    for line in rules().get("kernel_lines", []):
+        if "id" not in line or line.get("kernel_family") != release.family:
+            continue
+        if line.get("dist") and line["dist"] != _dist_tag(release):
+            continue
+        return line
+    return None
+
+
+def _below(release, minimum: str) -> bool:
+    from .versions import compare
+
+    return compare(release.comparator, release.comparable(), minimum) < 0
+
+
+def mana_documented(os_release) -> Tuple[Optional[bool], List[str]]:
+    """Whether Microsoft's MANA page lists this release (None: no documented distribution).
+
+    A listed release documents its own major version from that point release on (RHEL 8.8
+    covers 8.8 and 8.10, not 8.6), and later majors.
+    """
+    rule, how = find_rule(os_release)
+    if rule is None or how != "id":
+        return None, []
+    releases = rule.get("mana_releases") or []
+    version = _version_tuple(getattr(os_release, "version_id", None))
+    if not releases or not version:
+        return (False if not releases else None), releases
+    listed = [_version_tuple(r) for r in releases]
+    for first in listed:
+        if version[0] == first[0] and version >= first:
+            return True, releases
+    return version[0] > max(first[0] for first in listed), releases
+
+
+def _mana_problem(os_release, kernel: str, release, evidence: Dict[str, object],
+                  checked: List[str]) -> Optional[Verdict]:
+    """The MANA driver's minimum: the kernel's own line where it backports, else mainline."""
+    line = kernel_line(release)
+    if line is not None and "mana_min" in line:
+        minimum = line["mana_min"]
+        evidence.update({"mana_minimum": minimum, "mana_source": source(line.get("mana_source"))})
+        if minimum is None:
+            summary = f"kernel {kernel} is an {line['id']} kernel: no kernel of that line has the MANA driver"
+        else:
+            checked.append(f"MANA needs {minimum} ({line['id']})")
+            if not _below(release, minimum):
+                return None
+            summary = f"kernel {kernel} is older than {minimum}, the first {line['id']} kernel with the MANA driver"
+    else:
+        minimum = rules()["mana"]["kernel_min_mainline"]
+        checked.append(f"MANA needs {minimum}")
+        if not release.version < _version_tuple(minimum):
+            return None
+        summary = f"kernel {kernel} is older than {minimum}, the first with the MANA driver"
+    documented, releases = mana_documented(os_release)
+    rule, _ = find_rule(os_release)
+    if documented is False and rule is not None:
+        listed = f"from {', '.join(releases)}" if releases else "for no release of it"
+        summary += f" (Microsoft documents MANA on {rule['name']} {listed})"
+    return Verdict(CRITICAL, summary)
 
 
 def evaluate_kernel(
@@ -132,28 +208,37 @@ def evaluate_kernel(
     checked: List[str] = []
 
     if "mana" in vf_families:
-        minimum = rules()["mana"]["kernel_min_mainline"]
-        checked.append(f"MANA needs {minimum}")
-        if release.version < _version_tuple(minimum):
-            problems.append(Verdict(CRITICAL, f"kernel {kernel} is older than {minimum}, the first with the MANA driver"))
+        mana = _mana_problem(os_release, kernel, release, evidence, checked)
+        if mana is not None:
+            problems.append(mana)
 
     family = rule.get("family") if rule else None
     minimum = None
+    source_key = rule.get("kernel_source") if rule else None
     if rule:
         by_flavour = rule.get("flavour_kernel_min") or {}
         # Oracle's UEK shows as a kernel family of its own ("el7uek"), other flavours by name.
         variant = next((k for k in (release.flavour, release.family) if k and k.lower() in by_flavour), None)
         minimum = by_flavour[variant.lower()] if variant else rule.get("kernel_min")
-    if rule and minimum and family:
-        evidence.update({"minimum": minimum, "compared_as": family, "source": source(rule.get("kernel_source"))})
-        checked.append(f"{rule['name']} needs {minimum}")
+        if variant and rule.get("flavour_source"):
+            source_key = rule["flavour_source"]
+    line = kernel_line(release)
+    if not (rule and minimum and family) and line is not None and line.get("kernel_min"):
+        # No documented distribution says how to read this kernel: its own line does.
+        rule_name, minimum, family, source_key = f"an {line['id']} kernel", line["kernel_min"], release.comparator, line.get("kernel_source")
+        note = ""
+    else:
+        rule_name = rule["name"] if rule else ""
+        note = f" ({rule['kernel_note']})" if rule and rule.get("kernel_note") else ""
+    if minimum and family:
+        evidence.update({"minimum": minimum, "compared_as": family, "source": source(source_key)})
+        checked.append(f"{rule_name} needs {minimum}")
         try:
             below = compare(family, release.comparable(), minimum) < 0
         except ParseError as exc:
             return Verdict(UNKNOWN, f"kernel {kernel} cannot be compared with {minimum}: {exc}", evidence)
         if below:
-            note = f" ({rule['kernel_note']})" if rule.get("kernel_note") else ""
-            problems.append(Verdict(CRITICAL, f"kernel {kernel} is older than {minimum}, the minimum for {rule['name']}{note}"))
+            problems.append(Verdict(CRITICAL, f"kernel {kernel} is older than {minimum}, the minimum for {rule_name}{note}"))
     else:
         fallback = (rule or {}).get("kernel_min_mainline") or rules()["fallback"]["kernel_min_mainline"]
         evidence.update({"minimum": fallback, "compared_as": "mainline", "source": source("mainline")})

@@ -165,6 +165,13 @@ def _in_series_versions(size: VmSize, table: Mapping[str, List[int]]) -> bool:
     return size.generation in table.get(size.series, [])
 
 
+def _accelerator_matches(size: VmSize, wanted: Any) -> bool:
+    """``true``/``false``: the name has (no) ``_ACCELERATOR`` part; a list: one of those."""
+    if isinstance(wanted, list):
+        return size.accelerator is not None and size.accelerator.upper() in wanted
+    return (size.accelerator is not None) == bool(wanted)
+
+
 def _rule_matches(size: VmSize, match: Mapping[str, Any]) -> bool:
     """True when every condition of a rule's ``match`` holds for ``size``."""
     checks = {
@@ -174,7 +181,8 @@ def _rule_matches(size: VmSize, match: Mapping[str, Any]) -> bool:
         "version": lambda v: size.generation in v,
         "min_version": lambda v: size.generation >= v,
         "names": lambda v: size.base_name in v,
-        "accelerator": lambda v: (size.accelerator is not None) == bool(v),
+        "accelerator": lambda v: _accelerator_matches(size, v),
+        "features": lambda v: size.features in v,
         "series_versions": lambda v: _in_series_versions(size, v),
         "min_vcpus": lambda v: size.vcpus is not None and size.vcpus >= v,
         "max_vcpus": lambda v: size.vcpus is not None and size.vcpus <= v,

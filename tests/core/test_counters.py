@@ -29,3 +29,43 @@ def test_classification():
 def test_counter_reset_counts_as_growth():
     reset = dict(BASE, vf_rx_packets=5)
     assert classify_datapath(BASE, reset) == "vf"
+
+
+def test_growth_of_exactly_one_packet_is_traffic():
+    one_vf = dict(BASE, vf_tx_packets=51)
+    assert classify_datapath(BASE, one_vf) == "vf"
+    one_syn = dict(BASE, tx_queue_1_packets=2)
+    assert classify_datapath(BASE, one_syn) == "synthetic"
+    # bytes alone are not packets: a byte counter moving says nothing about the path
+    assert classify_datapath(BASE, dict(BASE, vf_rx_bytes=5000, rx_queue_0_bytes=999)) == "idle"
+
+
+def test_growth_and_reset():
+    from accelnet.counters import growth
+
+    assert (growth(5, 5), growth(5, 6), growth(0, 0)) == (0, 1, 0)
+    assert growth(6, 5) == 5          # went back: reset, counted from 0
+    assert growth(100, 0) == 0
+
+
+def test_vf_counters_without_queue_counters():
+    before = {"vf_rx_packets": 10, "vf_tx_packets": 10}
+    assert classify_datapath(before, {"vf_rx_packets": 11, "vf_tx_packets": 10}) == "vf"
+    assert classify_datapath(before, dict(before)) == "idle"
+    # queue counters without vf_* ones: only the synthetic path can be seen
+    queues = {"rx_queue_0_packets": 1, "tx_queue_0_packets": 1}
+    assert classify_datapath(queues, dict(queues, tx_queue_0_packets=2)) == "synthetic"
+    assert classify_datapath(queues, dict(queues)) == "idle"
+
+
+def test_a_counter_only_one_sample_has_is_not_compared():
+    assert classify_datapath({"vf_rx_packets": 1}, {"vf_tx_packets": 9}) == "unknown"
+    assert classify_datapath({}, {}) == "unknown"
+    assert classify_datapath(BASE, None) == "unknown"
+
+
+def test_synthetic_totals_ignore_other_queue_counters():
+    stats = {"rx_queue_0_packets": 3, "rx_queue_10_packets": 4, "rx_queue_0_xdp_drop": 100,
+             "tx_queue_x_packets": 100, "vf_rx_packets": 7, "rx_queue_0_bytes": 1}
+    assert synthetic_totals(stats) == {"rx_packets": 7, "rx_bytes": 1}
+    assert vf_counters({"vf_rx_packets": 7, "cpu0_vf_rx_packets": 2}) == {"vf_rx_packets": 7}

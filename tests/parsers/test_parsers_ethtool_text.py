@@ -216,3 +216,27 @@ def test_ethtool_i_random_text(text):
     except ParseError:
         return
     assert info["driver"]
+
+
+def test_errors_say_what_and_where():
+    with pytest.raises(EthtoolCommandError) as info:
+        parse_ethtool_stats("Cannot get stats information: No such device")
+    assert str(info.value) == "ethtool failed: Cannot get stats information: No such device"
+    with pytest.raises(EthtoolFormatError) as info:
+        parse_ethtool_stats("NIC statistics:\n     vf_rx_packets: 1\n     driver: hv_netvsc\n")
+    assert str(info.value) == "line 3: value of 'driver' is not a counter: 'hv_netvsc'"
+    with pytest.raises(EthtoolFormatError) as info:
+        parse_ethtool_stats("$ ethtool -S eth0\n")
+    assert str(info.value) == "no 'name: value' statistic found in ethtool output"
+    with pytest.raises(EthtoolFormatError) as info:
+        parse_ethtool_info("NIC statistics:\n")
+    assert str(info.value) == "no 'driver:' line: not ethtool -i output"
+    with pytest.raises(EthtoolFormatError) as info:
+        parse_ethtool_info(b"driver: hv_netvsc")
+    assert str(info.value) == "ethtool output must be text, not bytes"
+
+
+def test_ethtool_i_keys_have_no_blanks_and_the_first_value_stays():
+    info = parse_ethtool_info("driver: mlx5_core\nbus info: x\nno separator here\n: empty key\n"
+                              "version: 5.15\ndriver: other\n")
+    assert info == {"driver": "mlx5_core", "version": "5.15"}

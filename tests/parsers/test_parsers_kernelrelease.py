@@ -141,3 +141,36 @@ def test_truncated(raw, data):
 def test_huge_components_raise(bad):
     with pytest.raises(KernelReleaseError):
         parse_kernel_release(bad)
+
+
+def test_component_length_limit_is_nine_digits():
+    assert parse_kernel_release("5.123456789.0").version == (5, 123456789, 0)
+    with pytest.raises(KernelReleaseError):
+        parse_kernel_release("5.1234567890.0")
+
+
+def test_rpm_shape_without_a_known_dist_tag():
+    k = parse_kernel_release("4.18.0-80.x86_64")
+    assert (k.family, k.distro, k.arch) == ("unknown", "80", "x86_64")
+
+
+@pytest.mark.parametrize("raw, local", [("6.8.0-", None), ("6.8.0rc1", "rc1"), ("6.8.0x", "x")])
+def test_odd_tails_are_unknown_and_kept(raw, local):
+    k = parse_kernel_release(raw)
+    assert (k.family, k.local, k.distro) == ("unknown", local, None)
+
+
+@pytest.mark.parametrize("flavour", ["virt", "lts", "edge", "rpi", "rpi2", "rpi4"])
+def test_alpine_flavours(flavour):
+    k = parse_kernel_release(f"6.6.14-0-{flavour}")
+    assert (k.family, k.flavour, k.comparable()) == ("alpine", flavour, "6.6.14-0")
+
+
+def test_empty_rpm_release_is_refused():
+    with pytest.raises(KernelReleaseError, match="empty release before the arch"):
+        parse_kernel_release("5.15.0-.x86_64")
+
+
+def test_dashed_release_that_is_no_known_shape():
+    k = parse_kernel_release("5.10.0-1a-custom")
+    assert (k.family, k.distro, k.flavour) == ("unknown", "1a", "custom")

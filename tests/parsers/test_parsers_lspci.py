@@ -395,3 +395,49 @@ def test_shuffled_real_lines(lines):
 def test_huge_numa_node_is_ignored():
     (dev,) = parse_lspci("Slot:\t00:00.0\nNUMANode:\t" + "9" * 5000 + "\n")
     assert dev.numa_node is None and dev.slot == "0000:00:00.0"
+
+
+def test_machine_form_class_names_and_the_network_fallback():
+    # -m prints class names, not codes: the code of a known class name is filled in.
+    devs = parse_lspci(_read("lspci-mD_cx5-vf_ubuntu22.04-6.8.0-1029-azure.txt"))
+    assert [(d.class_name, d.class_code, d.is_network) for d in devs] == [("Ethernet controller", "0200", True)] * 2
+
+
+@pytest.mark.parametrize("device, network", [
+    (LspciDevice("0000:00:00.0", class_code="0200"), True),
+    (LspciDevice("0000:00:00.0", class_code="0280"), True),
+    (LspciDevice("0000:00:00.0", class_code="0207"), True),        # InfiniBand is a network class too
+    (LspciDevice("0000:00:00.0", class_code="0300"), False),
+    (LspciDevice("0000:00:00.0", class_code="0300", class_name="Ethernet controller"), False),  # the code wins
+    (LspciDevice("0000:00:00.0", class_name="Ethernet controller"), True),
+    (LspciDevice("0000:00:00.0", class_name="Network controller"), True),
+    (LspciDevice("0000:00:00.0", class_name="VGA compatible controller"), False),
+    (LspciDevice("0000:00:00.0"), False),
+])
+def test_is_network(device, network):
+    assert device.is_network is network
+
+
+def test_machine_lines_with_three_fields_have_no_subsystem():
+    # pciutils before 3.0 (and -m on a device without a subsystem id) print three fields.
+    text = ('0000:00:08.0 "VGA compatible controller" "Microsoft Corporation" "Hyper-V virtual VGA"\n'
+            '1a65:00:02.0 "Ethernet controller" "Mellanox Technologies" "MT27800 Family [ConnectX-5 Virtual Function]" -r80\n')
+    vga, vf = parse_lspci(text)
+    assert (vga.class_name, vga.vendor_name, vga.device_name, vga.subsystem_vendor_name, vga.subsystem_device_name) == (
+        "VGA compatible controller", "Microsoft Corporation", "Hyper-V virtual VGA", None, None)
+    assert (vf.revision, vf.device_name, vf.is_network) == ("80", CX5, True)
+
+
+def test_machine_lines_with_four_fields_are_not_lspci():
+    text = ('0000:00:08.0 "VGA compatible controller" "Microsoft Corporation" "Hyper-V virtual VGA" "x"\n'
+            '1a65:00:02.0 "Ethernet controller" "Mellanox Technologies" "MT27800 Family [ConnectX-5 Virtual Function]"\n')
+    assert [d.slot for d in parse_lspci(text)] == ["1a65:00:02.0"]
+
+
+def test_numeric_forms_get_known_names():
+    text = ("1a65:00:02.0 0200: 15b3:101e\n"
+            "7870:00:00.0 0200: 1414:00ba\n")
+    cx, mana = parse_lspci(text)
+    assert (cx.vendor_name, cx.device_name, cx.class_name) == (
+        "Mellanox Technologies", "ConnectX Family mlx5Gen Virtual Function", "Ethernet controller")
+    assert (mana.vendor_id, mana.device_id, mana.vendor_name) == ("1414", "00ba", "Microsoft Corporation")

@@ -137,3 +137,49 @@ def test_truncated_real_files(fname, data):
     full = parse_os_release(text).raw
     for key, value in osr.raw.items():
         assert key in full or any(k.startswith(key) for k in full)
+
+
+def test_inside_double_quotes_only_shell_specials_are_escaped():
+    # sh keeps a backslash before any other character inside "..." (os-release(5) follows sh).
+    osr = parse_os_release('NAME="a\\Xb\\$c\\"d\\\\e\\`f\\nX"\nID=x\n')
+    assert osr.name == 'a\\Xb$c"d\\e`f\\nX'
+
+
+def test_parsed_os_release_is_a_value():
+    a = parse_os_release("ID=ubuntu\nVERSION_ID=22.04\n")
+    b = parse_os_release('ID="ubuntu"\nVERSION_ID="22.04"\n# a comment\n')
+    assert a == b and len({a, b}) == 1
+    with pytest.raises(AttributeError):
+        a.id = "debian"
+
+
+@pytest.mark.parametrize("line, value", [
+    ("NAME='Red Hat \"Enterprise\" Linux'", 'Red Hat "Enterprise" Linux'),
+    ("NAME='a'b'c'", "abc"),                 # adjacent words join, as in sh
+    ("NAME='a\\b'", "a\\b"),                 # no escapes inside single quotes
+    ("NAME=''x", "x"),
+    ("NAME='x'\"y\"z", "xyz"),
+])
+def test_single_quotes(line, value):
+    assert parse_os_release(line + "\nID=x\n").name == value
+
+
+@pytest.mark.parametrize("line", ["NAME='open", "NAME=\"open", "NAME=ok'open", "NAME=\"open\\"])
+def test_an_open_quote_leaves_the_line_out(line):
+    osr = parse_os_release(f"ID=x\n{line}\n")
+    assert osr.name == "Linux" and "NAME" not in osr.raw
+
+
+def test_no_assignment_is_an_error_that_says_so():
+    with pytest.raises(OsReleaseError) as info:
+        parse_os_release("# only a comment\n\n")
+    assert str(info.value) == "no KEY=VALUE assignment found in os-release text"
+
+
+def test_a_trailing_backslash_outside_quotes_is_dropped():
+    assert parse_os_release("ID=x\nNAME=abc\\\n").name == "abc"
+
+
+def test_a_backslash_outside_quotes_keeps_the_next_character():
+    assert parse_os_release("ID=x\nNAME=a\\b\n").name == "ab"
+    assert parse_os_release("ID=x\nNAME=a\\ b\n").name == "a b"

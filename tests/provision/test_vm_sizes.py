@@ -83,11 +83,76 @@ def test_verdicts_of_real_sizes(name, status, rule):
     assert verdict.source and verdict.reason.startswith(parse_size(name).name)
 
 
-@pytest.mark.parametrize("name", ["Standard_HB120rs_v3", "Standard_NC24ads_A100_v4",
-                                  "Standard_GS5", "Standard_DC2s_v2", "Standard_Q4_v9",
-                                  "Standard_D6_v2", "not a size", "standard_ds4_v2;id"])
+@pytest.mark.parametrize("name", ["Standard_GS5", "Standard_G2", "Standard_Q4_v9", "Standard_D6_v2",
+                                  "Standard_DC4ds_v3", "Standard_ND96amsr_A100_v4", "Standard_NP10s",
+                                  "not a size", "standard_ds4_v2;id"])
 def test_unplaceable_names_are_unknown_never_unsupported(name):
     assert evaluate_size(name).status == "unknown"
+
+
+# Each series page's 'Feature support: Accelerated Networking' line, one size per rule.
+@pytest.mark.parametrize("name, status, rule, page", [
+    ("Standard_DC4s_v3", "unsupported", "dc-v3-sgx", "general-purpose/dcsv3-series.md"),
+    ("Standard_DC2s_v2", "unsupported", "dc-v2-sgx", "general-purpose/dcsv2-series.md"),
+    ("Standard_DC8_v2", "unsupported", "dc-v2-sgx", "general-purpose/dcsv2-series.md"),
+    ("Standard_DC4es_v6", "unsupported", "dc-v6-tdx", "general-purpose/dcesv6-series.md"),
+    ("Standard_DC2eds_v6", "unsupported", "dc-v6-tdx-disk", "general-purpose/dcedsv6-series.md"),
+    ("Standard_NC6s_v3", "unsupported", "nc-v3-v100", "gpu-accelerated/ncv3-series.md"),
+    ("Standard_NC24rs_v3", "unsupported", "nc-v3-v100", "gpu-accelerated/ncv3-series.md"),
+    ("Standard_ND6s", "unsupported", "nd-v1-p40", "gpu-accelerated/nd-series.md"),
+    ("Standard_NC4as_T4_v3", "supported", "nc-t4-v3", "gpu-accelerated/ncast4v3-series.md"),
+    ("Standard_NC24ads_A100_v4", "supported", "nc-a100-v4", "gpu-accelerated/nca100v4-series.md"),
+    ("Standard_NC40ads_H100_v5", "supported", "nc-h100-v5", "gpu-accelerated/ncadsh100v5-series.md"),
+    ("Standard_NC80adis_H100_v5", "supported", "nc-h100-v5", "gpu-accelerated/ncadsh100v5-series.md"),
+    ("Standard_NV12s_v3", "supported", "nv-v3", "gpu-accelerated/nvv3-series.md"),
+    ("Standard_NV4as_v4", "supported", "nv-v4", "gpu-accelerated/nvv4-series.md"),
+    ("Standard_NV36adms_A10_v5", "supported", "nv-a10-v5", "gpu-accelerated/nvadsa10v5-series.md"),
+    ("Standard_ND40rs_v2", "supported", "nd-v2", "gpu-accelerated/ndv2-series.md"),
+    ("Standard_ND96asr_v4", "supported", "nd-a100-v4", "gpu-accelerated/ndasra100v4-series.md"),
+    ("Standard_HB120rs_v2", "supported", "hb-v2", "high-performance-compute/hbv2-series.md"),
+    ("Standard_HB120rs_v3", "supported", "hb-v3", "high-performance-compute/hbv3-series.md"),
+    ("Standard_HB120-16rs_v3", "supported", "hb-v3", "high-performance-compute/hbv3-series.md"),
+    ("Standard_HB176-24rs_v4", "supported", "hb-v4", "high-performance-compute/hbv4-series.md"),
+    ("Standard_HC44-16rs", "supported", "hc-v1", "high-performance-compute/hc-series.md"),
+])
+def test_series_pages(name, status, rule, page):
+    verdict = evaluate_size(name)
+    assert (verdict.status, verdict.rule) == (status, rule)
+    assert "MicrosoftDocs/azure-compute-docs:articles/virtual-machines/sizes/" + page in verdict.source
+
+
+@pytest.mark.parametrize("name, status, rule", [
+    ("Standard_D4s_v5", "supported", "general-current"),
+    ("Standard_D4as_v5", "supported", "general-current"),
+    ("Standard_E8-4ds_v5", "supported", "general-current"),
+    ("Standard_M416ms_v2", "supported", "general-current"),
+    ("Standard_B2ats_v2", "supported", "b-v2"),
+    ("Standard_D2as_v5_Promo", "supported", "general-current"),
+    ("Standard_NC24ads_A100_v4_Promo", "supported", "nc-a100-v4"),
+    ("Standard_DC1s_v3", "unsupported", "single-vcpu"),
+])
+def test_real_size_spellings(name, status, rule):
+    verdict = evaluate_size(name)
+    assert (verdict.status, verdict.rule) == (status, rule)
+
+
+def test_accelerator_rules_need_the_named_accelerator():
+    # An NC v3 name with an accelerator other than T4 is no NCv3 (V100) size and no NCasT4_v3.
+    assert evaluate_size("Standard_NC4as_A10_v3").status == "unknown"
+    assert evaluate_size("Standard_NV6ads_A100_v5").status == "unknown"
+
+
+def test_every_series_source_names_its_page():
+    data = json.loads(sizes.RULES_PATH.read_text())
+    for key, text in data["sources"].items():
+        if key.endswith("-series"):
+            assert key in data["pages"], key
+            assert data["pages"][key].startswith("MicrosoftDocs/azure-compute-docs:articles/virtual-machines/sizes/")
+    for rule in data["rules"]:
+        source = data["sources"][rule["source"]]
+        if rule["source"].endswith("-series") and rule["source"] not in ("av2-series", "bv1-series", "bsv2-series",
+                                                                             "dv2-series", "dv3-series", "dsv6-series"):
+            assert data["pages"][rule["source"]] in source, rule["id"]
 
 
 def test_2018_rule_differs_for_two_vcpu_hyperthreaded_sizes():
