@@ -5,7 +5,7 @@ one whose input could not be read is ``unknown`` (never a guess dressed as ``ok`
 """
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from . import counters, distros, kernellog
 from .facts import USER_SPACE_DRIVERS, Facts
@@ -17,6 +17,14 @@ OK, WARNING, CRITICAL, UNKNOWN, SKIPPED = "ok", "warning", "critical", "unknown"
 #: How bad a status is; the same numbers are the Nagios exit code of the overall status and
 #: the value of accelnet_check_status (a skipped check counts as ok).
 SEVERITY = {OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3, SKIPPED: 0}
+#: Which of several results decides a check: as monitoring-plugins' max_state_alt, a broken
+#: part (critical) is never hidden by one that could not be read (unknown).
+RANK = {SKIPPED: 0, OK: 0, UNKNOWN: 1, WARNING: 2, CRITICAL: 3}
+
+
+def worst_status(statuses: Iterable[str]) -> str:
+    """The status that decides among several: critical, then warning, then unknown, then ok."""
+    return max(statuses, key=lambda status: RANK[status])
 CHECK_IDS = (
     "platform.azure",
     "platform.vm_size",
@@ -328,7 +336,7 @@ def check_vf_present(facts: Facts, vfs: List[PciDevice], size_supported: bool = 
         ))
     if not problems:
         return Finding("vf.present", OK, "; ".join(_vf_text(d) for d in vfs), evidence)
-    worst = max((p[0] for p in problems), key=lambda st: SEVERITY[st])
+    worst = worst_status(p[0] for p in problems)
     remedy = next(p[2] for p in problems if p[0] == worst)
     return Finding("vf.present", worst, "; ".join(p[1] for p in problems), evidence, remedy)
 
@@ -372,9 +380,9 @@ def check_vf_driver(facts: Facts, vfs: List[PciDevice]) -> Finding:
                        for d in vfs if d.driver not in USER_SPACE_DRIVERS] + owned),
             evidence,
         )
-    worst = max(problems, key=lambda p: SEVERITY[p[0]])
-    remedy = next((p[2] for p in problems if p[2]), None)
-    return Finding("vf.driver", worst[0], "; ".join([p[1] for p in problems] + owned), evidence, remedy)
+    worst = worst_status(p[0] for p in problems)
+    remedy = next((p[2] for p in problems if p[0] == worst and p[2]), None) or next((p[2] for p in problems if p[2]), None)
+    return Finding("vf.driver", worst, "; ".join([p[1] for p in problems] + owned), evidence, remedy)
 
 
 def _bond_remedy(facts: Facts, manager_problem: bool, vf: str = "<vf>") -> str:
@@ -522,7 +530,7 @@ def check_vf_bonded(facts: Facts, vfs: List[PciDevice]) -> Finding:
             "; ".join([f"{r['vf']} enslaved to {r['synthetic']}, same MAC" for r in rows if r["synthetic"]] + notes),
             evidence,
         )
-    worst = max((p[0] for p in problems), key=lambda st: SEVERITY[st])
+    worst = worst_status(p[0] for p in problems)
     remedy = next(p[2] for p in problems if p[0] == worst)
     return Finding("vf.bonded", worst, "; ".join([p[1] for p in problems] + notes), evidence, remedy)
 
@@ -631,7 +639,7 @@ def check_datapath(facts: Facts, size_supported: bool = True) -> Finding:
             return Finding("datapath.vf", SKIPPED, "no synthetic NIC")
         results = [_datapath_of(facts, p) if p.vf is not None else _datapath_without_vf(facts, p, size_supported)
                    for p in facts.pairings]
-    worst = max((r[0] for r in results), key=lambda s: SEVERITY[s])
+    worst = worst_status(r[0] for r in results)
     remedy = next((r[2] for r in results if r[0] == worst and r[2]), None)
     return Finding(
         "datapath.vf", worst, "; ".join(r[1] for r in results), {"interfaces": [r[3] for r in results]}, remedy

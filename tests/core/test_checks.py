@@ -104,8 +104,6 @@ def test_two_driver_problems_at_once_all_are_named_and_the_first_remedy_given():
     assert (only_unknown.status, only_unknown.remedy) == ("unknown", None)
 
 
-@pytest.mark.xfail(strict=True, reason="checks.SEVERITY ranks unknown (3) above critical (2), so max() lets an "
-                                       "unreadable VF hide a broken one; the checks rewrite on the field branch decides")
 def test_a_broken_vf_is_not_hidden_by_an_unreadable_one():
     lspci_only = vf_dev("0002:00:02.0", driver=None, nets=(), source="lspci")
     unbound = vf_dev("0001:00:02.0", driver=None, nets=())
@@ -187,7 +185,7 @@ def test_datapath_synthetic_because_not_enslaved():
     assert finding.summary == "eth0: traffic on the synthetic path: enP1s1 is not enslaved (see vf.bonded)"
     fallback = _datapath([before, after])
     assert fallback.summary == "eth0: traffic on the synthetic path, not the VF enP1s1 (fallback)"
-    assert fallback.remedy == checks.FALLBACK_REMEDY
+    assert fallback.remedy == checks.fallback_remedy("enP1s1")
 
 
 def test_datapath_single_sample_and_missing_counters():
