@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import goldens
-from accelnet import distros
+from accelnet.diagnosis import distros
 from accelnet.cli.check import main
 
 FILES = [

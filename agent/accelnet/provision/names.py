@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Dict, Pattern
 
 from accelnet.provision.errors import Refused
-from accelnet.sizes import SizeParseError, parse_size
+from accelnet.diagnosis.sizes import SizeParseError, parse_size
 
 
 @dataclass(frozen=True)

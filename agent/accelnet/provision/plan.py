@@ -21,7 +21,7 @@ from accelnet.provision.errors import Refused
 from accelnet.provision.journal import Entry, Journal
 from accelnet.provision.reader import Reader
 from accelnet.provision.state import RUNNING_STATES, Ref, VmStatus
-from accelnet.sizes import evaluate_size
+from accelnet.diagnosis.sizes import evaluate_size
 
 AUTOMATIC_WARNING = (
     "upgradePolicy.mode=Automatic: from now on Azure applies every change of the scale set "
