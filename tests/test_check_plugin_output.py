@@ -14,10 +14,10 @@ import time
 import pytest
 
 import goldens
-from accelnet.readers import live
 from accelnet.cli import check
 from accelnet.diagnosis.report import render_text
 from accelnet.diagnosis.safetext import safe_label, safe_text
+from accelnet.readers import live
 
 REPO = goldens.REPO
 

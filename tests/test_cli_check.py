@@ -15,9 +15,9 @@ import socketserver
 import pytest
 
 import goldens
-from accelnet.readers import live
 from accelnet.cli.check import main
 from accelnet.diagnosis.facts import Options, gather
+from accelnet.readers import live
 from accelnet.readers.host import Host
 
 REPO = goldens.REPO

@@ -11,10 +11,10 @@ import tarfile
 
 import pytest
 
-from accelnet.readers import live
 from accelnet.kernel import netns
+from accelnet.readers import live
 from accelnet.parsers.ethtool_text import (EthtoolCommandError, EthtoolFormatError, parse_ethtool_permaddr,
-                                   render_ethtool_permaddr)
+                                           render_ethtool_permaddr)
 from accelnet.parsers.kmsg import parse_kmsg_record, render_dmesg
 from agentproc import REPO, env
 from testutil import require_tool

@@ -6,11 +6,11 @@ import errno
 import pytest
 
 from accelnet.diagnosis import checks
-from accelnet.readers import live
 from accelnet.diagnosis.facts import Facts, Options, gather, parse_rfc3339, rfc3339
-from accelnet.readers.host import CounterSample, Host
 from accelnet.parsers.ipaddr import Address
 from accelnet.parsers.kernellog import parse_kernel_log
+from accelnet.readers import live
+from accelnet.readers.host import CounterSample, Host
 from accelnet.readers.netdev import NetInterface, VmbusNic, mac_of_netvsc_guid, pair_interfaces
 from accelnet.readers.pci import PciDevice, known_vf
 from accelnet.readers.platform import Dmi

@@ -5,8 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accelnet.diagnosis.counters import DATAPATH_IDLE, DATAPATH_SYNTHETIC, DATAPATH_UNKNOWN, DATAPATH_VF, classify_datapath, synthetic_totals
-from accelnet.readers.pci import parse_hex_id
 from accelnet.errors import SnapshotError
+from accelnet.readers.pci import parse_hex_id
 from accelnet.readers.safetar import Member, link_problem, member_parts
 from accelnet.readers.snapshot import read_meta
 

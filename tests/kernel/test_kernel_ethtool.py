@@ -8,7 +8,7 @@ import pytest
 
 from accelnet.kernel import ethtool, netns
 from accelnet.kernel.ethtool import (CountersUnavailable, EthtoolReader, NoStats, NoSuchInterface,
-                              Unsupported)
+                                     Unsupported)
 from accelnet.parsers.ethtool_text import parse_ethtool_stats
 from kernel_helpers import ethtool as run_ethtool
 from kernel_helpers import ethtool_s, ethtool_s_text, parse

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from accelnet.errors import ParseError
 from accelnet.kernel import netlink, netns
 from accelnet.parsers import rtnl
-from accelnet.errors import ParseError
 from accelnet.parsers.rtnl import Link, RtnlParseError
 
 

@@ -3,9 +3,9 @@ diagnosis of the live host says the history's state."""
 
 import os
 
-from accelnet.readers import live
 from accelnet.diagnosis.facts import Options, gather
 from accelnet.parsers.kernellog import split_record
+from accelnet.readers import live
 from testutil import require
 
 

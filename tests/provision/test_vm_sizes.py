@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from accelnet.diagnosis import sizes
-from accelnet.errors import ParseError
 from accelnet.diagnosis.sizes import SizeParseError, evaluate_size, parse_size
+from accelnet.errors import ParseError
 
 
 @pytest.mark.parametrize("name, series, vcpus, features, version", [

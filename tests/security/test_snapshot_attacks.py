@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from accelnet.readers import safetar
 from accelnet.errors import SnapshotError
+from accelnet.readers import safetar
 from accelnet.readers.host import MAX_SNAPSHOT_STEPS, Host
 from accelnet.readers.snapshot import open_snapshot
 

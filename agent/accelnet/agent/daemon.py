@@ -18,15 +18,15 @@ import time
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from accelnet.agent.exporter import AccelnetCollector, AgentView, EthtoolExport, InterfaceState, vm_labels
+from accelnet.agent.textfile import TextfileError
 from accelnet.diagnosis import counters
 from accelnet.diagnosis.checks import interface_datapath, run_checks
-from accelnet.agent.exporter import AccelnetCollector, AgentView, EthtoolExport, InterfaceState, vm_labels
 from accelnet.diagnosis.facts import Facts, Options, gather
-from accelnet.readers.host import CounterSample, Host
-from accelnet.parsers.kernellog import vf_event_counts
-from accelnet.readers.netdev import HV_NETVSC
 from accelnet.diagnosis.report import vf_record
-from accelnet.agent.textfile import TextfileError
+from accelnet.parsers.kernellog import vf_event_counts
+from accelnet.readers.host import CounterSample, Host
+from accelnet.readers.netdev import HV_NETVSC
 
 log = logging.getLogger("accelnet.agent")
 

@@ -39,10 +39,10 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 from urllib.parse import parse_qs, urlsplit
 
 from accelnet import __version__
-from accelnet.errors import ParseError
 from accelnet.agent.webauth import BasicAuth, TokenBucket
+from accelnet.errors import ParseError
 from accelnet.agent.webconfig import (WebConfig, WebConfigError, build_ssl_context, describe, load_web_config,
-                                san_allowed, weakening)
+                                      san_allowed, weakening)
 
 
 __all__ = ["ListenAddressError", "ServeError", "BasicAuth", "Server", "serve",

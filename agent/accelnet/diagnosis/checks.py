@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from accelnet.diagnosis import counters, distros
-from accelnet.parsers import kernellog
 from accelnet.diagnosis.facts import USER_SPACE_DRIVERS, Facts
 from accelnet.diagnosis.vfhistory import frequent_removals, logged_switch, removal_evidence
+from accelnet.parsers import kernellog
 from accelnet.readers.netdev import NetInterface, Pairing, VmbusNic
 from accelnet.readers.pci import PciDevice
 

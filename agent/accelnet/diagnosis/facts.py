@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 from accelnet.errors import ParseError
-from accelnet.readers.host import CounterSample, Host
 from accelnet.parsers.ipaddr import Address
 from accelnet.parsers.kernellog import KernelEvent
+from accelnet.readers.host import CounterSample, Host
 from accelnet.readers.netdev import HV_NETVSC, NetInterface, Pairing, VmbusNic, pair_interfaces, read_interfaces, read_vmbus_nics
 from accelnet.readers.pci import PciDevice, read_pci_devices, read_pci_slots
 from accelnet.readers.platform import Dmi, count_cpus, read_dmi, read_kernel_release, read_os_release_text

@@ -9,8 +9,8 @@ data path.
 from typing import Dict, List, Optional
 
 from accelnet.diagnosis import counters
-from accelnet.parsers import kernellog
 from accelnet.diagnosis.facts import Facts, rfc3339
+from accelnet.parsers import kernellog
 from accelnet.readers.netdev import Pairing
 
 

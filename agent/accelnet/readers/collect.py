@@ -21,8 +21,8 @@ from typing import Dict, List, Optional
 
 from accelnet import __version__
 from accelnet.diagnosis.facts import Options
-from accelnet.readers.host import CounterSample, Host
 from accelnet.parsers.imds import redact_imds
+from accelnet.readers.host import CounterSample, Host
 from accelnet.readers.platform import read_dmi
 from accelnet.readers.safetar import remove_tree
 
