@@ -17,8 +17,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "agent"))
 
-from accelnet import netns  # noqa: E402
-from accelnet.ethtool import EthtoolReader  # noqa: E402
+from accelnet.kernel import netns  # noqa: E402
+from accelnet.kernel.ethtool import EthtoolReader  # noqa: E402
 
 
 def per_call(fn, repeat: int) -> float:
@@ -99,7 +99,7 @@ def main() -> None:
     samples = []
     for _ in range(5):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import accelnet.ethtool"], check=True,
+        subprocess.run([sys.executable, "-c", "import accelnet.kernel.ethtool"], check=True,
                        env=dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..", "agent")))
         samples.append(time.perf_counter() - t0)
     base = []
@@ -107,7 +107,7 @@ def main() -> None:
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-c", "import pyroute2.ethtool.ioctl"], check=True)
         base.append(time.perf_counter() - t0)
-    print("cold start: python -c 'import accelnet.ethtool' %.0f ms, 'import pyroute2.ethtool.ioctl' %.0f ms "
+    print("cold start: python -c 'import accelnet.kernel.ethtool' %.0f ms, 'import pyroute2.ethtool.ioctl' %.0f ms "
           "(ratio %.1fx)" % (statistics.median(samples) * 1e3, statistics.median(base) * 1e3,
                              statistics.median(base) / statistics.median(samples)))
 

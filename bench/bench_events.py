@@ -18,8 +18,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "agent"))
 
-from accelnet import netns  # noqa: E402
-from accelnet.events import REMOVED, VfMonitor  # noqa: E402
+from accelnet.kernel import netns  # noqa: E402
+from accelnet.kernel.events import REMOVED, VfMonitor  # noqa: E402
 
 FLAPS = 200
 

@@ -133,7 +133,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--interfaces", type=int, default=32)
     args = ap.parse_args(argv)
 
-    from accelnet import web
+    from accelnet.agent import web
 
     registry = agent_like_registry(args.interfaces)
     port, baseline_server = _baseline(registry)

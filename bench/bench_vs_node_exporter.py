@@ -21,7 +21,7 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "agent"))
 
-from accelnet import netns  # noqa: E402
+from accelnet.kernel import netns  # noqa: E402
 
 CLIENT = r"""
 import json, sys, time, urllib.request

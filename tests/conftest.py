@@ -18,7 +18,7 @@ def ns() -> Iterator[str]:
     """A fresh, uniquely named network namespace, deleted after the test whatever happens."""
     require(os.geteuid() == 0, "needs root for network namespaces")
     require(shutil.which("ip") is not None, "needs iproute2's ip")
-    from accelnet import netns
+    from accelnet.kernel import netns
 
     with netns.namespace() as name:
         yield name

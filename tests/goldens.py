@@ -72,7 +72,7 @@ def same_values(text: str) -> str:
 
 def agent_metrics(name: str) -> str:
     """/metrics of ``accelnet-agent --snapshot <fixture>``, served over HTTP on loopback."""
-    from accelnet.daemon import Agent, AgentConfig
+    from accelnet.agent.daemon import Agent, AgentConfig
 
     agent = Agent(AgentConfig(listen="127.0.0.1:0", snapshot=os.path.join(FIXTURES, name)))
     agent.start()

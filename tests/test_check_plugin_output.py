@@ -14,10 +14,10 @@ import time
 import pytest
 
 import goldens
-from accelnet import live
 from accelnet.cli import check
-from accelnet.report import render_text
-from accelnet.safetext import safe_label, safe_text
+from accelnet.diagnosis.report import render_text
+from accelnet.diagnosis.safetext import safe_label, safe_text
+from accelnet.readers import live
 
 REPO = goldens.REPO
 
@@ -176,13 +176,13 @@ def test_every_failure_path_prints_an_unknown_line(tmp_path):
 
 
 def test_internal_error_is_unknown(monkeypatch, capsys):
-    import accelnet.facts
+    import accelnet.diagnosis.facts
 
     def broken(*_args, **_kwargs):
         raise ZeroDivisionError("boom")
 
     monkeypatch.delenv("ACCELNET_DEBUG", raising=False)
-    monkeypatch.setattr(accelnet.facts, "gather", broken)
+    monkeypatch.setattr(accelnet.diagnosis.facts, "gather", broken)
     code = check.main(["--snapshot", os.path.join(goldens.FIXTURES, "ubuntu1604-cx3-healthy")])
     out = capsys.readouterr().out
     assert code == 3 and out.startswith("UNKNOWN: accelnet-check: internal error while reading the host (ZeroDivisionError: boom)")
@@ -191,7 +191,7 @@ def test_internal_error_is_unknown(monkeypatch, capsys):
 
 
 def test_timeout_gives_unknown_and_says_where(monkeypatch, capsys):
-    import accelnet.facts
+    import accelnet.diagnosis.facts
 
     def stuck(names, interval, wait=time.sleep):
         time.sleep(30)
@@ -200,7 +200,7 @@ def test_timeout_gives_unknown_and_says_where(monkeypatch, capsys):
         host.sample_counters(["eth0"], options.sample_seconds)
 
     monkeypatch.setattr(live, "sample_ethtool", stuck)
-    monkeypatch.setattr(accelnet.facts, "gather", gather)
+    monkeypatch.setattr(accelnet.diagnosis.facts, "gather", gather)
     started = time.monotonic()
     code = check.main(["--timeout", "0.5", "--sample-seconds", "0.1", "--no-imds"])
     elapsed = time.monotonic() - started
@@ -214,7 +214,7 @@ def test_timeout_gives_unknown_and_says_where(monkeypatch, capsys):
 
 
 def check_ids():
-    from accelnet.checks import CHECK_IDS
+    from accelnet.diagnosis.checks import CHECK_IDS
 
     return CHECK_IDS
 
@@ -236,15 +236,15 @@ class Tty(io.StringIO):
 
 
 def test_progress_on_a_terminal_only(monkeypatch):
-    import accelnet.facts
+    import accelnet.diagnosis.facts
 
-    real_gather = accelnet.facts.gather
+    real_gather = accelnet.diagnosis.facts.gather
 
     def gather(host, options):  # this machine has no synthetic NIC to sample: sample lo
         host.sample_counters(["lo"], options.sample_seconds)
         return real_gather(host, options)
 
-    monkeypatch.setattr(accelnet.facts, "gather", gather)
+    monkeypatch.setattr(accelnet.diagnosis.facts, "gather", gather)
     monkeypatch.setattr(sys, "stderr", Tty())
     check._progress_wait(1.3)
     shown = sys.stderr.getvalue()

@@ -15,10 +15,10 @@ import socketserver
 import pytest
 
 import goldens
-from accelnet import live
 from accelnet.cli.check import main
-from accelnet.facts import Options, gather
-from accelnet.host import Host
+from accelnet.diagnosis.facts import Options, gather
+from accelnet.readers import live
+from accelnet.readers.host import Host
 
 REPO = goldens.REPO
 

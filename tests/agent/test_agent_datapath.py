@@ -1,9 +1,9 @@
 """The live agent compares each refresh's counters with the previous refresh's."""
 
-from accelnet.daemon import Agent, AgentConfig
-from accelnet.facts import Facts
-from accelnet.host import CounterSample
-from accelnet.platform import Dmi
+from accelnet.agent.daemon import Agent, AgentConfig
+from accelnet.diagnosis.facts import Facts
+from accelnet.readers.host import CounterSample
+from accelnet.readers.platform import Dmi
 
 BASE = {"vf_rx_packets": 10, "vf_rx_bytes": 1, "vf_tx_packets": 10, "vf_tx_bytes": 1, "vf_tx_dropped": 0,
         "rx_queue_0_packets": 5, "tx_queue_0_packets": 5}

@@ -4,8 +4,8 @@ import os
 import urllib.request
 
 import goldens
-from accelnet.daemon import Agent, AgentConfig
-from accelnet.exporter import metric_name, split_stat
+from accelnet.agent.daemon import Agent, AgentConfig
+from accelnet.agent.exporter import metric_name, split_stat
 
 FIXTURE = os.path.join(goldens.FIXTURES, "ubuntu2204-cx5-2nics")
 
@@ -53,8 +53,8 @@ def test_names_that_collide_after_sanitising_keep_the_first_and_log_once(caplog)
 
     from prometheus_client import CollectorRegistry, generate_latest
 
-    from accelnet.exporter import AccelnetCollector, AgentView, EthtoolExport
-    from accelnet.host import CounterSample
+    from accelnet.agent.exporter import AccelnetCollector, AgentView, EthtoolExport
+    from accelnet.readers.host import CounterSample
 
     stats = {"rx-errors": 7, "rx_errors": 9, "rx.errors": 11, "tx_queue_0_packets": 1, "rx_queue_0_packets": 2}
     collector = AccelnetCollector(
@@ -63,7 +63,7 @@ def test_names_that_collide_after_sanitising_keep_the_first_and_log_once(caplog)
     )
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
-    with caplog.at_level(logging.WARNING, logger="accelnet.exporter"):
+    with caplog.at_level(logging.WARNING, logger="accelnet.agent.exporter"):
         first = generate_latest(registry).decode()
         second = generate_latest(registry).decode()
     samples = [[l for l in page.splitlines() if l.startswith("accelnet_ethtool_")] for page in (first, second)]

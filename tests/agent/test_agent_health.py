@@ -12,8 +12,8 @@ import urllib.request
 import pytest
 
 import goldens
-from accelnet import daemon
-from accelnet.daemon import Agent, AgentConfig
+from accelnet.agent import daemon
+from accelnet.agent.daemon import Agent, AgentConfig
 
 FIXTURE = os.path.join(goldens.FIXTURES, "ubuntu2204-cx5-2nics")
 
@@ -65,7 +65,7 @@ def test_a_failing_part_is_reported_and_the_rest_is_served(started, caplog):
         agent.read_counters = read_counters
 
     agent = started(before_start=break_counters, ethtool_include="^eth0$")
-    with caplog.at_level(logging.ERROR, logger="accelnet.exporter"):
+    with caplog.at_level(logging.ERROR, logger="accelnet.agent.exporter"):
         body = scrape(agent)  # 200, not 500
     assert value(body, 'accelnet_scrape_collector_success{collector="counters"}') == 0
     assert value(body, 'accelnet_scrape_collector_success{collector="ethtool"}') == 0
@@ -75,7 +75,7 @@ def test_a_failing_part_is_reported_and_the_rest_is_served(started, caplog):
     assert value(body, 'accelnet_vf_present{device="eth0"}') == 1
     assert value(body, 'accelnet_check_status{check="vf.present"}') == 0
     assert "process_resident_memory_bytes" in body
-    errors = [r for r in caplog.records if r.name == "accelnet.exporter"]
+    errors = [r for r in caplog.records if r.name == "accelnet.agent.exporter"]
     assert [r.getMessage() for r in errors] == [
         "collector counters failed: RuntimeError: ethtool ioctl exploded",
         "collector ethtool failed: RuntimeError: ethtool ioctl exploded",

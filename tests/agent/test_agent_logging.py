@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import goldens
-from accelnet.logformat import JsonFormatter, LogfmtFormatter, logfmt_value, make_formatter
+from accelnet.agent.logformat import JsonFormatter, LogfmtFormatter, logfmt_value, make_formatter
 from agentproc import command, env
 
 FIXTURE = os.path.join(goldens.FIXTURES, "ubuntu2204-cx5-2nics")
@@ -18,7 +18,7 @@ LOGFMT_PAIR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
 
 
 def record(msg: str, level: int = logging.INFO, exc_info=None) -> logging.LogRecord:
-    return logging.LogRecord("accelnet.agent", level, "/x/accelnet/daemon.py", 42, msg, (), exc_info)
+    return logging.LogRecord("accelnet.agent", level, "/x/accelnet/agent/daemon.py", 42, msg, (), exc_info)
 
 
 def parse_logfmt(line: str) -> dict:

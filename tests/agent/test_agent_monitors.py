@@ -9,13 +9,14 @@ and the first restart fails too, so the "down" state lasts long enough to be scr
 import json
 import textwrap
 
-from accelnet import netns
+from accelnet.kernel import netns
 
 CHILD = textwrap.dedent(
     """
     import errno, json, subprocess, sys, time, urllib.request
-    from accelnet import daemon, events, netlink
-    from accelnet.daemon import Agent, AgentConfig
+    from accelnet.agent import daemon
+    from accelnet.kernel import events, netlink
+    from accelnet.agent.daemon import Agent, AgentConfig
 
     NS = sys.argv[1]
     out = {}

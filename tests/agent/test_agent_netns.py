@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from accelnet import netns
+from accelnet.kernel import netns
 from agentproc import REPO, command, env, stop
 
 PORT = 9837

@@ -65,7 +65,7 @@ def test_once_failures_are_one_line_and_non_zero(tmp_path, args, code, needle):
 
 def test_once_on_the_live_kernel(ns, tmp_path):
     """A bridge as the synthetic NIC, a veth as its VF: one run, nothing left running."""
-    from accelnet import netns
+    from accelnet.kernel import netns
 
     netns.ip("link", "set", "lo", "up", netns=ns)
     netns.add_bridge(ns, "syn0")
@@ -214,8 +214,8 @@ def test_node_exporter_reads_the_textfile_without_errors(tmp_path):
 def test_the_full_page_as_a_textfile_is_what_breaks_node_exporter(tmp_path):
     """The control: /metrics with its process_* series, written as a textfile, makes
     node_exporter fail its scrape, so the test above would catch a textfile like it."""
-    from accelnet.daemon import Agent, AgentConfig
-    from accelnet.textfile import write_textfile
+    from accelnet.agent.daemon import Agent, AgentConfig
+    from accelnet.agent.textfile import write_textfile
 
     directory = tmp_path / "textfile"
     directory.mkdir()

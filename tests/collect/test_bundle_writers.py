@@ -11,10 +11,11 @@ import tarfile
 
 import pytest
 
-from accelnet import live, netns
-from accelnet.ethtool_text import (EthtoolCommandError, EthtoolFormatError, parse_ethtool_permaddr,
-                                   render_ethtool_permaddr)
-from accelnet.kmsg import parse_kmsg_record, render_dmesg
+from accelnet.kernel import netns
+from accelnet.readers import live
+from accelnet.parsers.ethtool_text import (EthtoolCommandError, EthtoolFormatError, parse_ethtool_permaddr,
+                                           render_ethtool_permaddr)
+from accelnet.parsers.kmsg import parse_kmsg_record, render_dmesg
 from agentproc import REPO, env
 from testutil import require_tool
 
@@ -181,7 +182,7 @@ def test_collect_captures_every_documented_file_as_live_makes_it(ns, tmp_path):
     assert files["cmd/ethtool-P.enP1s1.txt"] == "Permanent address: not set\n"
 
     # the same captures, made live in the namespace now, give the same text
-    code = ("import json; from accelnet import live; h = live.live_host(); "
+    code = ("import json; from accelnet.readers import live; h = live.live_host(); "
             "print(json.dumps({n: h.capture(n) for n in %r}))"
             % ["ip-addr", "ethtool-i.syn0", "ethtool-i.enP1s1", "ethtool-P.enP1s1", "ethtool-P.syn0"])
     now = netns.run_python(ns, code)

@@ -18,7 +18,7 @@ import urllib.parse
 import pytest
 
 import accelnet
-from accelnet import netns
+from accelnet.kernel import netns
 from agentproc import REPO, env
 from testutil import require, require_tool
 

@@ -1,6 +1,6 @@
 """Data path from two samples of the hv_netvsc counters."""
 
-from accelnet.counters import classify_datapath, synthetic_totals, vf_counters
+from accelnet.diagnosis.counters import classify_datapath, synthetic_totals, vf_counters
 
 BASE = {
     "tx_scattered": 0, "vf_rx_packets": 100, "vf_rx_bytes": 1000, "vf_tx_packets": 50,

@@ -5,14 +5,15 @@ import errno
 
 import pytest
 
-from accelnet import checks, live
-from accelnet.facts import Facts, Options, gather, parse_rfc3339, rfc3339
-from accelnet.host import CounterSample, Host
-from accelnet.ipaddr import Address
-from accelnet.kernellog import parse_kernel_log
-from accelnet.netdev import NetInterface, VmbusNic, mac_of_netvsc_guid, pair_interfaces
-from accelnet.pci import PciDevice, known_vf
-from accelnet.platform import Dmi
+from accelnet.diagnosis import checks
+from accelnet.diagnosis.facts import Facts, Options, gather, parse_rfc3339, rfc3339
+from accelnet.parsers.ipaddr import Address
+from accelnet.parsers.kernellog import parse_kernel_log
+from accelnet.readers import live
+from accelnet.readers.host import CounterSample, Host
+from accelnet.readers.netdev import NetInterface, VmbusNic, mac_of_netvsc_guid, pair_interfaces
+from accelnet.readers.pci import PciDevice, known_vf
+from accelnet.readers.platform import Dmi
 
 MAC = "00:0d:3a:f5:76:bd"
 GUID = "000d3af5-76bd-000d-3af5-76bd000d3af5"
@@ -178,6 +179,6 @@ def test_absurd_uptime_and_times_give_no_wall_clock(tmp_path):
 
 
 def wall_clock_times(facts):
-    from accelnet.vfhistory import history_rows
+    from accelnet.diagnosis.vfhistory import history_rows
 
     return [row["time"] for row in history_rows(facts)]

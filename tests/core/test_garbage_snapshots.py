@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import goldens
-from accelnet import distros
 from accelnet.cli.check import main
+from accelnet.diagnosis import distros
 
 FILES = [
     "root/etc/os-release",

@@ -2,7 +2,7 @@
 
 import os
 
-from accelnet.host import MAX_READ_BYTES, Host
+from accelnet.readers.host import MAX_READ_BYTES, Host
 
 
 def make_host(tmp_path):

@@ -1,7 +1,7 @@
 """Who manages a VF: networkd's and NetworkManager's state files and the udev properties."""
 
-from accelnet.host import Host
-from accelnet.management import Management, key_value, read_management
+from accelnet.readers.host import Host
+from accelnet.readers.management import Management, key_value, read_management
 
 NETWORKD_LINK = "# This is private data. Do not parse.\nADMIN_STATE=unmanaged\nOPER_STATE=enslaved\n"
 

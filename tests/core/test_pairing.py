@@ -1,6 +1,6 @@
 """Pairing a synthetic NIC with its VF: kernel links first, then the (permanent) MAC; never names."""
 
-from accelnet.netdev import NetInterface, pair_interfaces
+from accelnet.readers.netdev import NetInterface, pair_interfaces
 
 MAC0, MAC1 = "00:0d:3a:00:00:01", "00:0d:3a:00:00:02"
 

@@ -4,11 +4,11 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accelnet.counters import DATAPATH_IDLE, DATAPATH_SYNTHETIC, DATAPATH_UNKNOWN, DATAPATH_VF, classify_datapath, synthetic_totals
-from accelnet.pci import parse_hex_id
+from accelnet.diagnosis.counters import DATAPATH_IDLE, DATAPATH_SYNTHETIC, DATAPATH_UNKNOWN, DATAPATH_VF, classify_datapath, synthetic_totals
 from accelnet.errors import SnapshotError
-from accelnet.safetar import Member, link_problem, member_parts
-from accelnet.snapshot import read_meta
+from accelnet.readers.pci import parse_hex_id
+from accelnet.readers.safetar import Member, link_problem, member_parts
+from accelnet.readers.snapshot import read_meta
 
 STAT_NAMES = st.sampled_from(
     ["vf_rx_packets", "vf_tx_packets", "vf_rx_bytes", "tx_queue_0_packets", "rx_queue_1_packets",

@@ -5,7 +5,7 @@ import json
 import re
 
 import goldens
-from accelnet.report import render_text, use_colour
+from accelnet.diagnosis.report import render_text, use_colour
 
 
 class Tty(io.StringIO):

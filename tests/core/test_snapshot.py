@@ -7,7 +7,7 @@ import tarfile
 import pytest
 
 from accelnet.errors import SnapshotError
-from accelnet.snapshot import open_snapshot
+from accelnet.readers.snapshot import open_snapshot
 
 
 def write_snapshot(top):

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from accelnet import ethtool, netns
-from accelnet.ethtool import (CountersUnavailable, EthtoolReader, NoStats, NoSuchInterface,
-                              Unsupported)
-from accelnet.ethtool_text import parse_ethtool_stats
+from accelnet.kernel import ethtool, netns
+from accelnet.kernel.ethtool import (CountersUnavailable, EthtoolReader, NoStats, NoSuchInterface,
+                                     Unsupported)
+from accelnet.parsers.ethtool_text import parse_ethtool_stats
 from kernel_helpers import ethtool as run_ethtool
 from kernel_helpers import ethtool_s, ethtool_s_text, parse
 

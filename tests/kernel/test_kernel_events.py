@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from accelnet import netlink, netns
-from accelnet.events import ADDED, REMOVED, VfMonitor
+from accelnet.kernel import netlink, netns
+from accelnet.kernel.events import ADDED, REMOVED, VfMonitor
 from kernel_helpers import wait_for
 
 
@@ -136,7 +136,7 @@ def test_burst_past_a_tiny_receive_buffer_loses_no_transition(ns, monitor_factor
     """ENOBUFS resync. Design of the burst: within one batch every link makes at most one
     transition (or only renames), so the difference between the state before and after any
     blind window shows each one; a link that flaps *and* reverts within one blind window on
-    the same ifindex could not be seen by any resync (documented in accelnet.events)."""
+    the same ifindex could not be seen by any resync (documented in accelnet.kernel.events)."""
     n = 60
     netns.add_bridge(ns, "eth0")
     netns.add_bridge(ns, "eth1")

@@ -7,9 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accelnet import netlink, netns, rtnl
 from accelnet.errors import ParseError
-from accelnet.rtnl import Link, RtnlParseError
+from accelnet.kernel import netlink, netns
+from accelnet.parsers import rtnl
+from accelnet.parsers.rtnl import Link, RtnlParseError
 
 
 def _ip_links(ns):

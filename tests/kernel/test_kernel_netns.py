@@ -6,11 +6,11 @@ import sys
 
 import pytest
 
-from accelnet import netlink, netns
+from accelnet.kernel import netlink, netns
 
 
 def _agent_dir():
-    return os.path.dirname(os.path.dirname(os.path.abspath(netlink.__file__)))
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(netlink.__file__))))
 
 
 def _netns_inode():
@@ -58,7 +58,7 @@ def test_call_in_netns_with_private_sysfs(ns):
 
 def test_run_python_in_child_process(ns):
     netns.add_bridge(ns, "br9")
-    proc = netns.run_python(ns, "from accelnet import netlink; print(sorted(l.name for l in netlink.dump_links()))")
+    proc = netns.run_python(ns, "from accelnet.kernel import netlink; print(sorted(l.name for l in netlink.dump_links()))")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "['br9', 'lo']"
 
@@ -78,8 +78,8 @@ def test_reader_and_monitor_need_no_capability(ns):
     netns.set_master(ns, "enP1s1", "eth0")
     code = (
         "import subprocess\n"
-        "from accelnet.ethtool import EthtoolReader\n"
-        "from accelnet.events import VfMonitor\n"
+        "from accelnet.kernel.ethtool import EthtoolReader\n"
+        "from accelnet.kernel.events import VfMonitor\n"
         "cap = open('/proc/self/status').read().split('CapEff:')[1].split()[0]\n"
         "denied = subprocess.run(['ip', 'link', 'add', 'x', 'type', 'bridge'],"
         " stdout=subprocess.PIPE, stderr=subprocess.PIPE).returncode != 0\n"

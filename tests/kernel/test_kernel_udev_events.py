@@ -1,8 +1,8 @@
 """Kernel uevents (pyudev, kernel source) beside the rtnetlink monitor: no double counting."""
 
-from accelnet import netns
-from accelnet.events import ADDED, REMOVED, VfMonitor
-from accelnet.udev_events import UdevMonitor, event_from_properties
+from accelnet.kernel import netns
+from accelnet.kernel.events import ADDED, REMOVED, VfMonitor
+from accelnet.kernel.udev_events import UdevMonitor, event_from_properties
 from kernel_helpers import wait_for
 
 

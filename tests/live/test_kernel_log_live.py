@@ -3,9 +3,9 @@ diagnosis of the live host says the history's state."""
 
 import os
 
-from accelnet import live
-from accelnet.facts import Options, gather
-from accelnet.kernellog import split_record
+from accelnet.diagnosis.facts import Options, gather
+from accelnet.parsers.kernellog import split_record
+from accelnet.readers import live
 from testutil import require
 
 

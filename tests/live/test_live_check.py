@@ -4,10 +4,11 @@ import json
 import subprocess
 import sys
 
-from accelnet.ethtool_text import parse_ethtool_permaddr
-from accelnet import live, netns
-from accelnet.facts import Options, gather
-from accelnet.netdev import read_interfaces
+from accelnet.diagnosis.facts import Options, gather
+from accelnet.kernel import netns
+from accelnet.parsers.ethtool_text import parse_ethtool_permaddr
+from accelnet.readers import live
+from accelnet.readers.netdev import read_interfaces
 from agentproc import env
 
 

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from accelnet import netns
+from accelnet.kernel import netns
 from agentproc import env
 
 COMMON = ["--synthetic-drivers", "bridge", "--sample-seconds", "0.2", "--no-imds", "--json"]

@@ -56,6 +56,14 @@ def _console_scripts() -> Dict[str, str]:
     return dict(re.findall(r"^\s+(accelnet-[a-z]+)\s*=\s*([\w.]+):\w+\s*$", text, re.M))
 
 
+def _package_files() -> List[str]:
+    """Every module and data file of the package, relative to agent/ (accelnet/parsers/lspci.py …):
+    the packages must carry all of them, subpackages included, not only accelnet/*.py."""
+    top = REPO_ROOT / "agent"
+    files = [p for p in (top / "accelnet").rglob("*") if p.suffix in (".py", ".json") and "__pycache__" not in p.parts]
+    return sorted(str(p.relative_to(top)) for p in files)
+
+
 def _run(args: List[str], **kwargs) -> subprocess.CompletedProcess:
     kwargs.setdefault("timeout", 900)
     return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, **kwargs)
@@ -108,6 +116,8 @@ def test_deb_contents(deb: Path) -> None:
     assert {"/lib/systemd/system/accelnet-agent.service", "/usr/lib/systemd/system/accelnet-agent.service"} & paths
     assert any(p.endswith("/dist-packages/accelnet/__init__.py") for p in paths)
     assert any(re.search(r"/dist-packages/accelnet/rules/[^/]+\.json$", p) for p in paths), "package data missing"
+    missing = [f for f in _package_files() if "/usr/lib/python3/dist-packages/" + f not in paths]
+    assert not missing, missing
     assert not any("__pycache__" in p or "/tests/" in p for p in paths)
     # The unit where every target looks (Debian 10 and Ubuntu 18.04 have no /usr/lib merge).
     assert "/lib/systemd/system/accelnet-agent.service" in paths
@@ -322,6 +332,8 @@ def test_rpm_metadata_and_scriptlets(rpm: Path) -> None:
     assert {"/usr/share/man/man1/accelnet-collect.1", "/usr/share/man/man1/accelnet-collect.1.gz"} & files
     assert "/etc/sysconfig/accelnet-agent" in files
     assert "/usr/lib/accelnet/accelnet/__init__.py" in files
+    missing = [f for f in _package_files() if "/usr/lib/accelnet/" + f not in files]
+    assert not missing, missing
     assert PY36_DIR + "/dataclasses.py" in files
     if COLLECT.is_file():
         assert "/usr/bin/accelnet-collect" in files

@@ -80,7 +80,7 @@ def test_scrape_config_matches_the_rules_and_the_agent() -> None:
     for rule in src.load_rules():
         if "alert" in rule and "up{" in rule["expr"]:
             assert 'up{job="%s"}' % job["job_name"] in rule["expr"]
-    daemon = (REPO_ROOT / "agent" / "accelnet" / "daemon.py").read_text(encoding="utf-8")
+    daemon = (REPO_ROOT / "agent" / "accelnet" / "agent" / "daemon.py").read_text(encoding="utf-8")
     default_port = int(re.search(r"^DEFAULT_PORT = (\d+)$", daemon, re.M).group(1))
     assert job["azure_sd_configs"][0]["port"] == default_port
 

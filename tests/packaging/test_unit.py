@@ -158,7 +158,7 @@ MDWE_CHILD = textwrap.dedent(
     out["callback"] = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)(lambda x: x + 1)(41)
     import bcrypt, pyudev, yaml
     from prometheus_client import generate_latest, REGISTRY
-    from accelnet import netlink
+    from accelnet.kernel import netlink
     out["bcrypt"] = bcrypt.checkpw(b"pw", bcrypt.hashpw(b"pw", bcrypt.gensalt(4)))
     out["udev_net"] = len(list(pyudev.Context().list_devices(subsystem="net")))
     out["links"] = len(netlink.dump_links())

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accelnet.errors import ParseError
-from accelnet.ethtool_text import (
+from accelnet.parsers.ethtool_text import (
     EthtoolCommandError,
     EthtoolFormatError,
     NoStatsAvailable,
@@ -180,7 +180,7 @@ def test_huge_number_is_a_format_error():
 
 # -- ethtool -i and the renderers -------------------------------------------------------------
 
-from accelnet.ethtool_text import parse_ethtool_info, render_ethtool_info, render_ethtool_stats  # noqa: E402
+from accelnet.parsers.ethtool_text import parse_ethtool_info, render_ethtool_info, render_ethtool_stats  # noqa: E402
 
 ETHTOOL_I_NETVSC = """driver: hv_netvsc
 version: 

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accelnet.errors import ParseError
-from accelnet.imds import ImdsError, parse_imds_instance
-from accelnet.macaddr import MacAddressError, normalize_mac
+from accelnet.parsers.imds import ImdsError, parse_imds_instance
+from accelnet.parsers.macaddr import MacAddressError, normalize_mac
 
 DATA = Path(__file__).parent / "data"
 

@@ -1,6 +1,6 @@
 """``ip -o addr show`` lines (iproute2's one-line form of samples/ip-addr-show_*)."""
 
-from accelnet.ipaddr import parse_ip_addr
+from accelnet.parsers.ipaddr import parse_ip_addr
 
 IP_O_ADDR = (
     "1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n"

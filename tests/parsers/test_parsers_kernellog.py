@@ -3,8 +3,8 @@ both forms it reads: dmesg output and raw /dev/kmsg records."""
 
 import pytest
 
-from accelnet.kmsg import render_dmesg
-from accelnet.kernellog import (
+from accelnet.parsers.kmsg import render_dmesg
+from accelnet.parsers.kernellog import (
     DATAPATH_SYNTHETIC, DATAPATH_VF, VF_REGISTERED, VF_SLOT_ADDED, VF_SLOT_REMOVED, VF_UNREGISTERED,
     parse_kernel_log, split_record, vf_event_counts,
 )

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accelnet.errors import ParseError
-from accelnet.kernelrelease import KernelReleaseError, parse_kernel_release
+from accelnet.parsers.kernelrelease import KernelReleaseError, parse_kernel_release
 
 DATA = Path(__file__).parent / "data"
 

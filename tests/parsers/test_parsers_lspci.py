@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accelnet.errors import ParseError
-from accelnet.lspci import LspciDevice, LspciParseError, normalize_slot, parse_lspci
+from accelnet.parsers.lspci import LspciDevice, LspciParseError, normalize_slot, parse_lspci
 
 DATA = Path(__file__).parent / "data"
 CX3 = "MT27500/MT27520 Family [ConnectX-3/ConnectX-3 Pro Virtual Function]"

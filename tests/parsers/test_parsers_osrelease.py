@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accelnet.errors import ParseError
-from accelnet.osrelease import OsReleaseError, parse_os_release
+from accelnet.parsers.osrelease import OsReleaseError, parse_os_release
 
 DATA = Path(__file__).parent / "data" / "os-release"
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accelnet.errors import ParseError
-from accelnet.udevdb import UdevDbError, UdevRecord, parse_udev_db
+from accelnet.parsers.udevdb import UdevDbError, UdevRecord, parse_udev_db
 
 DATA = Path(__file__).parent / "data" / "udev"
 

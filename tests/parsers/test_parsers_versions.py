@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accelnet.errors import ParseError
-from accelnet.versions import (
+from accelnet.parsers.versions import (
     VersionError,
     compare,
     dpkg_compare,

@@ -5,9 +5,9 @@ import json
 import pytest
 from hypothesis import given, strategies as st
 
-from accelnet import sizes
+from accelnet.diagnosis import sizes
+from accelnet.diagnosis.sizes import SizeParseError, evaluate_size, parse_size
 from accelnet.errors import ParseError
-from accelnet.sizes import SizeParseError, evaluate_size, parse_size
 
 
 @pytest.mark.parametrize("name, series, vcpus, features, version", [

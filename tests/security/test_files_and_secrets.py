@@ -13,12 +13,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 
+from accelnet.agent.textfile import write_textfile
 from accelnet.cli.check import main
-from accelnet.collect import BundleExists, collect
-from accelnet.facts import Options
-from accelnet.imds import parse_imds_instance, redact_imds, redact_imds_document
-from accelnet.snapshot import open_snapshot
-from accelnet.textfile import write_textfile
+from accelnet.diagnosis.facts import Options
+from accelnet.parsers.imds import parse_imds_instance, redact_imds, redact_imds_document
+from accelnet.readers.collect import BundleExists, collect
+from accelnet.readers.snapshot import open_snapshot
 
 from hostile import FIXTURES
 

@@ -14,10 +14,10 @@ import time
 
 import pytest
 
-from accelnet import safetar
 from accelnet.errors import SnapshotError
-from accelnet.host import MAX_SNAPSHOT_STEPS, Host
-from accelnet.snapshot import open_snapshot
+from accelnet.readers import safetar
+from accelnet.readers.host import MAX_SNAPSHOT_STEPS, Host
+from accelnet.readers.snapshot import open_snapshot
 
 from hostile import (FIXTURES, REPO, climbing_chain, deep_tree_archive, fixture_archive, header_bomb,
                      run_check, snapshot_json, write_archive)
@@ -244,7 +244,7 @@ def test_special_files_are_refused_without_blocking(tmp_path, kind):
 
 _SLOW_CHECK = r"""
 import sys, time
-import accelnet.facts as facts
+import accelnet.diagnosis.facts as facts
 def slow(host, options):
     print("extracted", flush=True)
     time.sleep(60)

@@ -48,7 +48,7 @@ def test_dropin_loads_the_three_credentials_the_agent_reads():
     creds = dict(line.split("=", 1)[1].split(":", 1) for line in lines[1:] if line.startswith("LoadCredential="))
     assert set(creds) == {"web-config.yml", "tls.crt", "tls.key"}
     assert all(os.path.isabs(source) for source in creds.values())
-    from accelnet.webconfig import CREDENTIAL_NAME
+    from accelnet.agent.webconfig import CREDENTIAL_NAME
     assert CREDENTIAL_NAME in creds
 
 

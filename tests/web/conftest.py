@@ -7,7 +7,7 @@ from typing import Callable, Iterator, List
 import pytest
 from prometheus_client import CollectorRegistry
 
-from accelnet import web
+from accelnet.agent import web
 from webhelpers import PKI, FixedCollector, make_pki
 
 

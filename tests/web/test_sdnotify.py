@@ -7,7 +7,7 @@ from typing import Iterator, Tuple
 
 import pytest
 
-from accelnet import sdnotify
+from accelnet.agent import sdnotify
 
 
 @pytest.fixture

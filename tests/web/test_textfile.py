@@ -8,7 +8,7 @@ import pytest
 from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.exposition import generate_latest
 
-from accelnet.textfile import TextfileError, write_textfile
+from accelnet.agent.textfile import TextfileError, write_textfile
 
 from webhelpers import BrokenCollector
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from webhelpers import tls_range
 
 from accelnet.errors import ParseError
-from accelnet.webconfig import (
+from accelnet.agent.webconfig import (
     WebConfig,
     WebConfigError,
     build_ssl_context,

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from accelnet import web
-from accelnet.webconfig import parse_web_config
+from accelnet.agent import web
+from accelnet.agent.webconfig import parse_web_config
 
 from webhelpers import get
 

@@ -5,7 +5,7 @@ import os
 import sys
 import threading
 
-from accelnet import web
+from accelnet.agent import web
 
 _BENCH = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "bench_scrape_load.py")
 _spec = importlib.util.spec_from_file_location("bench_scrape_load", _BENCH)

@@ -20,8 +20,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 from prometheus_client.openmetrics import exposition as openmetrics_exposition
 
-from accelnet import web
-from accelnet.webconfig import parse_web_config
+from accelnet.agent import web
+from accelnet.agent.webconfig import parse_web_config
 
 from webhelpers import BrokenCollector, FixedCollector, get
 
@@ -126,7 +126,7 @@ def test_a_raising_readiness_check_means_not_ready(start, registry, caplog):
         raise OSError("netlink gone")
 
     srv = start(registry, ready=ready)
-    with caplog.at_level(logging.WARNING, logger="accelnet.web"):
+    with caplog.at_level(logging.WARNING, logger="accelnet.agent.web"):
         assert get(srv, "/-/ready")[0] == 503
     assert "readiness check failed: OSError: netlink gone" in caplog.text
 
@@ -213,7 +213,7 @@ def test_collector_exception_gives_500_and_a_log_line(start, caplog):
     broken = BrokenCollector()
     reg.register(broken)
     srv = start(reg, max_workers=2)
-    with caplog.at_level(logging.ERROR, logger="accelnet.web"):
+    with caplog.at_level(logging.ERROR, logger="accelnet.agent.web"):
         for _ in range(10):  # more failures than workers: none of them is lost
             status, _, body = get(srv, "/metrics")
             assert status == 500
@@ -363,7 +363,7 @@ def test_client_certificates(start, registry, pki, caplog):
                                             f"  client_ca_file: {pki.ca_cert}\n"))
     srv = start(registry, web_config=cfg)
     assert get(srv, "/metrics", context=pki.client_context(pki.client_cert, pki.client_key))[0] == 200
-    with caplog.at_level(logging.INFO, logger="accelnet.web"):
+    with caplog.at_level(logging.INFO, logger="accelnet.agent.web"):
         assert _handshake_refused(srv, pki.client_context())
         deadline = time.monotonic() + 5
         while "TLS handshake failed" not in caplog.text and time.monotonic() < deadline:
@@ -542,9 +542,9 @@ def test_shutdown_within_a_second_with_busy_and_idle_clients(registry):
 
 
 def test_import_is_cold_start_friendly():
-    code = ("import sys, accelnet.web, accelnet.webconfig, accelnet.sdnotify, accelnet.textfile;"
+    code = ("import sys, accelnet.agent.web, accelnet.agent.webconfig, accelnet.agent.sdnotify, accelnet.agent.textfile;"
             "print(' '.join(m for m in ('yaml', 'bcrypt', 'cryptography') if m in sys.modules))")
-    agent_dir = os.path.dirname(os.path.dirname(web.__file__))
+    agent_dir = os.path.dirname(os.path.dirname(os.path.dirname(web.__file__)))
     out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=True,
                          env={**os.environ, "PYTHONPATH": agent_dir})
     assert out.stdout.strip() == "", f"imported at start: {out.stdout.strip()}"
@@ -562,7 +562,7 @@ def test_changed_config_file_is_picked_up_and_a_broken_one_ignored(start, regist
     assert get(srv, "/metrics")[0] == 200
     path.write_text(_users_config())
     assert get(srv, "/metrics")[0] == 401
-    with caplog.at_level(logging.ERROR, logger="accelnet.web"):
+    with caplog.at_level(logging.ERROR, logger="accelnet.agent.web"):
         path.write_text("basic_auth_users: [oops]\n")
         assert get(srv, "/metrics")[0] == 401, "the old settings stay"
         assert get(srv, "/metrics", basic("alice", "secret"))[0] == 200

@@ -10,8 +10,8 @@ from typing import Dict, Optional, Tuple
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 
-from accelnet import web
-from accelnet.webconfig import TLS_VERSIONS, set_tls_versions
+from accelnet.agent import web
+from accelnet.agent.webconfig import TLS_VERSIONS, set_tls_versions
 
 
 class FixedCollector:

@@ -12,15 +12,15 @@ import sys
 import threading
 from typing import List, Optional
 
-from .. import __version__
+from accelnet import __version__
 
 EXIT_WRITE = 1
 EXIT_USAGE = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..daemon import DEFAULT_PORT
-    from ..logformat import FORMATS, LEVELS
+    from accelnet.agent.daemon import DEFAULT_PORT
+    from accelnet.agent.logformat import FORMATS, LEVELS
 
     parser = argparse.ArgumentParser(
         prog="accelnet-agent",
@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def setup_logging(level: str, fmt: Optional[str] = None) -> None:
-    from ..logformat import make_formatter
+    from accelnet.agent.logformat import make_formatter
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(make_formatter(fmt, journal=bool(os.environ.get("JOURNAL_STREAM"))))
@@ -79,8 +79,8 @@ def setup_logging(level: str, fmt: Optional[str] = None) -> None:
 def config_from_args(args: argparse.Namespace):
     import re
 
-    from ..daemon import AgentConfig
-    from ..webconfig import credential_web_config
+    from accelnet.agent.daemon import AgentConfig
+    from accelnet.agent.webconfig import credential_web_config
 
     patterns = (
         ("--ethtool.device-include", args.ethtool_include),
@@ -126,8 +126,8 @@ def config_from_args(args: argparse.Namespace):
 
 def run_once(args: argparse.Namespace) -> int:
     """``--once``: one discovery, one textfile. 0 written, 1 not written, 2 bad flags/snapshot."""
-    from ..daemon import Agent
-    from ..textfile import TextfileError
+    from accelnet.agent.daemon import Agent
+    from accelnet.agent.textfile import TextfileError
 
     try:
         agent = Agent(config_from_args(args))
@@ -149,7 +149,7 @@ def run_once(args: argparse.Namespace) -> int:
 
 
 def _describe(exc: BaseException) -> str:
-    from ..errors import ParseError, SnapshotError
+    from accelnet.errors import ParseError, SnapshotError
 
     known = isinstance(exc, (ValueError, ParseError, SnapshotError, OSError))
     return str(exc) if known else f"{type(exc).__name__}: {exc}"
@@ -161,8 +161,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.once:
         return run_once(args)
     log = logging.getLogger("accelnet.agent")
-    from ..daemon import Agent
-    from ..sdnotify import notify, watchdog_interval
+    from accelnet.agent.daemon import Agent
+    from accelnet.agent.sdnotify import notify, watchdog_interval
 
     # Handlers first: a SIGTERM during start-up (systemd stopping a unit that is still
     # starting) must end in a clean exit, not the default action.

@@ -17,8 +17,8 @@ import sys
 import time
 from typing import Callable, Dict, List, Optional, Sequence
 
-from .. import __version__
-from ..errors import SnapshotError, Terminated
+from accelnet import __version__
+from accelnet.errors import SnapshotError, Terminated
 
 EXIT_UNKNOWN = 3
 DEFAULT_TIMEOUT_S = 30.0
@@ -175,7 +175,7 @@ _arm_timeout.seconds = 0.0  # type: ignore[attr-defined]
 
 
 def _run(args: argparse.Namespace, stage: _Stage) -> int:
-    from ..facts import Options
+    from accelnet.diagnosis.facts import Options
 
     if args.snapshot and args.collect:
         raise Failure("--snapshot and --collect exclude each other")
@@ -184,18 +184,18 @@ def _run(args: argparse.Namespace, stage: _Stage) -> int:
     drivers = tuple(d.strip() for d in args.synthetic_drivers.split(",") if d.strip())
     options = Options(sample_seconds=args.sample_seconds, imds=not args.no_imds, synthetic_drivers=drivers or ("hv_netvsc",))
     if args.snapshot:
-        from ..snapshot import open_snapshot
+        from accelnet.readers.snapshot import open_snapshot
 
         stage.name = f"opening snapshot {args.snapshot}"
         with open_snapshot(args.snapshot) as host:
             return _diagnose(host, options, args.json, stage)
-    from ..live import live_host
-    from ..platform import IMDS_DEFAULT_URL
+    from accelnet.readers.live import live_host
+    from accelnet.readers.platform import IMDS_DEFAULT_URL
 
     host = live_host(args.imds_url or IMDS_DEFAULT_URL)
     _instrument(host, stage)
     if args.collect:
-        from ..collect import BundleExists, collect
+        from accelnet.readers.collect import BundleExists, collect
 
         stage.name = f"writing {args.collect}"
         try:
@@ -204,7 +204,7 @@ def _run(args: argparse.Namespace, stage: _Stage) -> int:
             raise Failure(str(exc)) from None
         except OSError as exc:
             raise Failure(f"cannot write {args.collect}: {exc}") from None
-        from ..snapshot import open_snapshot
+        from accelnet.readers.snapshot import open_snapshot
 
         print(summary.describe(), file=sys.stderr)
         with open_snapshot(args.collect) as snap:
@@ -217,7 +217,7 @@ def _instrument(host, stage: _Stage) -> None:
     countdown on a terminal while sampling lasts long enough to look stuck."""
     from functools import partial
 
-    from ..live import sample_ethtool
+    from accelnet.readers.live import sample_ethtool
 
     if host.run_capture is not None:
         host.run_capture = stage.wrap(lambda name: f"reading {name}", host.run_capture)
@@ -253,9 +253,9 @@ def _progress_wait(seconds: float) -> None:
 
 
 def _diagnose(host, options, as_json: bool, stage: _Stage) -> int:
-    from ..checks import run_checks
-    from ..facts import gather
-    from ..report import build_report, exit_code, render_text, synthetic_packets, use_colour
+    from accelnet.diagnosis.checks import run_checks
+    from accelnet.diagnosis.facts import gather
+    from accelnet.diagnosis.report import build_report, exit_code, render_text, synthetic_packets, use_colour
 
     stage.name = "reading the host"
     facts = gather(host, options)
@@ -284,11 +284,11 @@ def _write(text: str) -> None:
 def _fail(message: str, as_json: bool) -> int:
     """The UNKNOWN answer: a first line on stdout (a report under --json, the message also on
     stderr then), exit 3."""
-    from ..report import status_line, unknown_report
+    from accelnet.diagnosis.report import status_line, unknown_report
 
     message = f"accelnet-check: {message}"
     if as_json:
-        from ..safetext import safe_text
+        from accelnet.diagnosis.safetext import safe_text
 
         print(safe_text(message, keep_pipes=True), file=sys.stderr)
         _write(json.dumps(unknown_report(message), indent=2) + "\n")

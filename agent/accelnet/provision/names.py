@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Pattern
 
+from accelnet.diagnosis.sizes import SizeParseError, parse_size
 from accelnet.provision.errors import Refused
-from accelnet.sizes import SizeParseError, parse_size
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ their tags): the set is down for about the time of one VM, not of all of them in
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from accelnet.diagnosis.sizes import evaluate_size
 from accelnet.provision import journal as journals
 from accelnet.provision.errors import Refused
 from accelnet.provision.journal import Entry, Journal
 from accelnet.provision.reader import Reader
 from accelnet.provision.state import RUNNING_STATES, Ref, VmStatus
-from accelnet.sizes import evaluate_size
 
 AUTOMATIC_WARNING = (
     "upgradePolicy.mode=Automatic: from now on Azure applies every change of the scale set "

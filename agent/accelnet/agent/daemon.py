@@ -18,15 +18,15 @@ import time
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from . import counters
-from .checks import interface_datapath, run_checks
-from .exporter import AccelnetCollector, AgentView, EthtoolExport, InterfaceState, vm_labels
-from .facts import Facts, Options, gather
-from .host import CounterSample, Host
-from .kernellog import vf_event_counts
-from .netdev import HV_NETVSC
-from .report import vf_record
-from .textfile import TextfileError
+from accelnet.agent.exporter import AccelnetCollector, AgentView, EthtoolExport, InterfaceState, vm_labels
+from accelnet.agent.textfile import TextfileError
+from accelnet.diagnosis import counters
+from accelnet.diagnosis.checks import interface_datapath, run_checks
+from accelnet.diagnosis.facts import Facts, Options, gather
+from accelnet.diagnosis.report import vf_record
+from accelnet.parsers.kernellog import vf_event_counts
+from accelnet.readers.host import CounterSample, Host
+from accelnet.readers.netdev import HV_NETVSC
 
 log = logging.getLogger("accelnet.agent")
 
@@ -176,11 +176,11 @@ class Agent:
 
     def _open_host(self) -> Host:
         if self.config.snapshot:
-            from .snapshot import open_snapshot
+            from accelnet.readers.snapshot import open_snapshot
 
             return self._stack.enter_context(open_snapshot(self.config.snapshot))
-        from .live import live_host
-        from .platform import IMDS_DEFAULT_URL
+        from accelnet.readers.live import live_host
+        from accelnet.readers.platform import IMDS_DEFAULT_URL
 
         host = live_host(self.config.imds_url or IMDS_DEFAULT_URL)
         host.run_capture = _cached(host.run_capture, {"imds": IMDS_TTL_S, "lspci": LSPCI_TTL_S, "dmesg": LSPCI_TTL_S})
@@ -230,7 +230,7 @@ class Agent:
             self._start_monitors()
         self.registry = self.build_registry()
         if self.config.web:
-            from .web import serve
+            from accelnet.agent.web import serve
 
             self.server = serve(
                 self.config.listen,
@@ -248,7 +248,7 @@ class Agent:
 
         Raises TextfileError when the file cannot be written (the caller exits non-zero).
         """
-        from .textfile import write_textfile
+        from accelnet.agent.textfile import write_textfile
 
         assert self.config.textfile, "--once needs --textfile"
         self.config.once = True
@@ -268,10 +268,10 @@ class Agent:
 
     def _new_monitor(self, name: str):
         if name == RTNETLINK:
-            from .events import VfMonitor
+            from accelnet.kernel.events import VfMonitor
 
             return VfMonitor(self.config.synthetic_drivers, on_event=self._on_event)
-        from .udev_events import UdevMonitor
+        from accelnet.kernel.udev_events import UdevMonitor
 
         # PCI add/bind/unbind of a VF changes no link, so rtnetlink alone would leave a VF
         # whose driver went away unseen until the next period.
@@ -428,8 +428,8 @@ class Agent:
             return {}
         if not self._host.live:
             return self._recorded_counters(names)
-        from .ethtool import EthtoolReader
-        from .live import read_sample
+        from accelnet.kernel.ethtool import EthtoolReader
+        from accelnet.readers.live import read_sample
 
         with self._reader_lock:
             if self._reader is None:
@@ -452,7 +452,7 @@ class Agent:
         the next refresh tries again."""
         if not self.config.textfile or self.textfile_registry is None:
             return
-        from .textfile import write_textfile
+        from accelnet.agent.textfile import write_textfile
 
         try:
             write_textfile(self.config.textfile, self.textfile_registry)

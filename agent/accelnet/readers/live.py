@@ -6,8 +6,8 @@ import subprocess
 import time
 from typing import Callable, Dict, List, Optional, Sequence
 
-from .host import CounterSample, Host
-from .platform import IMDS_DEFAULT_URL, fetch_imds
+from accelnet.readers.host import CounterSample, Host
+from accelnet.readers.platform import IMDS_DEFAULT_URL, fetch_imds
 
 COMMAND_TIMEOUT_S = 10.0
 #: The lspci form captured: -D always prints the domain (VF domains are never 0000), -nn
@@ -128,7 +128,7 @@ def read_kmsg(path: Optional[str] = None, limit: int = KMSG_MAX_BYTES) -> List[b
 
 def kernel_log_text(path: Optional[str] = None) -> str:
     """The kernel log as ``dmesg`` prints it, from /dev/kmsg (no dmesg binary needed)."""
-    from .kmsg import parse_kmsg_record, render_dmesg
+    from accelnet.parsers.kmsg import parse_kmsg_record, render_dmesg
 
     parsed = (parse_kmsg_record(r) for r in read_kmsg(path))
     return render_dmesg(r for r in parsed if r is not None)
@@ -136,7 +136,7 @@ def kernel_log_text(path: Optional[str] = None) -> str:
 
 def read_sample(reader, name: str) -> CounterSample:
     """One ethtool reading, with the reader's errors turned into sample states."""
-    from .ethtool import CountersUnavailable, EthtoolError, NoStats, NoSuchInterface
+    from accelnet.kernel.ethtool import CountersUnavailable, EthtoolError, NoStats, NoSuchInterface
 
     stamp = time.monotonic()
     try:
@@ -156,7 +156,7 @@ def sample_ethtool(
 ) -> Dict[str, List[CounterSample]]:
     """Two readings ``interval`` seconds apart (one when interval is 0). ``wait`` sleeps the
     interval (the command line passes one that shows a countdown on a terminal)."""
-    from .ethtool import EthtoolReader
+    from accelnet.kernel.ethtool import EthtoolReader
 
     result: Dict[str, List[CounterSample]] = {name: [] for name in names}
     with EthtoolReader() as reader:
@@ -174,8 +174,8 @@ def sample_ethtool(
 
 def permanent_address_text(ifname: str) -> Optional[str]:
     """``ethtool -P`` of an interface, from the GPERMADDR ioctl (no ethtool binary needed)."""
-    from .ethtool import EthtoolError, EthtoolReader
-    from .ethtool_text import render_ethtool_permaddr
+    from accelnet.kernel.ethtool import EthtoolError, EthtoolReader
+    from accelnet.parsers.ethtool_text import render_ethtool_permaddr
 
     try:
         with EthtoolReader() as reader:
@@ -187,8 +187,8 @@ def permanent_address_text(ifname: str) -> Optional[str]:
 
 def driver_info_text(ifname: str) -> Optional[str]:
     """``ethtool -i`` of an interface, from the GDRVINFO ioctl (no ethtool binary needed)."""
-    from .ethtool import EthtoolError, EthtoolReader
-    from .ethtool_text import render_ethtool_info
+    from accelnet.kernel.ethtool import EthtoolError, EthtoolReader
+    from accelnet.parsers.ethtool_text import render_ethtool_info
 
     try:
         with EthtoolReader() as reader:

@@ -10,11 +10,11 @@ what an interface is.
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence
 
-from .host import Host
-from .pci import PciDevice
+from accelnet.readers.host import Host
+from accelnet.readers.pci import PciDevice
 
 if TYPE_CHECKING:
-    from .management import Management
+    from accelnet.readers.management import Management
 
 CLASS_NET = "/sys/class/net"
 VMBUS_DEVICES = "/sys/bus/vmbus/devices"

@@ -10,13 +10,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
-from .errors import ParseError
-from .host import CounterSample, Host
-from .ipaddr import Address
-from .kernellog import KernelEvent
-from .netdev import HV_NETVSC, NetInterface, Pairing, VmbusNic, pair_interfaces, read_interfaces, read_vmbus_nics
-from .pci import PciDevice, read_pci_devices, read_pci_slots
-from .platform import Dmi, count_cpus, read_dmi, read_kernel_release, read_os_release_text
+from accelnet.errors import ParseError
+from accelnet.parsers.ipaddr import Address
+from accelnet.parsers.kernellog import KernelEvent
+from accelnet.readers.host import CounterSample, Host
+from accelnet.readers.netdev import HV_NETVSC, NetInterface, Pairing, VmbusNic, pair_interfaces, read_interfaces, read_vmbus_nics
+from accelnet.readers.pci import PciDevice, read_pci_devices, read_pci_slots
+from accelnet.readers.platform import Dmi, count_cpus, read_dmi, read_kernel_release, read_os_release_text
 
 
 @dataclass
@@ -29,11 +29,11 @@ class Options:
 @dataclass
 class Facts:
     dmi: Dmi
-    os_release: Optional[object] = None  # accelnet.osrelease.OsRelease
+    os_release: Optional[object] = None  # accelnet.parsers.osrelease.OsRelease
     os_release_error: Optional[str] = None
     kernel: Optional[str] = None
     cpus: Optional[int] = None
-    imds: Optional[object] = None  # accelnet.imds.ImdsInstance
+    imds: Optional[object] = None  # accelnet.parsers.imds.ImdsInstance
     imds_state: str = "not asked"
     pci_devices: List[PciDevice] = field(default_factory=list)
     interfaces: List[NetInterface] = field(default_factory=list)
@@ -115,7 +115,7 @@ USER_SPACE_DRIVERS = ("vfio-pci", "uio_pci_generic", "igb_uio")
 
 def current_slot(history: List[KernelEvent], device: str) -> Optional[int]:
     """The VF slot serial the host last offered this synthetic NIC (None: none, or withdrawn)."""
-    from .kernellog import VF_SLOT_ADDED, VF_SLOT_REMOVED
+    from accelnet.parsers.kernellog import VF_SLOT_ADDED, VF_SLOT_REMOVED
 
     slot = None
     for event in history:
@@ -190,7 +190,7 @@ def _read_history(host: Host, facts: Facts) -> None:
         error = host.capture_problem("dmesg")
         facts.history_state = f"unreadable: {error}" if error else ("unavailable" if host.live else "not captured")
         return
-    from .kernellog import parse_kernel_log
+    from accelnet.parsers.kernellog import parse_kernel_log
 
     facts.history = parse_kernel_log(text)
     facts.history_state = "ok"
@@ -200,7 +200,7 @@ def _read_addresses(host: Host, facts: Facts) -> None:
     text = host.capture("ip-addr")
     if text is None:
         return
-    from .ipaddr import parse_ip_addr
+    from accelnet.parsers.ipaddr import parse_ip_addr
 
     facts.addresses = parse_ip_addr(text)
 
@@ -208,7 +208,7 @@ def _read_addresses(host: Host, facts: Facts) -> None:
 def _read_permanent_macs(host: Host, interfaces: List[NetInterface], pci: List[PciDevice]) -> None:
     """The permanent MAC (``ethtool -P``) of the VF interfaces: netvsc pairs a VF by it, so the
     check's MAC fallback uses it too. Read through the Host, so a bundle holds it as well."""
-    from .ethtool_text import parse_ethtool_permaddr
+    from accelnet.parsers.ethtool_text import parse_ethtool_permaddr
 
     vf_slots = {d.slot for d in pci if d.is_an_vf}
     for iface in interfaces:
@@ -241,7 +241,7 @@ def _read_imds_if_azure(host: Host, facts: Facts, options: Options) -> None:
 def _fill_virtual_drivers(host: Host, interfaces: List[NetInterface]) -> None:
     """Interfaces with no backing device (a bridge standing in for hv_netvsc in tests, veth)
     have no driver link in sysfs: ``ethtool -i`` names their driver."""
-    from .ethtool_text import parse_ethtool_info
+    from accelnet.parsers.ethtool_text import parse_ethtool_info
 
     for iface in interfaces:
         if iface.driver is not None or iface.bus is not None:
@@ -267,7 +267,7 @@ def _interfaces_from_captures(host: Host, facts: Facts) -> None:
 def _netvsc_by_counters(host: Host, facts: Facts, unknown: List[NetInterface]) -> None:
     """A snapshot interface whose driver sysfs does not name: only hv_netvsc reports the five
     vf_* counters, so an ``ethtool -S`` capture holding them marks a synthetic NIC."""
-    from .counters import VF_COUNTERS
+    from accelnet.diagnosis.counters import VF_COUNTERS
 
     if not unknown:
         return
@@ -285,7 +285,7 @@ def _read_os(host: Host, facts: Facts) -> None:
     if text is None:
         facts.os_release_error = "no /etc/os-release"
         return
-    from .osrelease import parse_os_release
+    from accelnet.parsers.osrelease import parse_os_release
 
     try:
         facts.os_release = parse_os_release(text)
@@ -298,7 +298,7 @@ def _read_imds(host: Host, facts: Facts) -> None:
     if text is None:
         facts.imds_state = "unavailable" if host.live else "not captured"
         return
-    from .imds import parse_imds_instance
+    from accelnet.parsers.imds import parse_imds_instance
 
     try:
         facts.imds = parse_imds_instance(text)
@@ -310,7 +310,7 @@ def _read_imds(host: Host, facts: Facts) -> None:
 def _read_management(host: Host, interfaces: List[NetInterface], pci: List[PciDevice]) -> None:
     """Whether NetworkManager/networkd will touch the VF interfaces (management.py)."""
     vf_slots = {d.slot for d in pci if d.is_an_vf}
-    from .management import read_management
+    from accelnet.readers.management import read_management
 
     for iface in interfaces:
         if iface.pci_slot in vf_slots and iface.ifindex is not None:

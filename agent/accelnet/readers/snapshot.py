@@ -1,10 +1,10 @@
-"""Open captured hosts (a directory or a ``.tar.gz``) as a :class:`~accelnet.host.Host`.
+"""Open captured hosts (a directory or a ``.tar.gz``) as a :class:`~accelnet.readers.host.Host`.
 
 A support engineer runs ``accelnet-check --snapshot bundle.tar.gz`` on a customer's bundle:
-the archive is untrusted input. It is unpacked by :mod:`accelnet.safetar` (bounded headers,
+the archive is untrusted input. It is unpacked by :mod:`accelnet.readers.safetar` (bounded headers,
 size, member count and depth; nothing written through a link) into a private temporary
 directory that goes when the snapshot closes, also on SIGTERM; the Host then reads only
-below the snapshot's real ``root/`` (see :class:`~accelnet.host.Host`). Only a regular file
+below the snapshot's real ``root/`` (see :class:`~accelnet.readers.host.Host`). Only a regular file
 or a directory is opened: a FIFO or a device would block or never end.
 """
 
@@ -18,9 +18,9 @@ import threading
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Sequence
 
-from .errors import ParseError, SnapshotError, Terminated
-from .host import CounterSample, Host
-from .safetar import MAX_DATA_BYTES, MAX_MEMBERS, extract, remove_tree
+from accelnet.errors import ParseError, SnapshotError, Terminated
+from accelnet.readers.host import CounterSample, Host
+from accelnet.readers.safetar import MAX_DATA_BYTES, MAX_MEMBERS, extract, remove_tree
 
 SNAPSHOT_FORMAT = 1
 MAX_ARCHIVE_BYTES = MAX_DATA_BYTES
@@ -191,7 +191,7 @@ def read_meta(top: str) -> Dict[str, object]:
 
 def _recorded_samples(host: Host, names: Sequence[str]) -> Dict[str, List[CounterSample]]:
     """The ethtool captures of a snapshot as samples spaced by snapshot.json's interval."""
-    from .ethtool_text import NoStatsAvailable, parse_ethtool_stats
+    from accelnet.parsers.ethtool_text import NoStatsAvailable, parse_ethtool_stats
 
     interval = float(host.meta.get("sample_interval_s", DEFAULT_SAMPLE_INTERVAL))  # type: ignore[arg-type]
     result: Dict[str, List[CounterSample]] = {}

@@ -1,6 +1,6 @@
 """A VF's history on one host: what the kernel log and the vf_* counters say happened.
 
-Pure functions of :class:`~accelnet.facts.Facts` (its ``history`` is the parsed kernel log,
+Pure functions of :class:`~accelnet.diagnosis.facts.Facts` (its ``history`` is the parsed kernel log,
 kernellog.py): the report's ``history`` rows with wall-clock times, the evidence that a VF
 worked and was taken away, a VF removed again and again, and hv_netvsc's last word on the
 data path.
@@ -8,9 +8,10 @@ data path.
 
 from typing import Dict, List, Optional
 
-from . import counters, kernellog
-from .facts import Facts, rfc3339
-from .netdev import Pairing
+from accelnet.diagnosis import counters
+from accelnet.diagnosis.facts import Facts, rfc3339
+from accelnet.parsers import kernellog
+from accelnet.readers.netdev import Pairing
 
 
 def removal_evidence(facts: Facts, pairing: Pairing) -> Optional[Dict[str, object]]:

@@ -15,11 +15,12 @@ from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, 
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, UntypedMetricFamily
 
-from . import __version__, counters
-from .checks import CHECK_IDS, SEVERITY
-from .host import CounterSample
+from accelnet import __version__
+from accelnet.diagnosis import counters
+from accelnet.diagnosis.checks import CHECK_IDS, SEVERITY
+from accelnet.readers.host import CounterSample
 
-log = logging.getLogger("accelnet.exporter")
+log = logging.getLogger("accelnet.agent.exporter")
 
 PATHS = (counters.DATAPATH_VF, counters.DATAPATH_SYNTHETIC)
 EVENT_KINDS = ("added", "removed")
@@ -100,7 +101,7 @@ class EthtoolExport:
 
 
 def vm_labels(imds) -> Dict[str, str]:
-    """accelnet_vm_info's labels from an ``accelnet.imds.ImdsInstance`` ("" where IMDS has none)."""
+    """accelnet_vm_info's labels from an ``accelnet.parsers.imds.ImdsInstance`` ("" where IMDS has none)."""
     values = {
         "vm_id": imds.vm_id, "vm_name": imds.name, "vm_size": imds.vm_size, "location": imds.location,
         "zone": imds.zone, "resource_group": imds.resource_group,

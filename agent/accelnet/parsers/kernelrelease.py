@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from accelnet.errors import ParseError
-from accelnet.versions import compare
+from accelnet.parsers.versions import compare
 
 __all__ = ["KernelReleaseError", "KernelRelease", "parse_kernel_release", "RPM_FAMILIES"]
 

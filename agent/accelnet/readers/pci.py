@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Dict, List, Optional, Tuple
 
-from .errors import ParseError
-from .host import Host
+from accelnet.errors import ParseError
+from accelnet.readers.host import Host
 
 PCI_DEVICES = "/sys/bus/pci/devices"
 #: PCI class 0x0200, Ethernet controller. The same ConnectX VF ids also come as InfiniBand
@@ -58,7 +58,7 @@ class PciDevice:
 @lru_cache(maxsize=1)
 def vf_table() -> Dict[Tuple[str, str], VfModel]:
     """The known AN VF ids (rules/vf_ids.json), keyed by (vendor, device)."""
-    path = os.path.join(os.path.dirname(__file__), "rules", "vf_ids.json")
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "rules", "vf_ids.json")
     with open(path, encoding="utf-8") as handle:
         data = json.load(handle)
     table = {}
@@ -142,7 +142,7 @@ def lspci_devices(host: Host) -> list:
     text = host.capture("lspci")
     if not text:
         return []
-    from .lspci import parse_lspci
+    from accelnet.parsers.lspci import parse_lspci
 
     try:
         return parse_lspci(text)

@@ -1,6 +1,6 @@
 """rtnetlink link dumps and the event socket.
 
-``dump_links()`` uses our own small codec (accelnet.rtnl) on a plain netlink socket, which
+``dump_links()`` uses our own small codec (accelnet.parsers.rtnl) on a plain netlink socket, which
 keeps pyroute2's import (~200 ms) off the cold start of `accelnet-check` and pyroute2 off the
 runtime dependencies; the tests hold its values against pyroute2's and `ip link`.
 
@@ -11,8 +11,8 @@ import os
 import socket
 from typing import Any, Iterator, List, Optional
 
-from accelnet import rtnl
-from accelnet.rtnl import IFF_SLAVE, Link, NlMessage, RtnlParseError  # noqa: F401 (re-export)
+from accelnet.parsers import rtnl
+from accelnet.parsers.rtnl import IFF_SLAVE, Link, NlMessage, RtnlParseError  # noqa: F401 (re-export)
 
 NETLINK_ROUTE = 0
 RTMGRP_LINK = 0x1

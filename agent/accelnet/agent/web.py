@@ -19,7 +19,7 @@ stdlib HTTP parser (``BaseHTTPRequestHandler``) and adds what an exporter on eve
   cost (exporter-toolkit does the same); failures always pay it, also for unknown users;
 * every answer is bounded: request head size, socket timeouts, 400/404/405/414/431/500/503.
 
-``import accelnet.web`` does not import yaml, bcrypt or cryptography: they are loaded only
+``import accelnet.agent.web`` does not import yaml, bcrypt or cryptography: they are loaded only
 when a web config asks for them.
 """
 
@@ -39,16 +39,16 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 from urllib.parse import parse_qs, urlsplit
 
 from accelnet import __version__
+from accelnet.agent.webauth import BasicAuth, TokenBucket
 from accelnet.errors import ParseError
-from accelnet.webauth import BasicAuth, TokenBucket
-from accelnet.webconfig import (WebConfig, WebConfigError, build_ssl_context, describe, load_web_config,
-                                san_allowed, weakening)
+from accelnet.agent.webconfig import (WebConfig, WebConfigError, build_ssl_context, describe, load_web_config,
+                                      san_allowed, weakening)
 
 
 __all__ = ["ListenAddressError", "ServeError", "BasicAuth", "Server", "serve",
            "parse_listen_address", "accepts_gzip"]
 
-log = logging.getLogger("accelnet.web")
+log = logging.getLogger("accelnet.agent.web")
 
 #: The largest header block read before answering 431 (the request line has its own 64 KiB).
 MAX_REQUEST_HEAD = 64 * 1024

@@ -19,12 +19,12 @@ import tempfile
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
-from . import __version__
-from .facts import Options
-from .host import CounterSample, Host
-from .imds import redact_imds
-from .platform import read_dmi
-from .safetar import remove_tree
+from accelnet import __version__
+from accelnet.diagnosis.facts import Options
+from accelnet.parsers.imds import redact_imds
+from accelnet.readers.host import CounterSample, Host
+from accelnet.readers.platform import read_dmi
+from accelnet.readers.safetar import remove_tree
 
 #: Attributes that must not be read (side effects, binary blobs such as a bridge's forwarding
 #: table ``brforward``, slow or private). scripts/accelnet-collect skips the same list.
@@ -118,7 +118,7 @@ class _Tree:
 
 def _format_ethtool(sample: CounterSample) -> str:
     """The text ``ethtool -S`` prints, so captures read the same whoever made them."""
-    from .ethtool_text import render_ethtool_stats
+    from accelnet.parsers.ethtool_text import render_ethtool_stats
 
     if sample.stats is None:
         return "no stats available\n" if sample.state == "no-stats" else ""

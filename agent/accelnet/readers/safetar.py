@@ -29,7 +29,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from .errors import SnapshotError
+from accelnet.errors import SnapshotError
 
 BLOCK = 512
 #: A PAX record set (``x``/``g``) or a GNU long name/link (``L``/``K``); real ones hold a

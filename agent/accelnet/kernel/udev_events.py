@@ -22,7 +22,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple
 
-from .wakeup import WakePipe
+from accelnet.kernel.wakeup import WakePipe
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ else's address (or a black hole that costs a timeout), so a diagnostic must not 
 from dataclasses import dataclass
 from typing import Optional
 
-from .host import Host
+from accelnet.readers.host import Host
 
 DMI = "/sys/class/dmi/id"
 #: The asset tag Hyper-V sets on every Azure VM (and only there); on-premises Hyper-V VMs

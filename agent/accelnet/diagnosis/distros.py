@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .errors import ParseError
+from accelnet.errors import ParseError
 
 OK, WARNING, CRITICAL, UNKNOWN = "ok", "warning", "critical", "unknown"
 
@@ -29,7 +29,7 @@ class Verdict:
 
 @lru_cache(maxsize=1)
 def rules() -> dict:
-    path = os.path.join(os.path.dirname(__file__), "rules", "distributions.json")
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "rules", "distributions.json")
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
 
@@ -195,8 +195,8 @@ def evaluate_kernel(
 ) -> Verdict:
     if not kernel:
         return Verdict(UNKNOWN, "kernel release unknown (no /proc/sys/kernel/osrelease)")
-    from .kernelrelease import parse_kernel_release
-    from .versions import compare
+    from accelnet.parsers.kernelrelease import parse_kernel_release
+    from accelnet.parsers.versions import compare
 
     evidence: Dict[str, object] = {"kernel": kernel}
     try:

@@ -29,10 +29,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 
-from accelnet import rtnl
-from accelnet.ethtool import EthtoolError, EthtoolReader, NoSuchInterface, Unsupported
-from accelnet.netlink import RTMGRP_LINK, Link, RtnlParseError, RtnlSocket
-from accelnet.wakeup import WakePipe
+from accelnet.kernel.ethtool import EthtoolError, EthtoolReader, NoSuchInterface, Unsupported
+from accelnet.kernel.netlink import RTMGRP_LINK, Link, RtnlParseError, RtnlSocket
+from accelnet.kernel.wakeup import WakePipe
+from accelnet.parsers import rtnl
 
 log = logging.getLogger(__name__)
 

@@ -180,7 +180,7 @@ def call_in_netns(name: str, fn: Callable[..., Any], *args: Any, remount_sys: bo
 def run_python(name: str, code: str, timeout: float = 60.0) -> subprocess.CompletedProcess:
     """Run Python ``code`` in a child process inside ``name`` (own /sys via ip netns exec),
     with this package importable."""
-    agent_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    agent_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ)
     env["PYTHONPATH"] = agent_dir + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return subprocess.run(["ip", "netns", "exec", name, sys.executable, "-c", code],

@@ -1,17 +1,18 @@
 """The diagnosis: one finding per check id of CONTRACT.md, each with evidence and a remedy.
 
-Pure functions of :class:`~accelnet.facts.Facts`. A check that cannot apply is ``skipped``;
+Pure functions of :class:`~accelnet.diagnosis.facts.Facts`. A check that cannot apply is ``skipped``;
 one whose input could not be read is ``unknown`` (never a guess dressed as ``ok``).
 """
 
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from . import counters, distros, kernellog
-from .facts import USER_SPACE_DRIVERS, Facts
-from .vfhistory import frequent_removals, logged_switch, removal_evidence
-from .netdev import NetInterface, Pairing, VmbusNic
-from .pci import PciDevice
+from accelnet.diagnosis import counters, distros
+from accelnet.diagnosis.facts import USER_SPACE_DRIVERS, Facts
+from accelnet.diagnosis.vfhistory import frequent_removals, logged_switch, removal_evidence
+from accelnet.parsers import kernellog
+from accelnet.readers.netdev import NetInterface, Pairing, VmbusNic
+from accelnet.readers.pci import PciDevice
 
 OK, WARNING, CRITICAL, UNKNOWN, SKIPPED = "ok", "warning", "critical", "unknown", "skipped"
 #: How bad a status is; the same numbers are the Nagios exit code of the overall status and
@@ -166,7 +167,7 @@ def check_vm_size(facts: Facts, vf_seen: bool) -> Finding:
                 evidence,
             )
         return Finding("platform.vm_size", UNKNOWN, f"VM size unknown: IMDS {facts.imds_state}", evidence)
-    from .sizes import evaluate_size
+    from accelnet.diagnosis.sizes import evaluate_size
 
     verdict = evaluate_size(size)
     evidence.update({"rule": verdict.reason, "source": verdict.source})
@@ -386,7 +387,7 @@ def check_vf_driver(facts: Facts, vfs: List[PciDevice]) -> Finding:
 
 
 def _bond_remedy(facts: Facts, manager_problem: bool, vf: str = "<vf>") -> str:
-    from .management import udev_rule_remedy
+    from accelnet.readers.management import udev_rule_remedy
 
     upgrade = distros.upgrade_command(facts.os_release)
     text = (
@@ -409,7 +410,7 @@ def _global_addresses(facts: Facts, name: str) -> List[str]:
 
 def _vf_state_problems(facts: Facts, p: Pairing) -> List[Tuple[str, str, Optional[str]]]:
     """What is wrong with a paired VF's own state: down, addressed, or a different MTU."""
-    from .management import udev_rule_remedy
+    from accelnet.readers.management import udev_rule_remedy
 
     vf, syn = p.vf, p.synthetic
     assert vf is not None
@@ -464,7 +465,7 @@ def _dpdk_owner(facts: Facts, iface: Optional[NetInterface]) -> Optional[VmbusNi
 
 
 def check_vf_bonded(facts: Facts, vfs: List[PciDevice]) -> Finding:
-    from .management import udev_rule_remedy
+    from accelnet.readers.management import udev_rule_remedy
 
     if vfs and facts.interfaces_source == "captures":
         return Finding("vf.bonded", UNKNOWN, "the bundle has no /sys/class/net: the VF's pairing cannot be checked")

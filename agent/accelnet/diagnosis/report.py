@@ -3,12 +3,13 @@
 import os
 from typing import Dict, List, Optional, TextIO
 
-from . import __version__, counters
-from .checks import CHECK_IDS, CRITICAL, OK, SEVERITY, SKIPPED, UNKNOWN, WARNING, Finding, interface_datapath, overall_status
-from .facts import Facts
-from .netdev import Pairing
-from .safetext import safe_label, safe_text
-from .vfhistory import history_rows
+from accelnet import __version__
+from accelnet.diagnosis import counters
+from accelnet.diagnosis.checks import CHECK_IDS, CRITICAL, OK, SEVERITY, SKIPPED, UNKNOWN, WARNING, Finding, interface_datapath, overall_status
+from accelnet.diagnosis.facts import Facts
+from accelnet.diagnosis.safetext import safe_label, safe_text
+from accelnet.diagnosis.vfhistory import history_rows
+from accelnet.readers.netdev import Pairing
 
 SCHEMA = 1
 

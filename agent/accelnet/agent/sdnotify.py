@@ -16,7 +16,7 @@ from typing import Mapping, Optional
 
 __all__ = ["notify", "notify_socket_address", "watchdog_interval"]
 
-log = logging.getLogger("accelnet.sdnotify")
+log = logging.getLogger("accelnet.agent.sdnotify")
 
 
 def notify_socket_address(value: Optional[str]) -> Optional[str]:

@@ -16,8 +16,8 @@ why Azure images ship udev rules marking VFs unmanaged. Three sources say what w
 from dataclasses import dataclass, field
 from typing import Dict, Optional
 
-from .errors import ParseError
-from .host import Host
+from accelnet.errors import ParseError
+from accelnet.readers.host import Host
 
 #: NM_UNMANAGED: NetworkManager leaves the device alone. ID_NET_MANAGED_BY: systemd-networkd
 #: (v255+) leaves it to the named manager. AZURE_UNMANAGED_SRIOV: set by Azure's own rule
@@ -93,7 +93,7 @@ def _udev_db_properties(host: Host, ifindex: int) -> Optional[Dict[str, str]]:
     text = host.read_text(f"/run/udev/data/n{ifindex}", limit=65536)
     if text is None:
         return None
-    from .udevdb import parse_udev_db
+    from accelnet.parsers.udevdb import parse_udev_db
 
     try:
         record = parse_udev_db(text)

@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from accelnet.errors import ParseError
 
-RULES_PATH = Path(__file__).resolve().parent / "rules" / "vm_sizes.json"
+RULES_PATH = Path(__file__).resolve().parent.parent / "rules" / "vm_sizes.json"
 
 # Suffixes that name an offer of the same hardware (price promotions, internal pools):
 # a promo size behaves like its base size.

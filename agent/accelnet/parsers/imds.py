@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from accelnet.errors import ParseError
-from accelnet.macaddr import MacAddressError, normalize_mac
+from accelnet.parsers.macaddr import MacAddressError, normalize_mac
 
 __all__ = ["ImdsError", "ImdsInstance", "parse_imds_instance", "redact_imds", "redact_imds_document"]
 

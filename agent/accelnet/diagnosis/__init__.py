@@ -1,0 +1,1 @@
+"""Facts gathered from a host, the checks run on them, and the report."""

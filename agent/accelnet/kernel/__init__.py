@@ -1,0 +1,1 @@
+"""What talks to the running kernel: ethtool ioctls, rtnetlink, udev events, namespaces."""
