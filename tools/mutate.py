@@ -38,6 +38,14 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "agent" / "accelnet"
+
+
+def module_file(module: str) -> Path:
+    """Where a core module lives inside the package (its layer folder), e.g. diagnosis/checks.py."""
+    found = sorted(PACKAGE.rglob(module + ".py"))
+    if len(found) != 1:
+        raise SystemExit("core module %r: expected one %s.py under %s, found %d" % (module, module, PACKAGE, len(found)))
+    return found[0].relative_to(PACKAGE)
 EQUIVALENT = Path(__file__).resolve().parent / "mutants-equivalent.txt"
 
 # module -> the fast tests that reach it (the first ones fail fastest).
@@ -269,7 +277,7 @@ def _run_child(overlay: Path, module: str, mutated: Optional[str], tests: Sequen
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     if mutated is not None:
-        (overlay / "accelnet" / f"{module}.py").write_text(mutated, encoding="utf-8")
+        (overlay / "accelnet" / module_file(module)).write_text(mutated, encoding="utf-8")
     sys.path.insert(0, str(overlay))
     import pytest
     from hypothesis import settings
@@ -373,7 +381,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with tempfile.TemporaryDirectory(prefix="accelnet-mutate-") as tmp:
         overlay = Path(tmp)
         for module in modules:
-            source = (PACKAGE / f"{module}.py").read_text(encoding="utf-8")
+            source = (PACKAGE / module_file(module)).read_text(encoding="utf-8")
             mutants = enumerate_mutants(module, source)
             if args.kind:
                 mutants = [m for m in mutants if m.kind in args.kind]

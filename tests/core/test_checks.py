@@ -6,12 +6,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from accelnet import checks
-from accelnet.facts import Facts
-from accelnet.host import CounterSample
-from accelnet.netdev import NetInterface, Pairing
-from accelnet.pci import PciDevice, vf_table
-from accelnet.platform import Dmi
+from accelnet.diagnosis import checks
+from accelnet.diagnosis.facts import Facts
+from accelnet.readers.host import CounterSample
+from accelnet.readers.netdev import NetInterface, Pairing
+from accelnet.readers.pci import PciDevice, vf_table
+from accelnet.readers.platform import Dmi
 
 AZURE = Dmi("Microsoft Corporation", "Virtual Machine", "7783-7084-3265-9085-8269-3286-77", "090008")
 KVM = Dmi("QEMU", "Standard PC (Q35 + ICH9, 2009)", None, "1.16.2-debian-1.16.2-1")

@@ -41,7 +41,7 @@ def test_growth_of_exactly_one_packet_is_traffic():
 
 
 def test_growth_and_reset():
-    from accelnet.counters import growth
+    from accelnet.diagnosis.counters import growth
 
     assert (growth(5, 5), growth(5, 6), growth(0, 0)) == (0, 1, 0)
     assert growth(6, 5) == 5          # went back: reset, counted from 0

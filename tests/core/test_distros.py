@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from accelnet import distros
-from accelnet.kernelrelease import parse_kernel_release
-from accelnet.osrelease import parse_os_release
+from accelnet.diagnosis import distros
+from accelnet.parsers.kernelrelease import parse_kernel_release
+from accelnet.parsers.osrelease import parse_os_release
 
 OS_RELEASE = Path(__file__).resolve().parents[1] / "parsers" / "data" / "os-release"
 

@@ -294,7 +294,7 @@ def test_huge_epoch_is_a_version_error():
 
 
 def test_every_family_compares():
-    from accelnet.versions import FAMILIES, compare
+    from accelnet.parsers.versions import FAMILIES, compare
 
     assert FAMILIES == ("dpkg", "rpm")
     assert [compare(f, "1:2.0-1", "1:2.0-1") for f in FAMILIES] == [0, 0]
@@ -307,7 +307,7 @@ def test_every_family_compares():
     ("0:3.10.0-693.el7", "3.10.0-693.el7", 0),
 ])
 def test_rpm_epochs_whatever_the_version_ends_with(a, b, expected):
-    from accelnet.versions import rpm_compare
+    from accelnet.parsers.versions import rpm_compare
 
     assert rpm_compare(a, b) == expected
     assert rpm_compare(b, a) == -expected
@@ -315,7 +315,7 @@ def test_rpm_epochs_whatever_the_version_ends_with(a, b, expected):
 
 @pytest.mark.parametrize("epoch, ok", [("2147483647", True), ("2147483648", False), ("02147483647", True)])
 def test_dpkg_epoch_at_the_int_limit(epoch, ok):
-    from accelnet.versions import VersionError, parse_dpkg_version
+    from accelnet.parsers.versions import VersionError, parse_dpkg_version
 
     if ok:
         assert parse_dpkg_version(f"{epoch}:1.0").epoch == 2**31 - 1
@@ -325,7 +325,7 @@ def test_dpkg_epoch_at_the_int_limit(epoch, ok):
 
 
 def test_rpm_empty_epoch_is_zero():
-    from accelnet.versions import rpm_compare
+    from accelnet.parsers.versions import rpm_compare
 
     assert rpm_compare(":1.0", "1.0") == 0
     assert rpm_compare(":1.0", "0:1.0") == 0

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from accelnet import sizes
-from accelnet.sizes import SizeParseError, evaluate_size, parse_size
+from accelnet.diagnosis import sizes
+from accelnet.diagnosis.sizes import SizeParseError, evaluate_size, parse_size
 
 
 @pytest.mark.parametrize("name, vcpus", [

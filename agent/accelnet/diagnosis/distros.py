@@ -137,7 +137,7 @@ def kernel_line(release) -> Optional[dict]:
 
 
 def _below(release, minimum: str) -> bool:
-    from .versions import compare
+    from accelnet.parsers.versions import compare
 
     return compare(release.comparator, release.comparable(), minimum) < 0
 
