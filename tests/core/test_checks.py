@@ -269,3 +269,46 @@ def test_interfaces_but_no_hv_netvsc_one_on_azure():
     assert finding.summary == "no hv_netvsc interface: the Hyper-V network driver is not loaded"
     assert finding.remedy.startswith("Load the driver (sudo modprobe hv_netvsc)")
     assert checks.check_synthetic(facts(dmi=KVM, interfaces=[lo])).status == "skipped"
+
+
+# ---- what the mutation run found untested (tools/mutate.py checks) ---------------------------
+
+
+def test_off_azure_run_checks_demotes_a_broken_vf_driver_and_keeps_os_findings():
+    unbound = vf_dev("0001:00:02.0", driver=None, nets=())
+    f = facts(dmi=KVM, pci_devices=[unbound], interfaces=[syn("eth0", MAC0)], pairings=[Pairing(syn("eth0", MAC0))])
+    assert checks.check_vf_driver(f, [unbound]).status == "critical"      # what it would be on Azure
+    by_id = {x.id: x for x in checks.run_checks(f)}
+    assert (by_id["vf.driver"].status, by_id["vf.driver"].remedy) == ("skipped", None)
+    assert by_id["platform.azure"].status != "skipped"
+
+
+def test_unknown_size_finding_is_the_size_check():
+    imds = SimpleNamespace(vm_size="Standard_Q4_v9", resource_group=None, name=None)
+    finding = checks.check_vm_size(facts(imds=imds), vf_seen=False)
+    assert (finding.id, finding.status) == ("platform.vm_size", "unknown")
+
+
+def test_nic_named_by_its_mac_or_by_a_placeholder():
+    known = checks.enable_an_remedy(facts(imds=IMDS), [MAC0])
+    assert "az network nic list -g rg-prod --query \"[?macAddress=='00-0D-3A-00-00-01'].name\" -o tsv" in known
+    unknown = checks.enable_an_remedy(facts(imds=IMDS), [])
+    assert "az network nic update -g rg-prod -n <nic-name> --accelerated-networking true" in unknown
+
+
+def test_an_unpaired_vf_that_a_manager_holds_gets_the_udev_rule():
+    class Managed:
+        def problem(self):
+            return "NetworkManager manages it"
+
+        def as_evidence(self):
+            return {"manager": "NetworkManager"}
+
+    loose = vf_if("enP1s1", MAC1)
+    plain = checks.check_vf_bonded(facts(interfaces=[syn("eth0", MAC0), loose], pairings=[Pairing(syn("eth0", MAC0))]),
+                                   [vf_dev("0001:00:02.0")])
+    assert plain.status == "critical" and "udev" not in plain.remedy
+    loose.management = Managed()
+    held = checks.check_vf_bonded(facts(interfaces=[syn("eth0", MAC0), loose], pairings=[Pairing(syn("eth0", MAC0))]),
+                                  [vf_dev("0001:00:02.0")])
+    assert held.status == "critical" and "68-azure-sriov-nm-unmanaged.rules" in held.remedy
