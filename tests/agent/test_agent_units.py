@@ -11,7 +11,7 @@ import subprocess
 from typing import Dict, List
 
 from agentproc import REPO
-from testutil import require_tool
+from testutil import require_tool, unit_sections as sections
 
 SYSTEMD = os.path.join(REPO, "systemd")
 MAIN = os.path.join(SYSTEMD, "accelnet-agent.service")
@@ -20,23 +20,6 @@ TIMER = os.path.join(SYSTEMD, "accelnet-agent-textfile.timer")
 #: What differs between a daemon and a oneshot run; everything else must be the same.
 LIFECYCLE = {"Type", "NotifyAccess", "WatchdogSec", "ExecStart", "ExecReload", "Restart", "RestartSec",
              "TimeoutStopSec", "TimeoutStartSec", "RuntimeDirectory", "RuntimeDirectoryPreserve"}
-
-
-def sections(path: str) -> Dict[str, Dict[str, List[str]]]:
-    out: Dict[str, Dict[str, List[str]]] = {}
-    section = ""
-    with open(path, encoding="utf-8") as handle:
-        for raw in handle:
-            line = raw.strip()
-            if not line or line.startswith(("#", ";")):
-                continue
-            if line.startswith("[") and line.endswith("]"):
-                section = line[1:-1]
-                continue
-            key, sep, value = line.partition("=")
-            assert sep, f"not a key=value line: {raw!r}"
-            out.setdefault(section, {}).setdefault(key.strip(), []).append(value.strip())
-    return out
 
 
 def copies_with_existing_binary(tmp_path) -> List[str]:

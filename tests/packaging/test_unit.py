@@ -20,26 +20,11 @@ from typing import Dict, List, Tuple
 import pytest
 
 from packaging_helpers import REPO_ROOT, require, require_tool
+from testutil import parse_unit
 
 UNIT = REPO_ROOT / "systemd" / "accelnet-agent.service"
 DEFAULT_FILE = REPO_ROOT / "systemd" / "accelnet-agent.default"
 MAX_EXPOSURE = 2.0
-
-
-def parse_unit(text: str) -> List[Tuple[str, str, str]]:
-    """(section, key, value) in order; keys repeat in units, so no dict."""
-    entries, section = [], ""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            section = line[1:-1]
-            continue
-        key, sep, value = line.partition("=")
-        assert sep, "not a key=value line: %r" % raw
-        entries.append((section, key.strip(), value.strip()))
-    return entries
 
 
 def service_settings() -> Dict[str, List[str]]:
