@@ -8,7 +8,7 @@ import re
 import shlex
 import shutil
 import subprocess
-from typing import Dict, List
+from typing import List
 
 from agentproc import REPO
 from testutil import require_tool, unit_sections as sections
