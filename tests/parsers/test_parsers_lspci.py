@@ -1,5 +1,6 @@
 """lspci in all its forms: real Azure outputs plus forms rendered by lib/names.c's rules."""
 
+import re
 from pathlib import Path
 
 import pytest
