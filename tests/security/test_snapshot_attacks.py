@@ -218,7 +218,14 @@ def test_link_resolution_work_is_bounded_per_snapshot(tmp_path, monkeypatch):
     answers = [host.read_text("/" + "a/" * 39 + "d/.." * (i % 500) + f"/f{'/.' * i}") for i in range(3000)]
     assert len(calls) <= MAX_SNAPSHOT_STEPS
     assert answers[0] is None or answers[0] == "x"
-    assert answers[-1] is None and host.steps_left == 0
+    assert answers[-1] is None
+    # resolved prefixes are remembered, so the chain costs its hops once, not once per path
+    assert len(calls) < 1000
+    # and once a snapshot's budget is spent, every further path reads as missing
+    spent = Host(root=str(root), live=False)
+    for i in range(MAX_SNAPSHOT_STEPS):
+        spent.read_text("/missing-%d" % i)
+    assert spent.steps_left == 0 and spent.read_text("/f") is None
 
 
 # -- 4. only regular files and directories are opened -------------------------------------------

@@ -13,12 +13,11 @@ last component is opened ``O_NOFOLLOW`` and the file really opened must lie unde
 root, and the work spent on resolving links is bounded per path and per snapshot.
 """
 
-import collections
 import errno
 import os
 import stat
 from dataclasses import dataclass, field
-from typing import Callable, Deque, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 #: Largest file we read. sysfs attributes are at most a page; /proc/cpuinfo on a 416-vCPU
 #: M-series VM is about 600 KiB; anything bigger is not something we need.
@@ -77,6 +76,7 @@ class Host:
     #: found out; a snapshot's reasons are in its snapshot.json (``not_captured``).
     capture_problems: Dict[str, str] = field(default_factory=dict)
     _resolved: Dict[str, Optional[str]] = field(default_factory=dict, repr=False)
+    _prefixes: Dict[Tuple[str, ...], Optional[Tuple[str, ...]]] = field(default_factory=dict, repr=False)
     #: resolution steps left for this snapshot (see MAX_SNAPSHOT_STEPS)
     steps_left: int = field(default=MAX_SNAPSHOT_STEPS, repr=False)
 
@@ -104,39 +104,58 @@ class Host:
         return real
 
     def _resolve_in_root(self, path: str) -> Optional[str]:
-        parts: Deque[str] = collections.deque(p for p in path.split("/") if p and p != ".")
-        done: List[str] = []
-        hops = 0
-        steps = 0
-        while parts:
-            steps += 1
-            if steps > MAX_RESOLVE_STEPS or self.steps_left <= 0:
+        parts = self._canonical(tuple(p for p in path.split("/") if p and p != "."), [0], 0)
+        if parts is None:
+            return None
+        return self.root + "".join("/" + p for p in parts) if parts else self.root
+
+    def _canonical(self, parts: Tuple[str, ...], steps: List[int], hops: int) -> Optional[Tuple[str, ...]]:
+        """The canonical host path (its components) of ``parts``, links resolved in the root.
+
+        Each prefix is resolved once per snapshot (``_prefixes``): a diagnosis reads hundreds
+        of sysfs paths under the same few directories. ``..`` applies to the resolved parent,
+        as the kernel does. Work is bounded per path (``steps``, MAX_RESOLVE_STEPS), per
+        snapshot (``steps_left``) and in link hops (MAX_SYMLINK_HOPS, the only recursion).
+        """
+        if len(parts) > MAX_RESOLVE_STEPS:
+            return None
+        known = len(parts)
+        while known and parts[:known] not in self._prefixes:
+            known -= 1
+        current = self._prefixes[parts[:known]] if known else ()  # type: Optional[Tuple[str, ...]]
+        for index in range(known, len(parts)):
+            if current is None:
+                return None
+            steps[0] += 1
+            if steps[0] > MAX_RESOLVE_STEPS or self.steps_left <= 0:
                 return None
             self.steps_left -= 1
-            part = parts.popleft()
-            if part == "..":
-                if done:
-                    done.pop()
-                continue
-            candidate = os.path.join(self.root, *done, part)
-            try:
-                st = os.lstat(candidate)
-            except OSError:
-                return None
-            if stat.S_ISLNK(st.st_mode):
-                hops += 1
-                if hops > MAX_SYMLINK_HOPS:
-                    return None
+            name = parts[index]
+            if name == "..":
+                current = current[:-1]
+            else:
+                candidate = self.root + "".join("/" + p for p in current) + "/" + name
                 try:
-                    target = os.readlink(candidate)
+                    mode = os.lstat(candidate).st_mode
                 except OSError:
-                    return None
-                if target.startswith("/"):
-                    done = []
-                parts.extendleft(reversed([p for p in target.split("/") if p and p != "."]))
-                continue
-            done.append(part)
-        return os.path.join(self.root, *done)
+                    current = None
+                else:
+                    if stat.S_ISLNK(mode):
+                        if hops >= MAX_SYMLINK_HOPS:
+                            return None
+                        try:
+                            target = os.readlink(candidate)
+                        except OSError:
+                            return None
+                        base = () if target.startswith("/") else current
+                        current = self._canonical(
+                            base + tuple(p for p in target.split("/") if p and p != "."), steps, hops + 1)
+                        if current is None:
+                            return None  # a bound, or a dangling link: not remembered
+                    else:
+                        current = current + (name,)
+            self._prefixes[parts[:index + 1]] = current
+        return current
 
     def _jailed(self, real: str) -> bool:
         """Whether the real path of ``real`` is the root or below it."""
