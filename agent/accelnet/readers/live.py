@@ -172,27 +172,29 @@ def sample_ethtool(
     return result
 
 
-def permanent_address_text(ifname: str) -> Optional[str]:
-    """``ethtool -P`` of an interface, from the GPERMADDR ioctl (no ethtool binary needed)."""
+def _ethtool_capture(ifname: str, request: str, read: Callable[..., object]) -> object:
+    """One ethtool ioctl's answer for ``ifname``; CaptureUnavailable says which one failed."""
     from accelnet.kernel.ethtool import EthtoolError, EthtoolReader
-    from accelnet.parsers.ethtool_text import render_ethtool_permaddr
 
     try:
         with EthtoolReader() as reader:
-            address = reader.permanent_address(ifname)
+            return read(reader, ifname)
     except (EthtoolError, OSError) as exc:
-        raise CaptureUnavailable(f"ETHTOOL_GPERMADDR on {ifname}: {exc}") from None
-    return render_ethtool_permaddr(address)
+        raise CaptureUnavailable(f"ETHTOOL_{request} on {ifname}: {exc}") from None
+
+
+def permanent_address_text(ifname: str) -> Optional[str]:
+    """``ethtool -P`` of an interface, from the GPERMADDR ioctl (no ethtool binary needed)."""
+    from accelnet.parsers.ethtool_text import render_ethtool_permaddr
+
+    address = _ethtool_capture(ifname, "GPERMADDR", lambda reader, name: reader.permanent_address(name))
+    return render_ethtool_permaddr(address)  # type: ignore[arg-type]
 
 
 def driver_info_text(ifname: str) -> Optional[str]:
     """``ethtool -i`` of an interface, from the GDRVINFO ioctl (no ethtool binary needed)."""
-    from accelnet.kernel.ethtool import EthtoolError, EthtoolReader
     from accelnet.parsers.ethtool_text import render_ethtool_info
 
-    try:
-        with EthtoolReader() as reader:
-            info = reader.driver_info(ifname)
-    except (EthtoolError, OSError) as exc:
-        raise CaptureUnavailable(f"ETHTOOL_GDRVINFO on {ifname}: {exc}") from None
-    return render_ethtool_info(info.driver, info.version, info.fw_version, info.bus_info, info.n_stats)
+    info = _ethtool_capture(ifname, "GDRVINFO", lambda reader, name: reader.driver_info(name))
+    return render_ethtool_info(info.driver, info.version, info.fw_version,  # type: ignore[attr-defined]
+                               info.bus_info, info.n_stats)  # type: ignore[attr-defined]
