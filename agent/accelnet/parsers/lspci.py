@@ -142,17 +142,8 @@ def normalize_slot(text: str) -> Optional[str]:
 
 
 def _class_field(text: str) -> Tuple[Optional[str], Optional[str]]:
-    """(name, code) of a class as printed in any numbering mode."""
-    text = text.strip()
-    if re.fullmatch(_HEX4, text):
-        return None, text.lower()
-    m = re.fullmatch(rf"Class \[?({_HEX4})\]?", text)
-    if m:
-        return None, m.group(1).lower()
-    m = re.fullmatch(rf"(.*) \[({_HEX4})\]", text)
-    if m:
-        return m.group(1), m.group(2).lower()
-    return (text or None), None
+    """(name, code) of a class as printed in any numbering mode (``Class 0200`` when unnamed)."""
+    return _single_field(text, "Class")
 
 
 def _single_field(text: str, unknown: str) -> Tuple[Optional[str], Optional[str]]:
