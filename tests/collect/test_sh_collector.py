@@ -3,52 +3,29 @@ busybox sh, writes the bundle accelnet-check --collect writes (same files, same 
 0600, never overwrites without --force, one stderr line on failure, and keeps IMDS secrets
 out of the bundle (a local server stands in for IMDS; DMI is faked for the script only)."""
 
-import http.server
 import json
 import os
 import re
-import socketserver
 import stat
 import subprocess
 import sys
-import tarfile
-import threading
-import urllib.parse
 
 import pytest
 
 import accelnet
 from accelnet.kernel import netns
-from agentproc import REPO, env
+from agentproc import env
+from imdsserver import FakeImds
+from shcollect import AZURE_ASSET_TAG, SCRIPT, fake_dmi, members, run_sh, shells, tool_dir
 from testutil import require, require_tool
 
-SCRIPT = os.path.join(REPO, "scripts", "accelnet-collect")
-AZURE_ASSET_TAG = "7783-7084-3265-9085-8269-3286-77"
 #: Keys of a report that change from one run to the next whatever was captured.
 TIME_LIKE = {"time", "captured_at", "uptime_s", "boot_time", "collected_at", "checked_at"}
-
-
-def shells():
-    return [("dash", [require_tool("dash", "dash")]), ("busybox", [require_tool("busybox", "busybox"), "sh"])]
 
 
 @pytest.fixture(params=["dash", "busybox"])
 def shell(request):
     return dict(shells())[request.param]
-
-
-def run_sh(shell, *args, extra_env=None, netns_name=None, timeout=120):
-    argv = list(shell) + [SCRIPT] + list(args)
-    if netns_name:
-        argv = ["ip", "netns", "exec", netns_name] + argv
-    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                          env=env(extra_env), timeout=timeout)
-
-
-def members(path):
-    with tarfile.open(str(path)) as tar:
-        return {m.name: m for m in tar.getmembers()}, {
-            m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
 
 
 def test_shellcheck_clean():
@@ -69,8 +46,8 @@ def test_posix_sh_only_tools():
     code = "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("#"))
     for word in ("[[", "local ", "function ", "$'", "pipefail", "<<<"):
         assert word not in code, word
-    # coreutils, tar, gzip (and the optional tools) only: no sed, awk, grep, find, python
-    assert not re.search(r"(^|[|;&(`]\s*|\s)(sed|awk|grep|find|python3?|perl|bash)\s", code, re.M)
+    # coreutils, sed, tar, gzip (and the optional tools) only: no awk, grep, find, python
+    assert not re.search(r"(^|[|;&(`]\s*|\s)(awk|grep|find|python3?|perl|bash)\s", code, re.M)
 
 
 def _namespace_host(ns):
@@ -202,80 +179,22 @@ KEPT["compute"]["storageProfile"] = {"imageReference": {k: IMDS_DOC["compute"]["
                                                         for k in ("publisher", "offer", "sku", "version")}}
 
 
-class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-
-
-class _Imds(http.server.BaseHTTPRequestHandler):
-    """IMDS as Azure answers it: the instance document, or one node of it with format=text
-    (a leaf as its text), 404 for what is not there; ``Metadata: true`` required."""
-
-    requests = []
-
-    def do_GET(self):  # noqa: N802 - stdlib name
-        url = urllib.parse.urlsplit(self.path)
-        query = urllib.parse.parse_qs(url.query)
-        type(self).requests.append((url.path, query, self.headers.get("Metadata")))
-        if self.headers.get("Metadata") != "true" or query.get("api-version") != ["2021-02-01"]:
-            return self._answer(400, b"bad request")
-        parts = [p for p in url.path.split("/") if p][2:]  # after metadata/instance
-        node = IMDS_DOC
-        for part in parts:
-            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            elif isinstance(node, dict) and part in node:
-                node = node[part]
-            else:
-                return self._answer(404, b"not found")
-        if query.get("format") == ["text"] and isinstance(node, str):
-            return self._answer(200, node.encode())
-        return self._answer(200, json.dumps(node).encode())
-
-    def _answer(self, code, body):
-        self.send_response(code)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
-def imds_url():
-    _Imds.requests = []
-    server = _Server(("127.0.0.1", 0), _Imds)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield "http://127.0.0.1:%d/metadata/instance?api-version=2021-02-01" % server.server_address[1]
-    server.shutdown()
-    server.server_close()
-
-
-def _fake_dmi(tmp_path, tag):
-    dmi = tmp_path / "dmi"
-    dmi.mkdir()
-    (dmi / "chassis_asset_tag").write_text(tag + "\n")
-    return str(dmi)
+def imds():
+    with FakeImds(IMDS_DOC) as server:
+        yield server
 
 
 @pytest.mark.parametrize("client", ["curl", "wget"])
-def test_imds_is_redacted_to_the_allow_list(tmp_path, imds_url, client, shell):
+def test_imds_is_redacted_to_the_allow_list(tmp_path, imds, client, shell):
     tool = require_tool(client, client)
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    for name in ("tar", "gzip", "mktemp", "head", "wc", "tr", "tail", "date", "readlink", "ln", "mv", "rm", "mkdir",
-                 "chmod", "dirname", "sleep", "cat", "ethtool", "ip", "lspci", "dmesg"):
-        path = subprocess.run(["sh", "-c", "command -v %s" % name], stdout=subprocess.PIPE,
-                              universal_newlines=True).stdout.strip()
-        if path:
-            os.symlink(path, str(bindir / name))
-    os.symlink(tool, str(bindir / client))  # only this HTTP client on PATH
+    bindir = tool_dir(str(tmp_path), ("ethtool", "ip", "lspci", "dmesg"))
+    os.symlink(tool, os.path.join(bindir, client))  # only this HTTP client on PATH
     bundle = tmp_path / "out" / "b.tar.gz"
     bundle.parent.mkdir()
-    extra = {"ACCELNET_COLLECT_TEST_DMI_DIR": _fake_dmi(tmp_path, AZURE_ASSET_TAG), "PATH": str(bindir),
+    extra = {"ACCELNET_COLLECT_TEST_DMI_DIR": fake_dmi(str(tmp_path)), "PATH": bindir,
              "http_proxy": "http://127.0.0.1:9/", "HTTP_PROXY": "http://127.0.0.1:9/"}
-    proc = run_sh(shell, str(bundle), "--sample-seconds", "0", "--imds-url", imds_url, extra_env=extra)
+    proc = run_sh(shell, str(bundle), "--sample-seconds", "0", "--imds-url", imds.url, extra_env=extra)
     assert proc.returncode == 0, proc.stderr
     _, files = members(bundle)
     assert json.loads(files["snapshot/cmd/imds.json"]) == KEPT
@@ -285,20 +204,20 @@ def test_imds_is_redacted_to_the_allow_list(tmp_path, imds_url, client, shell):
     for secret in SECRETS:
         assert secret.encode() not in everything, secret
     # only leaves of the allow-list were asked for, each as text, with the Metadata header
-    assert _Imds.requests and all(q.get("format") == ["text"] and h == "true" for _, q, h in _Imds.requests)
-    asked = {p for p, _, _ in _Imds.requests}
+    assert imds.requests and all(q.get("format") == ["text"] and h == "true" for _, q, h in imds.requests)
+    asked = {p for p, _, _ in imds.requests}
     assert not any(p.rstrip("/").endswith(("instance", "compute", "network")) for p in asked)
     assert not any(s in p for p in asked for s in ("userData", "customData", "tags", "publicKeys", "ipv4"))
 
 
-def test_imds_never_asked_off_azure_or_with_no_imds(tmp_path, imds_url):
+def test_imds_never_asked_off_azure_or_with_no_imds(tmp_path, imds):
     shell = shells()[0][1]
     for tag, args in ((AZURE_ASSET_TAG, ["--no-imds"]), ("not-azure", [])):
         bundle = tmp_path / ("b-%s.tar.gz" % tag)
         dmi_root = tmp_path / ("dmi-" + tag)
         dmi_root.mkdir()
-        extra = {"ACCELNET_COLLECT_TEST_DMI_DIR": _fake_dmi(dmi_root, tag)}
-        proc = run_sh(shell, str(bundle), "--sample-seconds", "0", "--imds-url", imds_url, *args, extra_env=extra)
+        extra = {"ACCELNET_COLLECT_TEST_DMI_DIR": fake_dmi(str(dmi_root), tag)}
+        proc = run_sh(shell, str(bundle), "--sample-seconds", "0", "--imds-url", imds.url, *args, extra_env=extra)
         assert proc.returncode == 0, proc.stderr
         assert "snapshot/cmd/imds.json" not in members(bundle)[1]
-    assert _Imds.requests == []
+    assert imds.requests == []

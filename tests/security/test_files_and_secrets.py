@@ -123,10 +123,46 @@ def test_existing_bundle_is_never_overwritten_without_force(tmp_path, azure_host
     os.symlink(str(victim), str(link))  # a planted link where the bundle goes
     with pytest.raises(BundleExists):
         collect(azure_host_with_secrets, str(link), Options(sample_seconds=0))
-    collect(azure_host_with_secrets, str(link), Options(sample_seconds=0), force=True)
-    _unchanged(victim)  # the link was replaced, its target untouched
-    assert not link.is_symlink() and link.stat().st_mode & 0o777 == 0o600
+    with pytest.raises(BundleExists, match="symbolic link"):  # also with --force
+        collect(azure_host_with_secrets, str(link), Options(sample_seconds=0), force=True)
+    _unchanged(victim)
+    assert link.is_symlink()
+    directory = tmp_path / "dir.tar.gz"
+    directory.mkdir()
+    for force in (False, True):
+        with pytest.raises(BundleExists, match="is a directory"):
+            collect(azure_host_with_secrets, str(directory), Options(sample_seconds=0), force=force)
+    assert os.listdir(str(directory)) == []
     assert not [n for n in os.listdir(str(tmp_path)) if n.endswith(".partial")]
+
+
+@pytest.mark.parametrize("force", [False, True])
+@pytest.mark.parametrize("became", ["link-to-file", "link-to-dir", "directory"])
+def test_a_bundle_name_that_becomes_a_link_or_a_directory_is_never_written_through(
+        tmp_path, azure_host_with_secrets, victim, monkeypatch, became, force):
+    """The name is swapped after the archive is written, just before it is published (the
+    moment the sh collector's test hits too): refused, the victim untouched."""
+    from accelnet.readers import collect as collect_module
+
+    archive = tmp_path / "out" / "bundle.tar.gz"
+    archive.parent.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    real_publish = collect_module._publish
+
+    def swap_then_publish(partial, name, force_):
+        if became == "directory":
+            os.mkdir(name)
+        else:
+            os.symlink(str(victim if became == "link-to-file" else elsewhere), name)
+        return real_publish(partial, name, force_)
+
+    monkeypatch.setattr(collect_module, "_publish", swap_then_publish)
+    with pytest.raises(BundleExists):
+        collect(azure_host_with_secrets, str(archive), Options(sample_seconds=0), force=force)
+    _unchanged(victim)
+    assert os.listdir(str(elsewhere)) == []
+    assert os.listdir(str(archive.parent)) == ["bundle.tar.gz"]
 
 
 def test_cli_refuses_an_existing_bundle_with_an_unknown_line(tmp_path):

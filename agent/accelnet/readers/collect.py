@@ -207,7 +207,8 @@ def _write_capture(cmd: str, name: str, text: Optional[str]) -> None:
 
 
 class BundleExists(Exception):
-    """The bundle's file exists and ``force`` was not given."""
+    """The bundle's file exists and ``force`` was not given, or it is a symlink or a
+    directory (refused whatever ``force`` says)."""
 
 
 @dataclass
@@ -235,8 +236,12 @@ def collect(host: Host, archive: str, options: Options, force: bool = False) -> 
     target directory (mkstemp), so a symlink planted there is never written through, then
     renamed into place. Without ``force`` an existing ``archive`` (of any kind, a dangling
     link too) is never replaced, also not one that appears while we collect (the final
-    step is a hard link, which fails on an existing name). Raises BundleExists or OSError.
+    step is a hard link, which fails on an existing name). An ``archive`` that is a symlink
+    or a directory is refused also with ``force``, as scripts/accelnet-collect does; one that
+    becomes a symlink at the last moment is replaced by the rename, never followed.
+    Raises BundleExists or OSError.
     """
+    _refuse_special(archive)
     if not force and os.path.lexists(archive):
         raise BundleExists(f"{archive} exists: refusing to overwrite it (use --force)")
     directory = os.path.dirname(os.path.abspath(archive))
@@ -262,21 +267,29 @@ def collect(host: Host, archive: str, options: Options, force: bool = False) -> 
     return summary
 
 
+def _refuse_special(archive: str) -> None:
+    if os.path.islink(archive):
+        raise BundleExists(f"{archive} is a symbolic link: refusing to write through or replace it")
+    if os.path.isdir(archive):
+        raise BundleExists(f"{archive} is a directory")
+
+
 def _publish(partial: str, archive: str, force: bool) -> None:
-    """Give ``partial`` the name ``archive``: replacing it only when ``force``."""
-    if force:
-        os.replace(partial, archive)
-        return
+    """Give ``partial`` the name ``archive``: replacing it only when ``force``, and never
+    when it is a symlink or a directory."""
     try:
         os.link(partial, archive)  # atomic, and fails if the name exists
+        return
     except FileExistsError:
-        raise BundleExists(f"{archive} exists: refusing to overwrite it (use --force)") from None
-    except OSError as exc:
+        pass
+    except OSError as exc:  # a filesystem without hard links: best effort below
         if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
             raise
-        if os.path.lexists(archive):  # a filesystem without hard links: best effort
-            raise BundleExists(f"{archive} exists: refusing to overwrite it (use --force)") from None
-        os.rename(partial, archive)
+    if os.path.lexists(archive):  # what appeared while we collected
+        _refuse_special(archive)
+        if not force:
+            raise BundleExists(f"{archive} exists: refusing to overwrite it (use --force)")
+    os.replace(partial, archive)  # replaces the name itself, never what a link points to
 
 
 def _summarise(archive: str, top: str) -> BundleSummary:
