@@ -1,6 +1,7 @@
-"""What attacks cost: accelnet-check on hostile snapshots, and scrapes under slow clients.
+"""What attacks cost: accelnet-check on hostile snapshots, scrapes under slow clients, and
+hostile IMDS answers.
 
-    python3 bench/bench_attacks.py [--scrapes 100] [--slow-clients 64]
+    python3 bench/bench_attacks.py [--scrapes 100] [--slow-clients 64] [--skip-imds]
 
 Part 1 runs ``accelnet-check --snapshot`` in a fresh child per input and reads that child's
 peak RSS and CPU from ``getrusage(RUSAGE_CHILDREN)`` of a measuring process that has no other
@@ -9,7 +10,11 @@ same with a GNU long name, a 1,500-deep directory tree, and a snapshot of symlin
 built to burn CPU in link resolution. Part 2 starts the real agent on a fixture and times
 sequential scrapes with no attacker (the baseline), then while N clients hold connections
 (one header line every 3 s, or idle TCP connections), on plain HTTP and on TLS. Ratios are
-against the baselines of the same run.
+against the baselines of the same run. Part 3 times what a hostile IMDS (a stand-in on
+loopback) costs each client against an honest one: accelnet-collect under dash and busybox
+sh (the whole run, curl), the check's fetch, and the agent's --once refresh; the servers
+redirect elsewhere, answer 1 MiB, or drip one byte every 1.5 s; and the agent's refresh
+against an IMDS that never answers at all (its refresh deadline).
 """
 
 import argparse
@@ -22,10 +27,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path[:0] = [os.path.join(REPO, "agent"), os.path.join(REPO, "tests", "security"),
-                os.path.join(REPO, "tests", "web"), os.path.join(REPO, "tests")]
+                os.path.join(REPO, "tests", "web"), os.path.join(REPO, "tests", "collect"),
+                os.path.join(REPO, "tests")]
 
 from agent import Agent, SlowClients, scrape_latencies  # noqa: E402
-from hostile import deep_tree_archive, fixture_archive, header_bomb, run_check  # noqa: E402
+from hostile import FIXTURES, deep_tree_archive, fixture_archive, header_bomb, run_check  # noqa: E402
+from imdsserver import FakeImds, fixture_host, recorded_capture  # noqa: E402
 
 
 def link_chain_snapshot(top: str, chains: int = 200, hops: int = 38) -> str:
@@ -111,18 +118,85 @@ def part2(work: str, scrapes: int, slow: int) -> None:
             agent.stop()
 
 
+def _timed(action) -> float:
+    started = time.monotonic()
+    try:
+        action()
+    except OSError:
+        pass
+    return time.monotonic() - started
+
+
+def part3(work: str) -> None:
+    import json
+    import threading
+
+    from shcollect import fake_dmi, run_sh, shells
+
+    from accelnet.agent.daemon import REFRESH_DEADLINE_S, Agent as InProcessAgent, AgentConfig
+    from accelnet.readers.platform import fetch_imds
+
+    fixture = os.path.join(FIXTURES, "ubuntu2204-cx5-2nics")
+    doc = json.loads(recorded_capture(fixture, "imds") or "{}")
+    dmi = fake_dmi(work)
+    runs = [0]
+
+    def collect(shell, url: str) -> None:
+        runs[0] += 1
+        out = os.path.join(work, f"collect-{runs[0]}.tar.gz")
+        proc = run_sh(shell, out, "--sample-seconds", "0", "--imds-url", url,
+                      extra_env={"ACCELNET_COLLECT_TEST_DMI_DIR": dmi}, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+
+    def once(url: str) -> None:
+        runs[0] += 1
+        config = AgentConfig(textfile=os.path.join(work, f"once-{runs[0]}.prom"), web=False)
+        agent = InProcessAgent(config, open_host=lambda: fixture_host(fixture, url))
+        try:
+            agent.run_once()
+        finally:
+            agent.stop()
+
+    clients = [(f"accelnet-collect ({name} sh)", lambda url, sh=sh: collect(sh, url)) for name, sh in shells()]
+    clients += [("accelnet-check IMDS fetch", fetch_imds), ("accelnet-agent --once", once)]
+    print("\nIMDS answers: wall seconds per client, and against the honest IMDS")
+    print(f"{'client':30} {'honest':>8} {'redirect':>9} {'1 MiB':>8} {'drip':>8} {'drip x':>7}")
+    with FakeImds(doc) as elsewhere:
+        for label, client in clients:
+            times = []
+            for mode in ("azure", "redirect", "huge", "drip"):
+                with FakeImds(doc, mode=mode, redirect_to=elsewhere.url, huge_bytes=1 << 20, drip_s=1.5) as imds:
+                    times.append(_timed(lambda: client(imds.url)))
+            print(f"{label:30} {times[0]:>8.2f} {times[1]:>9.2f} {times[2]:>8.2f} {times[3]:>8.2f} "
+                  f"{times[3] / times[0]:>7.1f}")
+        assert elsewhere.requests == [], "a redirect was followed"
+    release = threading.Event()
+    agent = InProcessAgent(AgentConfig(web=False, events=False),
+                           open_host=lambda: fixture_host(fixture, imds=lambda: release.wait(600) and None))
+    try:
+        spent = _timed(agent.start)
+    finally:
+        release.set()
+        agent.stop()
+    print(f"{'agent refresh, IMDS hung':30} {spent:>8.2f} s (refresh deadline {REFRESH_DEADLINE_S:g} s; "
+          f"heartbeat {'moved' if agent.heartbeat is not None else 'STOPPED'})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scrapes", type=int, default=100)
     parser.add_argument("--slow-clients", type=int, default=64)
     parser.add_argument("--skip-snapshots", action="store_true")
     parser.add_argument("--skip-scrapes", action="store_true")
+    parser.add_argument("--skip-imds", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-attacks-") as work:
         if not args.skip_snapshots:
             part1(work)
         if not args.skip_scrapes:
             part2(work, args.scrapes, args.slow_clients)
+        if not args.skip_imds:
+            part3(work)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ Modes (``FakeImds.mode``, changeable while it runs):
 * ``azure``: what Azure answers: the instance document, or one node of it with
   ``format=text`` (a leaf as its text), 404 for what is not there, 400 without
   ``Metadata: true`` or with another api-version;
-* ``redirect``: ``302 Found`` to ``redirect_to`` for every request (Azure never redirects);
+* ``redirect``: ``redirect_code`` (302) to ``redirect_to`` for every request (Azure never
+  redirects);
 * ``huge``: ``200`` with ``huge_bytes`` bytes of ``"a"``, no Content-Length, streamed;
 * ``drip``: the status line and headers at once, then one byte of body every ``drip_s``
   seconds, until the client goes away (or the server stops).
@@ -19,11 +20,11 @@ the body writers got out before the client closed.
 
 import http.server
 import json
+import os
 import socketserver
 import threading
-import time
 import urllib.parse
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -43,7 +44,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             fake.requests.append((url.path, query, self.headers.get("Metadata")))
         mode = fake.mode
         if mode == "redirect":
-            self.send_response(302)
+            self.send_response(fake.redirect_code)
             self.send_header("Location", fake.redirect_to or "/")
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -114,10 +115,11 @@ class FakeImds:
 
     def __init__(self, doc: Optional[Dict[str, Any]] = None, mode: str = "azure",
                  redirect_to: Optional[str] = None, huge_bytes: int = 1 << 20,
-                 drip_s: float = 1.5) -> None:
+                 drip_s: float = 1.5, redirect_code: int = 302) -> None:
         self.doc = doc or {}
         self.mode = mode
         self.redirect_to = redirect_to
+        self.redirect_code = redirect_code
         self.huge_bytes = huge_bytes
         self.drip_s = drip_s
         self.lock = threading.Lock()
@@ -154,11 +156,30 @@ class FakeImds:
         self.close()
 
 
-def wait_for(condition, timeout: float = 10.0) -> bool:
-    """Poll ``condition`` until it holds or ``timeout`` passes (for server-side effects)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
+def recorded_capture(fixture: str, name: str) -> Optional[str]:
+    """A fixture host's capture ``name`` (``cmd/<name>.txt`` or ``.json``), or None."""
+    for suffix in (".txt", ".json"):
+        path = os.path.join(fixture, "cmd", name + suffix)
+        if os.path.exists(path):
+            with open(path) as handle:
+                return handle.read()
+    return None
+
+
+def fixture_host(fixture: str, imds_url: Optional[str] = None, imds: Optional[Callable[[], Optional[str]]] = None):
+    """A fixture host (an Azure VM) whose IMDS is asked live at ``imds_url``, as the check
+    and the agent ask it (``live._capture``), or answered by ``imds()``; its other captures
+    are the recorded ones."""
+    from accelnet.readers import live
+    from accelnet.readers.host import Host
+
+    problems: Dict[str, str] = {}
+
+    def capture(name: str) -> Optional[str]:
+        if name != "imds":
+            return recorded_capture(fixture, name)
+        if imds is not None:
+            return imds()
+        return live._capture(name, imds_url or "", problems)
+
+    return Host(root=os.path.join(fixture, "root"), live=False, run_capture=capture, capture_problems=problems)

@@ -16,9 +16,10 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from accelnet.agent.exporter import AccelnetCollector, AgentView, EthtoolExport, InterfaceState, vm_labels
+from accelnet.agent.sources import BoundedSources, collector_of
 from accelnet.agent.textfile import TextfileError
 from accelnet.diagnosis import counters
 from accelnet.diagnosis.checks import interface_datapath, run_checks
@@ -38,6 +39,10 @@ EVENT_SETTLE_S = 0.5
 #: attempts to start one that keeps failing (the wait doubles from the first to the second).
 MONITOR_CHECK_S = 2.0
 MONITOR_RETRY_MAX_S = 300.0
+#: The live sources of one refresh (IMDS, lspci, the kernel log, ethtool -i/-P) answer
+#: within this many seconds of its start, or are missing from it (their collector's
+#: success 0): far inside the watchdog's margin, which a refresh must keep feeding.
+REFRESH_DEADLINE_S = 20.0
 #: --once has no earlier refresh to compare with: it reads the counters twice, this far apart,
 #: as ``accelnet-check`` does, so the data path is known.
 ONCE_SAMPLE_S = 2.0
@@ -63,6 +68,7 @@ class AgentConfig:
     events: bool = True
     web: bool = True  # False: --no-web, only --textfile is written
     once: bool = False  # --once: one refresh, one textfile, nothing served
+    refresh_deadline: float = REFRESH_DEADLINE_S
 
 
 def _cached(fetch, ttls: Mapping[str, float]):
@@ -99,7 +105,8 @@ def _plus(a: Mapping[Tuple[str, str], int], b: Mapping[Tuple[str, str], int]) ->
     return {k: a.get(k, 0) + b.get(k, 0) for k in set(a) | set(b)}
 
 
-def view_from_facts(facts: Facts, findings, datapaths: Mapping[str, str]) -> AgentView:
+def view_from_facts(facts: Facts, findings, datapaths: Mapping[str, str],
+                    stalled: Sequence[str] = ()) -> AgentView:
     interfaces = []
     for pairing in facts.pairings:
         name = pairing.synthetic.name
@@ -113,6 +120,7 @@ def view_from_facts(facts: Facts, findings, datapaths: Mapping[str, str]) -> Age
         vm=vm,
         imds_up=imds_answered(facts),
         refreshed_at=time.time(),
+        stalled=tuple(sorted(set(stalled))),
     )
 
 
@@ -139,8 +147,13 @@ class Agent:
     """The running agent. ``start`` returns once the first discovery is done (and serving,
     unless ``--no-web``); ``run_once`` is ``--once``."""
 
-    def __init__(self, config: AgentConfig) -> None:
+    def __init__(self, config: AgentConfig, open_host: Optional[Callable[[], Host]] = None) -> None:
+        """``open_host`` gives the host to watch instead of the live one or ``--snapshot``
+        (tests: a fixture with live captures); its ``run_capture`` is bounded as the live
+        host's is."""
         self.config = config
+        self._given_host = open_host
+        self._sources: Optional[BoundedSources] = None
         self._stack = contextlib.ExitStack()
         self._view = AgentView()
         self._seed: Dict[Tuple[str, str], int] = {}
@@ -175,16 +188,22 @@ class Agent:
     # -- setup -----------------------------------------------------------------------------
 
     def _open_host(self) -> Host:
-        if self.config.snapshot:
+        if self._given_host is not None:
+            host = self._given_host()
+        elif self.config.snapshot:
             from accelnet.readers.snapshot import open_snapshot
 
             return self._stack.enter_context(open_snapshot(self.config.snapshot))
-        from accelnet.readers.live import live_host
-        from accelnet.readers.platform import IMDS_DEFAULT_URL
+        else:
+            from accelnet.readers.live import live_host
+            from accelnet.readers.platform import IMDS_DEFAULT_URL
 
-        host = live_host(self.config.imds_url or IMDS_DEFAULT_URL)
-        host.run_capture = _cached(host.run_capture, {"imds": IMDS_TTL_S, "lspci": LSPCI_TTL_S, "dmesg": LSPCI_TTL_S})
-        if not self.config.once:
+            host = live_host(self.config.imds_url or IMDS_DEFAULT_URL)
+        if host.run_capture is not None:
+            cached = _cached(host.run_capture, {"imds": IMDS_TTL_S, "lspci": LSPCI_TTL_S, "dmesg": LSPCI_TTL_S})
+            self._sources = BoundedSources(cached, host.capture_problems, self.config.refresh_deadline)
+            host.run_capture = self._sources
+        if host.live and not self.config.once:
             # Discovery samples through the scrapes' reader: one socket, one name cache.
             host.sampler = lambda names, _interval: {n: [s] for n, s in self.read_counters(list(names)).items()}
         return host
@@ -374,12 +393,18 @@ class Agent:
         assert self._host is not None
         sample = ONCE_SAMPLE_S if self.config.once and self._host.live else 0
         options = Options(sample_seconds=sample, imds=self.config.imds, synthetic_drivers=self.config.synthetic_drivers)
+        if self._sources is not None:
+            self._sources.begin()
         facts = gather(self._host, options)
         if self._host.live and not self.config.once:
             self._pair_with_previous(facts)
         findings = run_checks(facts)
         datapaths = {p.synthetic.name: interface_datapath(facts, p) for p in facts.pairings}
-        self._view = view_from_facts(facts, findings, datapaths)
+        late = self._sources.late if self._sources is not None else set()
+        for name in sorted(late):
+            log.warning("%s: no answer within the refresh's %g s; left out of this refresh",
+                        name, self.config.refresh_deadline)
+        self._view = view_from_facts(facts, findings, datapaths, [collector_of(n) for n in late])
         self._facts = facts
         self.heartbeat = time.monotonic()
 

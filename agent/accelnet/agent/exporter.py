@@ -73,6 +73,9 @@ class AgentView:
     refreshed_at: Optional[float] = None  # Unix time of the refresh this view comes from
     monitors: Dict[str, bool] = field(default_factory=dict)  # event monitor -> running now
     monitor_restarts: Dict[str, int] = field(default_factory=dict)
+    #: parts of the scrape whose source did not answer by the refresh's deadline: served
+    #: as they are, with success 0
+    stalled: Tuple[str, ...] = ()
 
 
 CounterReader = Callable[[List[str]], Mapping[str, CounterSample]]
@@ -177,7 +180,7 @@ class AccelnetCollector:
             started = time.perf_counter()
             try:
                 families = list(part())  # whole or nothing: no half-built part is served
-                ok = 1
+                ok = 0 if name in view.stalled else 1
             except Exception as exc:  # noqa: BLE001 - reported as a metric and one log line
                 log.error("collector %s failed: %s: %s", name, type(exc).__name__, " ".join(str(exc).split()))
                 log.debug("collector %s failure detail", name, exc_info=True)

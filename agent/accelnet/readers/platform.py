@@ -4,6 +4,8 @@ IMDS is only asked when DMI says Azure: on any other machine 169.254.169.254 is 
 else's address (or a black hole that costs a timeout), so a diagnostic must not touch it.
 """
 
+import io
+import time
 from dataclasses import dataclass
 from typing import Optional
 
@@ -16,7 +18,9 @@ AZURE_ASSET_TAG = "7783-7084-3265-9085-8269-3286-77"
 MICROSOFT = "Microsoft Corporation"
 
 IMDS_DEFAULT_URL = "http://169.254.169.254/metadata/instance?api-version=2021-02-01"
-IMDS_TIMEOUT_S = 2.0
+#: One deadline for the whole fetch (connect, request, status line, headers, body): a
+#: per-read timeout lets a server that drips a byte a second hold the caller for ever.
+IMDS_DEADLINE_S = 5.0
 IMDS_MAX_BYTES = 1 << 20
 
 
@@ -84,17 +88,110 @@ def count_cpus(host: Host) -> Optional[int]:
     return count or None
 
 
-def fetch_imds(url: str = IMDS_DEFAULT_URL, timeout: float = IMDS_TIMEOUT_S) -> str:
+def fetch_imds(url: str = IMDS_DEFAULT_URL, deadline_s: float = IMDS_DEADLINE_S) -> str:
     """The IMDS instance document, asked the way Azure requires: ``Metadata: true``, no proxy.
 
-    Raises OSError (including urllib's URLError and timeouts) on any failure.
-    """
-    import urllib.request  # only the live host on Azure pays for it
+    Only a ``200`` is an answer: Azure's IMDS never redirects, so a 3xx is a failure and is
+    never followed (the header and the trust would go to whoever it points at). The whole
+    fetch has one deadline, ``deadline_s``, and the body at most IMDS_MAX_BYTES.
 
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    request = urllib.request.Request(url, headers={"Metadata": "true"})
-    with opener.open(request, timeout=timeout) as response:
+    Raises OSError (timeouts and refused answers included) on any failure.
+    """
+    import http.client  # only the live host on Azure pays for these
+    import socket
+    import urllib.parse
+
+    deadline = time.monotonic() + deadline_s
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OSError(f"IMDS URL {url!r} is not an http:// URL")
+    try:
+        port = parts.port
+    except ValueError:
+        raise OSError(f"IMDS URL {url!r} has a bad port") from None
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    base = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = _deadline_connection(base)(parts.hostname, port, timeout=deadline_s)
+    conn.deadline = deadline
+    try:
+        conn.request("GET", target, headers={"Metadata": "true"})
+        response = conn.getresponse()
+        if response.status != 200:
+            redirect = " (a redirect: never followed)" if 300 <= response.status < 400 else ""
+            raise OSError(f"IMDS answered {response.status} {response.reason}{redirect}")
         data = response.read(IMDS_MAX_BYTES + 1)
+    except socket.timeout:
+        raise OSError(f"no answer within {deadline_s:g} s") from None
+    except http.client.HTTPException as exc:
+        raise OSError(f"bad HTTP answer: {type(exc).__name__}: {exc}") from None
+    finally:
+        conn.close()
+        if conn.raw is not None:
+            conn.raw.close()
     if len(data) > IMDS_MAX_BYTES:
-        raise OSError("IMDS answer larger than 1 MiB")
+        raise OSError(f"IMDS answer larger than {IMDS_MAX_BYTES >> 20} MiB")
     return data.decode("utf-8", errors="replace")
+
+
+def _time_left(deadline: float) -> float:
+    import socket
+
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise socket.timeout("deadline passed")
+    return left
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's bytes, each read given what is left of one deadline (http.client reads
+    the status line and headers a line at a time, each line perhaps many reads)."""
+
+    def __init__(self, sock: "socket.socket", deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        self._sock.settimeout(_time_left(self._deadline))
+        return self._sock.recv_into(buffer)
+
+
+class _DeadlineSocket:
+    """What http.client uses of a socket, every operation within one deadline."""
+
+    def __init__(self, sock: "socket.socket", deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def sendall(self, data: bytes) -> None:
+        self._sock.settimeout(_time_left(self._deadline))
+        self._sock.sendall(data)
+
+    def makefile(self, mode: str = "rb", *args, **kwargs) -> io.BufferedReader:  # type: ignore[no-untyped-def]
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+    def close(self) -> None:
+        """http.client closes the connection while the response still reads (``Connection:
+        close``); the socket is closed by ``fetch_imds`` once it is done."""
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._sock, name)
+
+
+def _deadline_connection(base):  # type: ignore[no-untyped-def]
+    """``base`` (HTTPConnection or HTTPSConnection) whose socket keeps one deadline."""
+
+    class DeadlineConnection(base):  # type: ignore[misc, valid-type]
+        deadline = 0.0
+        raw = None
+
+        def connect(self) -> None:
+            self.timeout = max(0.001, self.deadline - time.monotonic())
+            super().connect()
+            self.raw = self.sock
+            self.sock = _DeadlineSocket(self.sock, self.deadline)
+
+    return DeadlineConnection
