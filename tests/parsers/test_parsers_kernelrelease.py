@@ -174,3 +174,11 @@ def test_empty_rpm_release_is_refused():
 def test_dashed_release_that_is_no_known_shape():
     k = parse_kernel_release("5.10.0-1a-custom")
     assert (k.family, k.distro, k.flavour) == ("unknown", "1a", "custom")
+
+
+def test_leading_zeros_are_not_a_long_version():
+    """Found by hypothesis: '0.0000000000' is version 0.0.0, not an implausibly long one."""
+    assert parse_kernel_release("0.0000000000").version == (0, 0, 0)
+    assert parse_kernel_release("5.015.0" + "0" * 5000 + "-1-azure").version[:2] == (5, 15)
+    with pytest.raises(KernelReleaseError, match="implausibly long"):
+        parse_kernel_release("5.15." + "9" * 5000)

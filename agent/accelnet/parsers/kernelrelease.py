@@ -142,7 +142,8 @@ def parse_kernel_release(s: str) -> KernelRelease:
     m = _UPSTREAM.match(raw)
     if not m:
         raise KernelReleaseError(f"kernel release {s!r} does not start with a version like 6.8")
-    parts = (m.group(1), m.group(2), m.group(3) or "0")
+    # leading zeros do not make a number long (0.0000000000 is 0.0.0), nor int() slow
+    parts = tuple(p.lstrip("0") or "0" for p in (m.group(1), m.group(2), m.group(3) or "0"))
     if any(len(p) > _MAX_COMPONENT_DIGITS for p in parts):
         raise KernelReleaseError(f"kernel release {s[:40]!r}... has an implausibly long version number")
     version = (int(parts[0]), int(parts[1]), int(parts[2]))
