@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs on a fresh Debian/Ubuntu machine, then run it.
 # Usage: tests/run.sh [pytest args...]      (root, or a user with sudo)
+# ACCELNET_RUN_DRY=1 prints which interpreter runs in which venv, and does nothing else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,13 +11,15 @@ SUDO=""
 # Real tools the tests talk to: ethtool and lspci (compared with our readers), iproute2 (network
 # namespaces), prometheus/promtool and node_exporter (scrape and benchmark), openssl (TLS certs),
 # systemd-analyze (unit checks), dash/busybox/shellcheck/curl (the POSIX sh collector), the packaging toolchain (deb and rpm builds) and the runtime
-# python3-* packages the .deb depends on (so installing it in CI downloads nothing).
+# python3-* packages the .deb depends on (so installing it in CI downloads nothing), NRPE and
+# Perl's Monitoring::Plugin (the plugin output through check_nrpe -2 and a perfdata parser).
 APT_PACKAGES="python3 python3-venv python3-pip ethtool pciutils iproute2 util-linux prometheus
   prometheus-node-exporter openssl systemd dpkg-dev debhelper dh-python pybuild-plugin-pyproject
   python3-all python3-setuptools python3-wheel lintian rpm fakeroot groff-base man-db
   python3-psutil python3-pyroute2 python3-prometheus-client python3-pyudev python3-yaml python3-bcrypt
-  dash busybox shellcheck curl"
+  dash busybox shellcheck curl nagios-nrpe-server nagios-nrpe-plugin libmonitoring-plugin-perl"
 missing=""
+[ -n "${ACCELNET_RUN_DRY:-}" ] && APT_PACKAGES=""
 for pkg in $APT_PACKAGES; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
 done
@@ -61,14 +64,35 @@ if [ "$oldest_v" != "3.6" ]; then
   echo "$msg; running with what there is" >&2
 fi
 
+# The venv of each interpreter. .venv is the newest's (the README's commands use it), unless
+# .venv already holds another Python (the README's quick start makes it with the system's
+# python3): that one is left alone and the newest gets .venv-pyX.Y like the others. A
+# .venv-pyX.Y of another version (its interpreter was replaced) is ours to make again.
+venv_for() {
+  local v=$1 newest=$2
+  if [ -n "${ACCELNET_VENV:-}" ] && [ "$newest" = yes ]; then echo "$ACCELNET_VENV"; return; fi
+  if [ "$newest" = yes ] && { [ ! -x .venv/bin/python ] || [ "$(python_minor .venv/bin/python)" = "$v" ]; }; then
+    echo .venv; return
+  fi
+  echo ".venv-py$v"
+}
+
 status=0
 seen=""
+newest_entry=$(echo "$PYTHONS" | awk '{print $NF}')
 for entry in $PYTHONS; do
   v=${entry%%:*}; py=${entry#*:}
   case " $seen " in *" $v "*) continue ;; esac
   seen="$seen $v"
-  # .venv is the newest interpreter's (the README's commands use it); others get .venv-pyX.Y
-  if [ "$entry" = "$(echo "$PYTHONS" | awk '{print $NF}')" ]; then venv="${ACCELNET_VENV:-.venv}"; else venv=".venv-py$v"; fi
+  if [ "$entry" = "$newest_entry" ]; then newest=yes; else newest=no; fi
+  venv=$(venv_for "$v" "$newest")
+  if [ "$newest" = yes ] && [ "$venv" != .venv ] && [ -z "${ACCELNET_VENV:-}" ]; then
+    echo "tests/run.sh: .venv holds Python $(python_minor .venv/bin/python), not the newest ($v): using $venv" >&2
+  fi
+  if [ -n "${ACCELNET_RUN_DRY:-}" ]; then echo "Python $v: $venv ($py)"; continue; fi
+  if [ -x "$venv/bin/python" ] && [ "$(python_minor "$venv/bin/python")" != "$v" ] && [ "$venv" != .venv ]; then
+    rm -rf "$venv"
+  fi
   [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
   if [ "$v" = "3.6" ]; then
     # 3.6's bundled pip 18 cannot resolve from this index; 21.3 is the last for 3.6
@@ -78,7 +102,13 @@ for entry in $PYTHONS; do
   fi
   "$venv/bin/python" -m pip install -q -e '.[test]' 2>&1 | grep -v "is ignored" >&2 || true
   "$venv/bin/python" -c 'import accelnet, pytest' || { echo "tests/run.sh: install into $venv failed" >&2; exit 1; }
-  echo "== Python $v ($venv) =="
+  # what runs, as the venv's own interpreter reports it (never the version we looked for)
+  ran=$("$venv/bin/python" -c 'import os, platform, sys; print(platform.python_version(), os.path.realpath(sys.executable))')
+  echo "== Python ${ran%% *} ($venv: ${ran#* }) =="
+  if [ "$(python_minor "$venv/bin/python")" != "$v" ]; then
+    echo "tests/run.sh: $venv runs Python ${ran%% *}, not $v" >&2
+    status=1
+  fi
   "$venv/bin/python" -m pytest "$@" || status=$?
 done
 exit $status

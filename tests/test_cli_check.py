@@ -59,9 +59,18 @@ def test_garbage_archive(tmp_path):
     assert proc.stdout.startswith(b"UNKNOWN: ")
 
 
-def test_version():
-    proc = run_cli("--version")
-    assert proc.returncode == 0 and proc.stdout.decode().startswith("accelnet-check ")
+def test_version_and_help_exit_unknown_as_the_plugin_guidelines_say():
+    """monitoring-plugins' guidelines reserve -V/--version and -h/--help, and a plugin exits
+    UNKNOWN (3) after either: it diagnosed nothing."""
+    from accelnet import __version__
+
+    for flag in ("-V", "--version"):
+        proc = run_cli(flag)
+        assert proc.returncode == 3 and proc.stdout.decode() == "accelnet-check %s\n" % __version__, flag
+    for flag in ("-h", "--help"):
+        proc = run_cli(flag)
+        assert proc.returncode == 3 and proc.stdout.decode().startswith("usage: accelnet-check"), flag
+        assert "-v, --verbose" in proc.stdout.decode() and "-V, --version" in proc.stdout.decode()
 
 
 class _ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):

@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, TextIO
 
 from accelnet import __version__
 from accelnet.errors import SnapshotError, Terminated
@@ -42,6 +42,13 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         raise Failure(f"bad arguments: {message}")
 
+    def exit(self, status: int = 0, message: Optional[str] = None) -> "None":  # type: ignore[override]
+        """-h and -V end here: the monitoring-plugins guidelines have a plugin exit UNKNOWN
+        (3) after either, since it diagnosed nothing."""
+        if message:
+            self._print_message(message, sys.stderr)
+        sys.exit(EXIT_UNKNOWN if status == 0 else status)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
@@ -66,7 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--synthetic-drivers", default="hv_netvsc", metavar="LIST",
         help="comma-separated drivers whose interfaces are synthetic NICs (default hv_netvsc)",
     )
-    parser.add_argument("--version", action="version", version=f"accelnet-check {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0,
+        help="more detail: each check's evidence and the whole VF history; twice: also each stage of the run on stderr",
+    )
+    parser.add_argument("-V", "--version", action="version", version=f"accelnet-check {__version__}")
     return parser
 
 
@@ -95,10 +106,26 @@ def _timeout(text: str) -> float:
 
 
 class _Stage:
-    """What the run is doing now, so that a timeout says where it struck."""
+    """What the run is doing now, so that a timeout says where it struck; with ``-vv`` each
+    stage is also written to ``trace`` as it starts, with the time since the run began."""
 
-    def __init__(self) -> None:
-        self.name = "starting"
+    def __init__(self, trace: Optional[TextIO] = None) -> None:
+        self.trace = trace
+        self._started = time.monotonic()
+        self._name = "starting"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
+        if self.trace is not None:
+            from accelnet.diagnosis.safetext import safe_text
+
+            self.trace.write(f"accelnet-check: +{time.monotonic() - self._started:.3f} s {safe_text(value, keep_pipes=True)}\n")
+            self.trace.flush()
 
     def wrap(self, what: Callable[[str], str], fn: Callable) -> Callable:
         def staged(*args, **kwargs):
@@ -118,6 +145,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         try:
             args = build_parser().parse_args(argv)
+            if args.verbose >= 2:
+                stage.trace = sys.stderr
             if args.timeout is None:
                 args.timeout = DEFAULT_TIMEOUT_S + args.sample_seconds
             _arm_timeout(args.timeout)
@@ -188,7 +217,7 @@ def _run(args: argparse.Namespace, stage: _Stage) -> int:
 
         stage.name = f"opening snapshot {args.snapshot}"
         with open_snapshot(args.snapshot) as host:
-            return _diagnose(host, options, args.json, stage)
+            return _diagnose(host, options, args, stage)
     from accelnet.readers.live import live_host
     from accelnet.readers.platform import IMDS_DEFAULT_URL
 
@@ -208,8 +237,8 @@ def _run(args: argparse.Namespace, stage: _Stage) -> int:
 
         print(summary.describe(), file=sys.stderr)
         with open_snapshot(args.collect) as snap:
-            return _diagnose(snap, options, args.json, stage)
-    return _diagnose(host, options, args.json, stage)
+            return _diagnose(snap, options, args, stage)
+    return _diagnose(host, options, args, stage)
 
 
 def _instrument(host, stage: _Stage) -> None:
@@ -252,7 +281,7 @@ def _progress_wait(seconds: float) -> None:
         sys.stderr.flush()
 
 
-def _diagnose(host, options, as_json: bool, stage: _Stage) -> int:
+def _diagnose(host, options, args: argparse.Namespace, stage: _Stage) -> int:
     from accelnet.diagnosis.checks import run_checks
     from accelnet.diagnosis.facts import gather
     from accelnet.diagnosis.report import build_report, exit_code, render_text, synthetic_packets, use_colour
@@ -261,11 +290,11 @@ def _diagnose(host, options, as_json: bool, stage: _Stage) -> int:
     facts = gather(host, options)
     stage.name = "diagnosing"
     report = build_report(facts, run_checks(facts))
-    if as_json:
+    if args.json:
         _write(json.dumps(report, indent=2, sort_keys=False) + "\n")
     else:
         _write(render_text(report, colour=use_colour(sys.stdout), synthetic=synthetic_packets(facts),
-                           terminal=_is_tty(sys.stdout)))
+                           terminal=_is_tty(sys.stdout), verbose=args.verbose))
     return exit_code(report)
 
 
@@ -293,7 +322,7 @@ def _fail(message: str, as_json: bool) -> int:
         print(safe_text(message, keep_pipes=True), file=sys.stderr)
         _write(json.dumps(unknown_report(message), indent=2) + "\n")
     else:
-        _write(status_line("unknown", message) + "\n")
+        _write(status_line("unknown", message, keep_pipes=_is_tty(sys.stdout)) + "\n")
     return EXIT_UNKNOWN
 
 

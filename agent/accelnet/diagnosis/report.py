@@ -1,7 +1,8 @@
 """The report of a diagnosis: the JSON document of CONTRACT.md and its human rendering."""
 
+import json
 import os
-from typing import Dict, List, Optional, TextIO
+from typing import Dict, List, Optional, Set, TextIO, Tuple
 
 from accelnet import __version__
 from accelnet.diagnosis import counters
@@ -132,13 +133,14 @@ def _perf(label: str, value: int, uom: str = "", minimum: str = "", maximum: str
     return f"'{safe_label(label)}'={int(value)}{uom};;;{minimum};{maximum}".rstrip(";")
 
 
-def perfdata(report: Dict[str, object], synthetic: Optional[Dict[str, Dict[str, int]]] = None) -> str:
-    """Per synthetic NIC: VF present (0/1), the data path (1 on the path that carries the
-    traffic; left out where it is unknown), and the VF and synthetic packet counters (``c``)."""
-    values: List[str] = []
+def perfdata_by_nic(report: Dict[str, object], synthetic: Optional[Dict[str, Dict[str, int]]] = None) -> List[Tuple[str, str]]:
+    """Per synthetic NIC, in report order, its perfdata: VF present (0/1), the data path (1 on
+    the path that carries the traffic; left out where it is unknown), and the VF and synthetic
+    packet counters (``c``)."""
+    groups: List[Tuple[str, str]] = []
     for iface in report.get("interfaces") or []:  # type: ignore[union-attr]
         nic = str(iface.get("name"))
-        values.append(_perf(f"{nic}_vf_present", 1 if iface.get("vf") else 0, "", "0", "1"))
+        values = [_perf(f"{nic}_vf_present", 1 if iface.get("vf") else 0, "", "0", "1")]
         path = iface.get("datapath")
         if path in (counters.DATAPATH_VF, counters.DATAPATH_SYNTHETIC, counters.DATAPATH_IDLE):
             values.append(_perf(f"{nic}_datapath_vf", path == counters.DATAPATH_VF, "", "0", "1"))
@@ -149,16 +151,120 @@ def perfdata(report: Dict[str, object], synthetic: Optional[Dict[str, Dict[str, 
                 values.append(_perf(f"{nic}_{name}", found[name], "c", "0"))
         for name, value in sorted(((synthetic or {}).get(nic) or {}).items()):
             values.append(_perf(f"{nic}_synthetic_{name}", value, "c", "0"))
-    return " ".join(values)
+        groups.append((nic, " ".join(values)))
+    return groups
 
 
-def status_line(status: str, summary: str, perf: str = "", colour: bool = False) -> str:
-    """The plugin's first line, ``STATUS: summary | perfdata``, safe for any terminal."""
+def perfdata(report: Dict[str, object], synthetic: Optional[Dict[str, Dict[str, int]]] = None) -> str:
+    """Every NIC's perfdata (:func:`perfdata_by_nic`) as one string."""
+    return " ".join(values for _, values in perfdata_by_nic(report, synthetic))
+
+
+def _names_in(value: object) -> Set[str]:
+    """Every string a finding's evidence holds, at any depth (names of NICs and VFs among them)."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return set().union(*(_names_in(v) for v in value.values())) if value else set()
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_names_in(v) for v in value)) if value else set()
+    return set()
+
+
+def nics_at_fault(report: Dict[str, object]) -> List[str]:
+    """The synthetic NICs in the order their perfdata goes first: those whose own record shows
+    the trouble (no VF, or traffic on the synthetic path or on an unknown one) while the host is
+    not OK, then those the evidence of a warning, critical or unknown check names (the NIC or
+    its VF), then the rest, each group in report order."""
+    interfaces = [i for i in report.get("interfaces") or [] if isinstance(i, dict)]  # type: ignore[union-attr]
+    named: Set[str] = set()
+    for check in report.get("checks") or []:  # type: ignore[union-attr]
+        if isinstance(check, dict) and check.get("status") in (WARNING, CRITICAL, UNKNOWN):
+            named |= _names_in(check.get("evidence"))
+    healthy = report.get("status") == OK
+
+    def rank(iface: Dict[str, object]) -> int:
+        vf = iface.get("vf") if isinstance(iface.get("vf"), dict) else {}
+        if not healthy and (not vf or iface.get("datapath") in (counters.DATAPATH_SYNTHETIC, "unknown")):
+            return 0
+        if {str(iface.get("name")), str(vf.get("name"))} & named:  # type: ignore[union-attr]
+            return 1
+        return 2
+
+    ranked = sorted(enumerate(interfaces), key=lambda pair: (rank(pair[1]), pair[0]))
+    return [str(iface.get("name")) for _, iface in ranked]
+
+
+#: NRPE 2 answers with one 1,024-byte buffer that ends in a NUL: the first line and its newline
+#: (1,023 bytes) arrive whole within it, whatever the host.
+FIRST_LINE_BYTES = 1022
+#: The summary's share of the first line; the rest is for the perfdata of the NICs at fault.
+SUMMARY_BYTES = 600
+ELLIPSIS = "..."
+
+
+def _width(text: str) -> int:
+    """Bytes ``text`` takes on stdout in any encoding the plugin may meet: its ASCII form with
+    backslash escapes (what an ASCII locale writes, see cli.check._write) is never shorter
+    than its UTF-8 or Latin-1 form."""
+    return len(text.encode("ascii", "backslashreplace"))
+
+
+def _fit(text: object, limit: int, keep_pipes: bool = False) -> str:
+    """:func:`safe_text` of ``text``, cut at a character (never inside an escape) so that it
+    takes at most ``limit`` bytes, with ``...`` where it was cut."""
+    whole = safe_text(text, keep_pipes=keep_pipes)
+    if _width(whole) <= limit:
+        return whole
+    out: List[str] = []
+    used = _width(ELLIPSIS)
+    for char in str(text):
+        piece = safe_text(char, keep_pipes=keep_pipes)
+        if used + _width(piece) > limit:
+            break
+        out.append(piece)
+        used += _width(piece)
+    return "".join(out) + ELLIPSIS
+
+
+def status_line(status: str, summary: str, perf: str = "", colour: bool = False, keep_pipes: bool = False,
+                summary_bytes: int = FIRST_LINE_BYTES) -> str:
+    """The plugin's first line, ``STATUS: summary | perfdata``, safe for any terminal and
+    within :data:`FIRST_LINE_BYTES` without colour: the summary is cut at ``summary_bytes`` or
+    where the line ends, and ``perf`` is left out if it does not fit after it
+    (:func:`split_perfdata` chooses a ``perf`` that fits)."""
     word = status.upper()
+    room = FIRST_LINE_BYTES - _width(word) - 2
+    text = _fit(summary, min(summary_bytes, room), keep_pipes)
+    if perf and _width(text) + 3 + _width(perf) > room:
+        perf = ""
     if colour:
         word = f"\033[{_COLOURS.get(status, '0')}m{word}\033[0m"
-    line = f"{word}: {safe_text(summary)}"
+    line = f"{word}: {text}"
     return f"{line} | {perf}" if perf else line
+
+
+def split_perfdata(status: str, summary: str, groups: List[Tuple[str, str]], order: List[str],
+                   keep_pipes: bool = False) -> Tuple[str, str]:
+    """The perfdata of the first line and of the long output: whole NIC groups in ``order``
+    (the NICs at fault first) while they fit in the first line after the summary (cut at
+    :data:`SUMMARY_BYTES`), the rest for the long output's last line, so that a monitoring
+    system reading the whole output (NRPE 3+) gets every value and NRPE 2 the first line whole."""
+    by_nic = dict(groups)
+    room = FIRST_LINE_BYTES - _width(status.upper()) - 2 - _width(_fit(summary, SUMMARY_BYTES, keep_pipes)) - 3
+    first: List[str] = []
+    rest: List[str] = []
+    for nic in order + [n for n, _ in groups if n not in order]:
+        values = by_nic.pop(nic, None)
+        if not values:
+            continue
+        needed = _width(values) + (1 if first else 0)
+        if not rest and needed <= room:
+            first.append(values)
+            room -= needed
+        else:
+            rest.append(values)
+    return " ".join(first), " ".join(rest)
 
 
 def render_text(
@@ -166,11 +272,15 @@ def render_text(
     colour: bool = False,
     synthetic: Optional[Dict[str, Dict[str, int]]] = None,
     terminal: bool = False,
+    verbose: int = 0,
 ) -> str:
-    """A monitoring plugin's output: the verdict line with perfdata, one line per check (and
-    its fix), the host, the NICs and the newest VF history. Every piece of host text goes
-    through :func:`safe_text`; ``|`` after the first line is kept only for a ``terminal``
-    (a monitoring system would read what follows it as perfdata)."""
+    """A monitoring plugin's output: the verdict line (worst finding first, within
+    :data:`FIRST_LINE_BYTES`) with the perfdata of the NICs at fault, one line per check (and
+    its fix), the host, the NICs, the newest VF history (all of it and each check's evidence
+    with ``verbose``), and last the perfdata that did not fit the first line, after a ``|``
+    (Nagios' long-output perfdata). Every piece of host text goes through :func:`safe_text`;
+    a ``|`` in text stays itself only for a ``terminal``: a monitoring system would read what
+    follows it as perfdata."""
 
     def safe(text: object) -> str:
         return safe_text(text, keep_pipes=terminal)
@@ -181,7 +291,10 @@ def render_text(
         return f"\033[{_COLOURS.get(status, '0')}m{text}\033[0m"
 
     status = str(report["status"])
-    lines = [status_line(status, str(report["summary"]), perfdata(report, synthetic), colour)]
+    summary = str(report["summary"])
+    first_perf, rest_perf = split_perfdata(status, summary, perfdata_by_nic(report, synthetic), nics_at_fault(report),
+                                           terminal)
+    lines = [status_line(status, summary, first_perf, colour, terminal, SUMMARY_BYTES)]
     checks = report["checks"]
     width = max([len(safe(c["id"])) for c in checks] or [0])  # type: ignore[union-attr, index]
     for check in checks:  # type: ignore[union-attr]
@@ -190,6 +303,8 @@ def render_text(
         lines.append(f"{label} {safe(check['id']):<{width}}  {safe(check['summary'])}")
         if check.get("remedy"):
             lines.append(f"{'':<8} {'':<{width}}  fix: {safe(check['remedy'])}")
+        if verbose and check.get("evidence"):
+            lines.append(f"{'':<8} {'':<{width}}  evidence: {safe(json.dumps(check['evidence'], sort_keys=True))}")
     host = report.get("host") or {}
     facts_line = ", ".join(
         f"{safe(k)}={safe(v)}" for k, v in host.items() if v not in (None, "")  # type: ignore[union-attr]
@@ -200,16 +315,20 @@ def render_text(
         vf = iface["vf"]
         vf_text = f"{vf['name']} ({vf['model'] or vf['vendor_id']}, {vf['pci_slot']})" if vf else "no VF"
         lines.append(safe(f"  {iface['name']}: {vf_text}, data path {iface['datapath']}"))
-    lines.extend(safe(line) for line in _history_lines(report.get("history")))
+    if verbose and report.get("history_state"):
+        lines.append(safe(f"history: {report['history_state']}"))
+    lines.extend(safe(line) for line in _history_lines(report.get("history"), None if verbose else HISTORY_LINES))
+    if rest_perf:
+        lines.append(f"| {rest_perf}")
     return "\n".join(lines) + "\n"
 
 
-def _history_lines(history: object) -> List[str]:
-    """The newest VF events of the kernel log, oldest first, one line each (raw: the caller
-    makes them safe)."""
+def _history_lines(history: object, newest: Optional[int] = HISTORY_LINES) -> List[str]:
+    """The newest VF events of the kernel log (all of them for ``newest`` None), oldest first,
+    one line each (raw: the caller makes them safe)."""
     if not isinstance(history, list) or not history:
         return []
-    shown = history[-HISTORY_LINES:]
+    shown = history[-newest:] if newest else history
     more = f", the newest {len(shown)} of {len(history)}" if len(history) > len(shown) else ""
     lines = [f"VF history (kernel log{more}):"]
     for entry in shown:
