@@ -1,4 +1,5 @@
-"""The report of a diagnosis: the JSON document of CONTRACT.md and its human rendering."""
+"""The report of a diagnosis: the JSON document (docs/schema/report.schema.json documents every
+field) and its rendering as a monitoring plugin's text."""
 
 import json
 import os
