@@ -22,7 +22,8 @@ READ_WORDS = (" show ", " get-instance-view ", " list-vm-resize-options ", " lis
               "group exists ")
 
 
-TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")  # in journal tags
+# in journal tags: a time, and the proof that depends on it
+TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ(?:; proof [0-9a-f]{16})?")
 VM_TYPE = "Microsoft.Compute/virtualMachines"
 
 

@@ -197,7 +197,7 @@ def test_resize_to_size_without_an_switches_it_off_first(fake_az):
     code, _, err = fake_az.provision("resize", "-g", RG, "--vm", "myVM",
                                      "--size", "Standard_A4_v2")
     assert code == 0 and "has no Accelerated Networking" in err
-    by = "resize --vm myVM"
+    by = "resize --vm myVM --size Standard_A4_v2"
     assert fake_az.commands() == [
         ACCOUNT, f"vm show {W} myVM", f"network nic show {W} myNic",
         f"vm get-instance-view {W} myVM", tag_on("myVM", by),
@@ -219,7 +219,7 @@ def test_resize_in_availability_set_to_size_without_an_switches_it_off_set_wide(
     code, _, err = fake_az.provision("resize", "-g", RG, "--vm", "vm1", "--size", "Standard_A4_v2",
                                      "--yes", *SEQ)
     assert code == 0 and "has no Accelerated Networking" in err
-    by = "resize --vm vm1"
+    by = "resize --vm vm1 --size Standard_A4_v2"
     assert fake_az.commands() == [
         ACCOUNT, f"vm show {W} vm1", f"network nic show {W} nic1",
         f"vm availability-set show {W} MYAVSET", f"vm get-instance-view {W} vm1",
@@ -246,7 +246,7 @@ def test_resize_when_size_not_offered_on_current_hardware_deallocates(fake_az):
     fake_az.load(state)
     code, _, _ = fake_az.provision("resize", "-g", RG, "--vm", "myVM", "--size", "Standard_D8s_v3")
     assert code == 0
-    by = "resize --vm myVM"
+    by = "resize --vm myVM --size Standard_D8s_v3"
     assert fake_az.changes() == [tag_on("myVM", by), f"vm deallocate {W} myVM",
                                  f"vm resize {W} myVM --size Standard_D8s_v3",
                                  f"vm start {W} myVM", tag_off("myVM", by)]

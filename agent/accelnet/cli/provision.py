@@ -8,7 +8,7 @@ stopped).
 import argparse
 import json
 import sys
-from typing import Any, List, Optional, Sequence, TextIO
+from typing import Any, List, Optional, Sequence, TextIO, Tuple
 
 from accelnet import __version__
 from accelnet.provision.errors import ProvisionError, Refused
@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print the plan as a POSIX sh script of az commands; change nothing")
     common.add_argument("-y", "--yes", action="store_true",
                         help="no question before a plan that deallocates VMs other than the "
-                        "one named (without a terminal such a plan needs it)")
+                        "one named, or starts them to resume an earlier run (without a "
+                        "terminal such a plan needs it)")
     common.add_argument("-o", "--output", choices=("text", "json"), default="text",
                         help="json: one document on stdout (steps, state before and after); "
                         "progress goes to stderr")
@@ -188,27 +189,58 @@ def _wants_json(argv: Sequence[str]) -> bool:
                words[i + 1:i + 2] == ["json"]) for i, w in enumerate(words))
 
 
-def _others(plan: Any, args: argparse.Namespace) -> List[str]:
-    """VMs the plan deallocates other than the one named (its availability set)."""
+def _others(plan: Any, args: argparse.Namespace) -> Tuple[List[str], List[str]]:
+    """VMs the plan deallocates other than the one named (its availability set), and VMs it
+    starts other than the one named only because an earlier run's journal says so."""
     if getattr(args, "vmss", None) or args.action == "create":
-        return []
+        return [], []
     named = args.vm.lower()
-    return [name for name in dict.fromkeys(plan.deallocated()) if name.lower() != named]
+    asked = {name.lower() for name in args.also_start}
+
+    def unnamed(names: List[str]) -> List[str]:
+        return [n for n in dict.fromkeys(names) if n.lower() != named and n.lower() not in asked]
+
+    return unnamed(plan.deallocated()), unnamed(plan.resumed_starts())
 
 
-def _consent(others: List[str], args: argparse.Namespace, stdin: Any, err: TextIO) -> bool:
-    """Ask on a terminal before stopping VMs nobody named; without one, --yes is the answer."""
-    if not others or args.yes:
+def _consent_text(stopped: List[str], started: List[str]) -> str:
+    parts = []
+    if stopped:
+        parts.append(f"also deallocates {len(stopped)} VM(s) you did not name (every VM of "
+                     f"the availability set must be down): {', '.join(stopped)}")
+    if started:
+        parts.append(f"resumes an unfinished earlier run and starts {len(started)} VM(s) you "
+                     f"did not name (their journal tags say that run stopped them): "
+                     f"{', '.join(started)}")
+    return "This plan " + "; it ".join(parts) + "."
+
+
+def _consent(stopped: List[str], started: List[str], args: argparse.Namespace, stdin: Any,
+             err: TextIO) -> bool:
+    """Ask on a terminal before stopping or starting VMs nobody named; without one, --yes is
+    the answer."""
+    if not (stopped or started) or args.yes:
         return True
     isatty = getattr(stdin, "isatty", None)
     if not (isatty and isatty()):
         return False
-    err.write(f"This plan also deallocates {len(others)} VM(s) you did not name (every VM of "
-              f"the availability set must be down): {', '.join(others)}.\n"
-              "Continue? [y/N] ")
+    err.write(_consent_text(stopped, started) + "\nContinue? [y/N] ")
     err.flush()
     answer = stdin.readline()
     return answer.strip().lower() in ("y", "yes")
+
+
+def _refusal(stopped: List[str], started: List[str], stdin: Any) -> str:
+    what = []
+    if stopped:
+        what.append("also deallocates " + ", ".join(stopped))
+    if started:
+        what.append("resumes an earlier run and starts " + ", ".join(started))
+    terminal = getattr(stdin, "isatty", None) and stdin.isatty()
+    return ("accelnet-provision: refused before any change: the plan " + " and ".join(what)
+            + ", which you did not name; " + ("not confirmed" if terminal else
+                                              "without a terminal to ask on, pass --yes to "
+                                              "go ahead"))
 
 
 def run(argv: Optional[Sequence[str]], out: TextIO, err: TextIO,
@@ -267,18 +299,16 @@ def run(argv: Optional[Sequence[str]], out: TextIO, err: TextIO,
         progress.write("resuming what an earlier run left unfinished (journal tags):\n")
         for line in plan.resumed:
             progress.write(f"  {line}\n")
+    for line in plan.ignored:
+        progress.write(f"not resumed: {line}\n")
     for note in plan.notes:
         progress.write(f"found: {note}\n")
     if not plan.steps:
         return emit("nothing-to-do", "nothing to do: everything is already as asked",
                     **common)
-    if not _consent(_others(plan, args), args, stdin, err):
-        return emit("refused", "accelnet-provision: refused before any change: the plan also "
-                    "deallocates " + ", ".join(_others(plan, args)) + ", which you did not "
-                    "name; " + ("not confirmed" if getattr(stdin, "isatty", None)
-                                and stdin.isatty() else
-                                "without a terminal to ask on, pass --yes to go ahead"),
-                    **common)
+    stopped, started = _others(plan, args)
+    if not _consent(stopped, started, args, stdin, err):
+        return emit("refused", _refusal(stopped, started, stdin), **common)
     outcome = execute(plan, cli, progress, parallel)
     after, after_error = None, None
     if as_json:

@@ -8,13 +8,16 @@ resized to a size without AN after AN is switched off.
 
 Every VM a plan deallocates while it runs is first noted in its journal tag (journal.py),
 and the tag goes only after the VM is started again: a plan read after an interrupted run
-starts what that run stopped, so the same command finishes the job. Steps that may run
-together share a ``batch`` (deallocating and starting the VMs of a set, writing and removing
-their tags): the set is down for about the time of one VM, not of all of them in a row.
+starts what that run stopped, so the same command finishes the job. Only entries checked to
+be this job's own are acted on (journal.py); the steps they add are marked ``resumed``, so
+the command can ask before starting a VM nobody named, as it asks before stopping one.
+Steps that may run together share a ``batch`` (deallocating and starting the VMs of a set,
+writing and removing their tags): the set is down for about the time of one VM, not of all
+of them in a row.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from accelnet.diagnosis.sizes import evaluate_size
 from accelnet.provision import journal as journals
@@ -37,6 +40,7 @@ class Step:
     deallocates: Optional[str] = None  # VM or scale set name this step deallocates
     starts: Optional[str] = None  # VM or scale set name this step starts
     batch: Optional[str] = None  # consecutive steps of one batch may run concurrently
+    resumed: bool = False  # done because an earlier run's journal says so, not this command
 
 
 @dataclass
@@ -46,14 +50,19 @@ class Plan:
     notes: List[str] = field(default_factory=list)  # what was found and left alone
     warnings: List[str] = field(default_factory=list)  # said before any change
     resumed: List[str] = field(default_factory=list)  # journal tags of an unfinished run
+    ignored: List[str] = field(default_factory=list)  # journal tags not acted on, and why
     before: Dict[str, Any] = field(default_factory=dict)  # the state read (Reader.state)
 
-    def add(self, args: Sequence[str], why: str, **kw: Optional[str]) -> None:
+    def add(self, args: Sequence[str], why: str, **kw: Any) -> None:
         self.steps.append(Step(tuple(args), why, **kw))
 
     def deallocated(self) -> List[str]:
         """Names of what the plan deallocates, in order."""
         return [s.deallocates for s in self.steps if s.deallocates]
+
+    def resumed_starts(self) -> List[str]:
+        """Names the plan starts only because an earlier run's journal says so."""
+        return [s.starts for s in self.steps if s.starts and s.resumed]
 
 
 def _where(ref: Ref) -> List[str]:
@@ -80,7 +89,8 @@ class _VmGroup:
     members: List[Ref]
     status: Dict[Tuple[str, str], VmStatus]
     in_set: Optional[Ref]
-    entries: Dict[Tuple[str, str], Entry] = field(default_factory=dict)
+    entries: Dict[Tuple[str, str], Entry] = field(default_factory=dict)  # this job's
+    earlier: Set[Tuple[str, str]] = field(default_factory=set)  # of those, an earlier run's
 
     def state(self, ref: Ref) -> str:
         return self.status[ref.key()].power
@@ -92,7 +102,8 @@ def _same_group_spelling(ref: Ref, like: Ref) -> Ref:
     return ref
 
 
-def _read_group(reader: Reader, vm_ref: Ref, avset: Optional[Ref], plan: "Plan") -> _VmGroup:
+def _read_group(reader: Reader, vm_ref: Ref, avset: Optional[Ref], plan: "Plan",
+                journal: Journal) -> _VmGroup:
     if avset:
         avset = _same_group_spelling(avset, vm_ref)
     members = reader.availability_set(avset) if avset else [vm_ref]
@@ -106,12 +117,33 @@ def _read_group(reader: Reader, vm_ref: Ref, avset: Optional[Ref], plan: "Plan")
                      avset)
     for member in members:
         status = group.status[member.key()]
-        entry = journals.find(status.tags, status.resource_id, member.name)
+        entry = _checked_entry(plan, journal, status.tags, status.resource_id, member.name,
+                               status.unique_id, group.state(member))
         if entry is not None:
             group.entries[member.key()] = entry
-            plan.resumed.append(f"{member.name} ({group.state(member)}): tag "
-                                f"{journals.TAG}={entry.value!r}")
+            group.earlier.add(member.key())
     return group
+
+
+def _checked_entry(plan: Plan, journal: Journal, tags: Mapping[str, str], resource_id: str,
+                   name: str, unique_id: str, power: str) -> Optional[Entry]:
+    """The journal entry on a resource of this command's target if it is this job's own
+    (journal.py says how that is checked), else None; either way the plan says what it
+    found and what it does about it."""
+    entry = journals.find(tags, resource_id, name)
+    if entry is None:
+        return None
+    check = journal.check(entry, unique_id)
+    if not check.ours:
+        plan.ignored.append(f"{name} ({power}) carries the tag {journals.TAG}="
+                            f"{entry.value!r}; not acted on: {check.reason}")
+        return None
+    then = "it was running before: this run starts it again" if entry.start_again else \
+        "it was not running: this run leaves it as it is"
+    plan.resumed.append(f"{name} ({power}): an unfinished run of `accelnet-provision "
+                        f"{journal.summary}` left the tag {journals.TAG}={entry.value!r} "
+                        f"(checked: this job, this resource); {then}")
+    return entry
 
 
 def _check_also_start(names: Sequence[str], members: Sequence[Ref], where: str) -> List[Ref]:
@@ -130,12 +162,12 @@ def _stop_group(plan: Plan, group: _VmGroup, journal: Journal, reason: str) -> N
     for member in group.members:
         if group.state(member) in RUNNING_STATES and member.key() not in group.entries:
             status = group.status[member.key()]
-            value = journal.value(start_again=True)
-            plan.add(journals.write_args(status.resource_id, value),
+            entry = journal.entry(status.resource_id, member.name, True, status.unique_id)
+            plan.add(journals.write_args(entry.resource_id, entry.value),
                      f"Note on {member.name} (tag {journals.TAG}) that it was running: if this "
                      "run stops halfway, the same command starts it again",
                      batch="journal")
-            group.entries[member.key()] = Entry(status.resource_id, member.name, value)
+            group.entries[member.key()] = entry
     for member in group.members:
         if group.state(member) != "deallocated":
             plan.add(["vm", "deallocate", *_where(member)],
@@ -149,14 +181,18 @@ def _start_group(plan: Plan, group: _VmGroup, also_start: Sequence[Ref],
     journal tags: the last steps, so a run stopped before them is finished by the next."""
     wanted = {k for k, e in group.entries.items() if e.start_again}
     wanted |= {m.key() for m in also_start}
+    named = {m.key() for m in also_start}
     for member in group.members:
         if member.key() not in wanted:
             continue
         if not stopped_now and group.state(member) in RUNNING_STATES:
             continue
+        resumed = member.key() in group.earlier and member.key() not in named
         plan.add(["vm", "start", *_where(member)],
-                 f"Start {member.name} again: it was running before the change",
-                 starts=member.name, batch="start")
+                 f"Start {member.name} again: it was running before the change" + (
+                     " (an earlier, unfinished run of this command stopped it; its "
+                     "journal tag is checked)" if resumed else ""),
+                 starts=member.name, batch="start", resumed=resumed)
     for member in group.members:
         entry = group.entries.get(member.key())
         if entry is not None:
@@ -186,7 +222,7 @@ def plan_vm_accelerated(reader: Reader, command: List[str], vm_ref: Ref, enable:
     if enable:
         require_size(vm.size, allow_unknown, f"enable Accelerated Networking on {vm.ref.name}")
     nics = [reader.nic(ref) for ref in vm.nics]
-    group = _read_group(reader, vm.ref, vm.availability_set, plan)
+    group = _read_group(reader, vm.ref, vm.availability_set, plan, journal)
     restart = _check_also_start(also_start, group.members,
                                 "this VM or a VM of its availability set")
     todo = [nic for nic in nics if nic.accelerated != enable]
@@ -217,7 +253,7 @@ def plan_resize(reader: Reader, command: List[str], vm_ref: Ref, size: str,
         raise Refused(f"cannot resize {vm.ref.name}: {verdict.reason}; pass "
                       "--allow-unknown-size to resize anyway")
     nics = [reader.nic(ref) for ref in vm.nics]
-    group = _read_group(reader, vm.ref, vm.availability_set, plan)
+    group = _read_group(reader, vm.ref, vm.availability_set, plan, journal)
     restart = _check_also_start(also_start, group.members,
                                 "this VM or a VM of its availability set")
     plan.before = reader.state()
@@ -285,10 +321,10 @@ def plan_vmss_accelerated(reader: Reader, command: List[str], ref: Ref, enable: 
         if name.lower() != ref.name.lower():
             raise Refused(f"--also-start {name!r} is not scale set {ref.name}")
     powers = reader.vmss_power(ref)
-    entry = journals.find(vmss.tags, vmss.resource_id, ref.name)
-    if entry is not None:
-        plan.resumed.append(f"scale set {ref.name}: tag {journals.TAG}={entry.value!r}")
     running = any(p in RUNNING_STATES for p in powers)
+    entry = _checked_entry(plan, journal, vmss.tags, vmss.resource_id, f"scale set {ref.name}",
+                           vmss.unique_id, "running" if running else "not running")
+    earlier = entry is not None
     path = "virtualMachineProfile.networkProfile.networkInterfaceConfigurations[{}]" \
            ".enableAcceleratedNetworking={}"
     value = "true" if enable else "false"
@@ -308,7 +344,7 @@ def plan_vmss_accelerated(reader: Reader, command: List[str], ref: Ref, enable: 
         apply = not all(reader.vmss_latest(ref))
     stop = bool(todo) and any(p != "deallocated" for p in powers)
     if todo and entry is None:
-        entry = Entry(vmss.resource_id, ref.name, journal.value(start_again=running))
+        entry = journal.entry(vmss.resource_id, ref.name, running, vmss.unique_id)
         plan.add(journals.write_args(entry.resource_id, entry.value),
                  f"Note on {ref.name} (tag {journals.TAG}) that its model is changing"
                  + (" and its instances were running" if running else "")
@@ -328,11 +364,16 @@ def plan_vmss_accelerated(reader: Reader, command: List[str], ref: Ref, enable: 
     if apply and final_mode.lower() == "manual":
         plan.add(["vmss", "update-instances", *_where(ref), "--instance-ids", "*"],
                  f"Apply the new model to every instance: the upgrade policy of {ref.name} is "
-                 "Manual, so instances keep the old model until updated")
+                 "Manual, so instances keep the old model until updated"
+                 + ("" if todo else " (an earlier, unfinished run of this command changed "
+                    "the model; its journal tag is checked)"), resumed=not todo)
     start_again = (entry is not None and entry.start_again) or bool(also_start)
     if start_again and (stop or not all(p in RUNNING_STATES for p in powers)):
+        resumed = earlier and not stop and not also_start
         plan.add(["vmss", "start", *_where(ref)],
-                 f"Start the instances of {ref.name} again", starts=ref.name)
+                 f"Start the instances of {ref.name} again" + (
+                     " (an earlier, unfinished run of this command stopped them; its journal "
+                     "tag is checked)" if resumed else ""), starts=ref.name, resumed=resumed)
     if entry is not None:
         plan.add(journals.remove_args(entry),
                  f"Remove the note (tag {journals.TAG}) from {ref.name}: done")

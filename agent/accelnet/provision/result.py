@@ -27,7 +27,8 @@ def document(result: str, command: Sequence[str], message: Optional[str] = None,
             status = outcome.status[index] if outcome else (
                 "planned" if result != "refused" else NOT_RUN)
             steps.append({"number": index + 1, "argv": ["az", *full_argv(step.args)],
-                          "why": step.why, "batch": step.batch, "status": status,
+                          "why": step.why, "batch": step.batch, "resumed": step.resumed,
+                          "status": status,
                           "error": outcome.errors.get(index) if outcome else None})
     return {
         "schema": SCHEMA,
@@ -39,6 +40,7 @@ def document(result: str, command: Sequence[str], message: Optional[str] = None,
         "warnings": list(plan.warnings) if plan else [],
         "notes": list(plan.notes) if plan else [],
         "resumed": list(plan.resumed) if plan else [],
+        "not_resumed": list(plan.ignored) if plan else [],
         "steps": steps,
         "left_deallocated": left_deallocated(outcome) if outcome else [],
         "state_before": plan.before if plan else None,

@@ -35,6 +35,8 @@ def render_script(plan: Plan, read_calls: Sequence[Sequence[str]] = (),
         lines += comment("WARNING: " + warning)
     for resumed in plan.resumed:
         lines += comment("Resuming an unfinished run: " + resumed)
+    for ignored in plan.ignored:
+        lines += comment("Not resumed: " + ignored)
     for note in plan.notes:
         lines += comment("Found: " + note)
     lines += ["set -eu", ""]

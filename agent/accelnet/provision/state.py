@@ -45,6 +45,7 @@ class VmStatus:
     resource_id: str
     power: str
     tags: Mapping[str, str]
+    unique_id: str = ""  # vmId: what a journal entry's proof is checked against
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class VmssState:
     upgrade_mode: str  # "Automatic" | "Manual" | "Rolling"
     resource_id: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)
+    unique_id: str = ""  # uniqueId: what a journal entry's proof is checked against
 
 
 def _obj(doc: Any, what: str) -> Mapping[str, Any]:
@@ -129,6 +131,17 @@ def parse_tags(doc: Mapping[str, Any], what: str) -> Mapping[str, str]:
     return {str(k): "" if v is None else str(v) for k, v in tags.items()}
 
 
+def _unique_id(doc: Mapping[str, Any], name: str, what: str) -> str:
+    """The id Azure gives a resource for its lifetime ("" when absent: nothing to check a
+    journal entry against, so none is acted on)."""
+    value = doc.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise AzOutputError(f"{what}: {name} is not a string")
+    return value
+
+
 def parse_vm_status(doc: Any) -> VmStatus:
     what = "az vm get-instance-view"
     vm = _obj(doc, what)
@@ -138,7 +151,8 @@ def parse_vm_status(doc: Any) -> VmStatus:
     ref = parse_ref(resource_id)
     return VmStatus(Ref(str(vm.get("resourceGroup") or ref.resource_group),
                         str(vm.get("name") or ref.name)),
-                    resource_id, parse_power_state(vm), parse_tags(vm, what))
+                    resource_id, parse_power_state(vm), parse_tags(vm, what),
+                    _unique_id(vm, "vmId", what))
 
 
 def parse_account(doc: Any) -> str:
@@ -180,7 +194,8 @@ def parse_vmss(doc: Any) -> VmssState:
         _get(vmss, "sku.name", what),
         tuple(NicConfig(str(c.get("name", "")), bool(c.get("enableAcceleratedNetworking")))
               for c in configs if isinstance(c, Mapping)),
-        str(mode), str(vmss.get("id") or ""), parse_tags(vmss, what))
+        str(mode), str(vmss.get("id") or ""), parse_tags(vmss, what),
+        _unique_id(vmss, "uniqueId", what))
 
 
 def parse_vmss_latest(doc: Any) -> List[bool]:
