@@ -233,7 +233,7 @@ def test_timeout_gives_unknown_and_says_where(monkeypatch, capsys):
 
 
 def check_ids():
-    from accelnet.diagnosis.checks import CHECK_IDS
+    from accelnet.diagnosis.finding import CHECK_IDS
 
     return CHECK_IDS
 

@@ -116,7 +116,7 @@ def test_imds_asked_on_azure_with_metadata_header_and_no_proxy(imds_server, monk
     monkeypatch.setenv("http_proxy", "http://127.0.0.1:9/")  # a proxy would make this fail
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9/")
     facts = gather(_host_with_live_captures("ubuntu1604-cx3-healthy", imds_server), Options(sample_seconds=0))
-    assert facts.imds_state == "ok" and facts.imds.vm_size == "Standard_DS4_v2"
+    assert facts.imds_state.ok and facts.imds.vm_size == "Standard_DS4_v2"
     assert _Recorder.requests == [("/metadata/instance?api-version=2021-02-01", "true")]
 
 
@@ -124,7 +124,7 @@ def test_imds_never_asked_off_azure_or_when_disabled(imds_server):
     gather(_host_with_live_captures("debian12-kvm-not-azure", imds_server), Options(sample_seconds=0))
     facts = gather(_host_with_live_captures("ubuntu1604-cx3-healthy", imds_server), Options(sample_seconds=0, imds=False))
     assert _Recorder.requests == []
-    assert facts.imds_state.startswith("disabled")
+    assert facts.imds_state.text == "disabled (--no-imds)" and not facts.imds_state.asked
 
 
 def test_this_machine_is_unknown_and_talks_to_nobody(monkeypatch, capsys):

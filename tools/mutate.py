@@ -58,6 +58,8 @@ MODULE_TESTS: Dict[str, Sequence[str]] = {
     "ethtool_text": ("tests/parsers/test_parsers_ethtool_text.py",),
     "counters": ("tests/core/test_counters.py", "tests/core/test_properties.py"),
     "checks": ("tests/core/test_checks.py", "tests/core/test_check_decisions.py", "tests/core/test_field_checks.py", "tests/test_verdicts.py", "tests/test_golden.py"),
+    "finding": ("tests/core/test_check_decisions.py", "tests/core/test_checks.py", "tests/test_verdicts.py", "tests/test_golden.py"),
+    "status": ("tests/core/test_check_decisions.py", "tests/core/test_checks.py", "tests/test_verdicts.py", "tests/test_golden.py"),
     "distros": ("tests/core/test_distros.py", "tests/test_verdicts.py", "tests/test_golden.py"),
     "sizes": ("tests/provision/test_vm_size_names.py", "tests/provision/test_vm_sizes.py", "tests/test_verdicts.py"),
     "macaddr": ("tests/parsers/test_parsers_imds_mac.py",),

@@ -12,6 +12,7 @@ import pytest
 import goldens
 from accelnet.diagnosis import checks
 from accelnet.diagnosis.facts import Facts, Options, gather
+from accelnet.diagnosis.source import SOURCE_OK
 from accelnet.diagnosis.report import build_report
 from accelnet.parsers.imds import ImdsInstance
 from accelnet.readers.host import CounterSample
@@ -48,7 +49,7 @@ def vf_dev(slot, driver="mlx5_core", nets=(), source="sysfs"):
 
 
 def facts(**kw):
-    return Facts(dmi=kw.pop("dmi", AZURE), imds=IMDS, imds_state="ok", **kw)
+    return Facts(dmi=kw.pop("dmi", AZURE), imds=IMDS, imds_state=SOURCE_OK, **kw)
 
 
 def outcome(finding):

@@ -2,12 +2,13 @@
 off-Azure demotion, the overall status, and the size check's branches (IMDS known or not,
 a VF present or not).  Facts are built from the parts a host reader returns."""
 
-from types import SimpleNamespace
-
 import pytest
 
 from accelnet.diagnosis import checks
 from accelnet.diagnosis.facts import Facts
+from accelnet.diagnosis.finding import CHECK_IDS, Finding
+from accelnet.diagnosis.source import NOT_ASKED, SOURCE_OK
+from accelnet.parsers.imds import ImdsInstance
 from accelnet.readers.host import CounterSample
 from accelnet.readers.netdev import NetInterface, Pairing
 from accelnet.readers.pci import PciDevice, vf_table
@@ -17,7 +18,15 @@ AZURE = Dmi("Microsoft Corporation", "Virtual Machine", "7783-7084-3265-9085-826
 KVM = Dmi("QEMU", "Standard PC (Q35 + ICH9, 2009)", None, "1.16.2-debian-1.16.2-1")
 MAC0, MAC1 = "00:0d:3a:00:00:01", "00:0d:3a:00:00:02"
 CX5 = vf_table()[("15b3", "1018")]
-IMDS = SimpleNamespace(vm_size="Standard_DC4s_v3", resource_group="rg-prod", name="vm-db1", macs=(), image_version=None)
+
+
+def instance(vm_size="Standard_DC4s_v3", resource_group="rg-prod", name="vm-db1", macs=()):
+    return ImdsInstance(vm_size=vm_size, location="westeurope", name=name, os_type="Linux", publisher=None, offer=None,
+                        sku=None, image_version=None, vm_scale_set_name=None, vm_id=None, macs=tuple(macs),
+                        resource_group=resource_group)
+
+
+IMDS = instance()
 
 
 def vf_dev(slot, driver="mlx5_core", nets=("enP1s1",), source="sysfs"):
@@ -35,7 +44,7 @@ def vf_if(name, mac, master=None):
 
 
 def facts(dmi=AZURE, imds=None, **kw):
-    return Facts(dmi=dmi, imds=imds, imds_state="ok" if imds else "not asked", **kw)
+    return Facts(dmi=dmi, imds=imds, imds_state=SOURCE_OK if imds else NOT_ASKED, **kw)
 
 
 # ---- platform.vm_size ---------------------------------------------------------------------
@@ -58,8 +67,7 @@ def test_unsupported_size_is_critical_with_a_resize_remedy_naming_the_vm():
     (None, False, "unknown", "VM size unknown: IMDS ok"),
 ])
 def test_size_check_branches(size, vf_seen, status, summary):
-    imds = SimpleNamespace(vm_size=size, resource_group=None, name=None)
-    finding = checks.check_vm_size(facts(imds=imds), vf_seen)
+    finding = checks.check_vm_size(facts(imds=instance(size, None, None)), vf_seen)
     assert (finding.status, finding.summary) == (status, summary)
 
 
@@ -202,14 +210,15 @@ def test_datapath_single_sample_and_missing_counters():
 
 
 def test_off_azure_problems_are_demoted_but_os_findings_stay():
-    critical = checks.Finding("vf.present", "critical", "no VF", {}, "enable it")
-    kernel = checks.Finding("os.kernel", "critical", "old kernel", {}, "upgrade")
-    ok = checks.Finding("vf.driver", "ok", "fine")
-    assert checks._not_applicable(critical).status == "skipped" and critical.remedy is None
-    assert checks._not_applicable(kernel).status == "critical" and kernel.remedy == "upgrade"
-    assert checks._not_applicable(ok).status == "ok"
-    warning = checks.Finding("datapath.vf", "warning", "fallback", {}, "wait")
-    assert (checks._not_applicable(warning).status, warning.remedy) == ("skipped", None)
+    critical = Finding("vf.present", "critical", "no VF", {}, "enable it")
+    kernel = Finding("os.kernel", "critical", "old kernel", {}, "upgrade")
+    ok = Finding("vf.driver", "ok", "fine")
+    demoted = checks._not_applicable(critical)
+    assert (demoted.id, demoted.status, demoted.summary, demoted.remedy) == ("vf.present", "skipped", "no VF", None)
+    assert checks._not_applicable(kernel) == kernel
+    assert checks._not_applicable(ok) == ok
+    warning = Finding("datapath.vf", "warning", "fallback", {}, "wait")
+    assert (checks._not_applicable(warning).status, checks._not_applicable(warning).remedy) == ("skipped", None)
 
 
 def test_run_checks_off_azure_demotes_a_missing_vf():
@@ -220,7 +229,7 @@ def test_run_checks_off_azure_demotes_a_missing_vf():
 
 
 def _findings(**statuses):
-    return [checks.Finding(i, statuses.get(i.replace(".", "_"), "ok"), "") for i in checks.CHECK_IDS]
+    return [Finding(i, statuses.get(i.replace(".", "_"), "ok"), "") for i in CHECK_IDS]
 
 
 @pytest.mark.parametrize("statuses, expected", [
@@ -236,15 +245,15 @@ def test_overall_status(statuses, expected):
 
 
 def test_overall_ok_when_vf_counters_grow_whatever_else_is_unknown():
+    idle = [CounterSample(dict(STATS)), CounterSample(dict(STATS))]
+    growing = [CounterSample(dict(STATS)), CounterSample(dict(STATS, vf_tx_packets=51))]
+    pairings = [Pairing(syn("eth0", MAC0), vf_if("enP1s1", MAC0, "eth0"), method="master"),
+                Pairing(syn("eth1", MAC1), vf_if("enP2s2", MAC1, "eth1"), method="master")]
     findings = _findings(vf_bonded="unknown")
-    datapath = next(f for f in findings if f.id == "datapath.vf")
-    datapath.evidence = {"interfaces": [{"datapath": "idle"}, {"datapath": "vf"}]}
-    assert checks.overall_status(facts(), findings) == "ok"
-    datapath.evidence = {"interfaces": [{"datapath": "idle"}]}
-    assert checks.overall_status(facts(), findings) == "unknown"
+    assert checks.overall_status(facts(pairings=pairings, samples={"eth0": idle, "eth1": growing}), findings) == "ok"
+    assert checks.overall_status(facts(pairings=pairings, samples={"eth0": idle, "eth1": idle}), findings) == "unknown"
     findings[5].status = "unknown"   # vf.present not ok: growing counters prove nothing about it
-    datapath.evidence = {"interfaces": [{"datapath": "vf"}]}
-    assert checks.overall_status(facts(), findings) == "unknown"
+    assert checks.overall_status(facts(pairings=pairings, samples={"eth0": growing, "eth1": growing}), findings) == "unknown"
 
 
 def test_nothing_readable_means_the_vf_is_unknown():
@@ -254,8 +263,7 @@ def test_nothing_readable_means_the_vf_is_unknown():
 
 
 def test_imds_nics_that_no_synthetic_nic_has():
-    imds = SimpleNamespace(vm_size=None, resource_group="rg", name="vm", macs=[MAC0, MAC1], image_version=None)
-    f = facts(imds=imds, interfaces=[syn("eth0", MAC0)], pairings=[Pairing(syn("eth0", MAC0))])
+    f = facts(imds=instance(None, "rg", "vm", [MAC0, MAC1]), interfaces=[syn("eth0", MAC0)], pairings=[Pairing(syn("eth0", MAC0))])
     finding = checks.check_synthetic(f)
     assert (finding.id, finding.status) == ("nic.synthetic", "warning")
     assert finding.summary == f"IMDS lists NIC(s) {MAC1} that no hv_netvsc interface here has"
@@ -284,8 +292,7 @@ def test_off_azure_run_checks_demotes_a_broken_vf_driver_and_keeps_os_findings()
 
 
 def test_unknown_size_finding_is_the_size_check():
-    imds = SimpleNamespace(vm_size="Standard_Q4_v9", resource_group=None, name=None)
-    finding = checks.check_vm_size(facts(imds=imds), vf_seen=False)
+    finding = checks.check_vm_size(facts(imds=instance("Standard_Q4_v9", None, None)), vf_seen=False)
     assert (finding.id, finding.status) == ("platform.vm_size", "unknown")
 
 

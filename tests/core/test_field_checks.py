@@ -146,9 +146,9 @@ def test_history_state_of_a_live_host_that_cannot_read_the_log(monkeypatch):
     host.run_capture = (lambda inner: (lambda name: inner(name) if name == "dmesg" else None))(host.run_capture)
     host.sampler = None
     facts = gather(host, Options(sample_seconds=0, imds=False))
-    assert facts.history_state == "unreadable: /dev/kmsg: Operation not permitted (kernel.dmesg_restrict=1)"
+    assert facts.history_state.text == "unreadable: /dev/kmsg: Operation not permitted (kernel.dmesg_restrict=1)"
     assert facts.history == []
-    assert gather(Host(root="/nonexistent", live=False), Options()).history_state == "not captured"
+    assert gather(Host(root="/nonexistent", live=False), Options()).history_state.text == "not captured"
 
 
 def test_one_sample_and_the_log_tell_the_path():
@@ -172,7 +172,7 @@ def test_absurd_uptime_and_times_give_no_wall_clock(tmp_path):
     host = Host(root=str(tmp_path / "root"), live=False, captures_dir=str(tmp_path / "cmd"),
                 meta={"captured_at": "2025-06-03T17:43:12Z"})
     facts = gather(host, Options(sample_seconds=0))
-    assert facts.uptime is None and facts.history_state == "ok"
+    assert facts.uptime is None and facts.history_state.ok
     assert wall_clock_times(facts) == [None]
     facts.uptime = 5.0  # a time past year 9999 is no time either
     assert wall_clock_times(facts) == [None]

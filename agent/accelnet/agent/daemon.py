@@ -95,10 +95,9 @@ def _cached(fetch, ttls: Mapping[str, float]):
 
 def imds_answered(facts: Facts) -> Optional[bool]:
     """Whether IMDS answered; None where it was not asked (not Azure, --no-imds)."""
-    state = facts.imds_state
-    if state.startswith(("not asked", "disabled")):
+    if not facts.imds_state.asked:
         return None
-    return state == "ok"
+    return facts.imds_state.ok
 
 
 def _plus(a: Mapping[Tuple[str, str], int], b: Mapping[Tuple[str, str], int]) -> Dict[Tuple[str, str], int]:
@@ -243,8 +242,8 @@ class Agent:
         self.refresh()
         # VF events the kernel log already holds (since boot): a restart loses no flap.
         self._seed = vf_event_counts(self._facts.history) if self._facts is not None else {}
-        if self._facts is not None and self._facts.history_state != "ok":
-            log.info("kernel log %s: VF events are counted from the agent's start", self._facts.history_state)
+        if self._facts is not None and not self._facts.history_state.ok:
+            log.info("kernel log %s: VF events are counted from the agent's start", self._facts.history_state.text)
         if self.config.events:
             self._start_monitors()
         self.registry = self.build_registry()

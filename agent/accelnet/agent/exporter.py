@@ -11,14 +11,18 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Pattern, Set, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Pattern, Set, Tuple
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, UntypedMetricFamily
 
 from accelnet import __version__
 from accelnet.diagnosis import counters
-from accelnet.diagnosis.checks import CHECK_IDS, SEVERITY
+from accelnet.diagnosis.finding import CHECK_IDS
+from accelnet.diagnosis.status import SEVERITY
 from accelnet.readers.host import CounterSample
+
+if TYPE_CHECKING:
+    from accelnet.parsers.imds import ImdsInstance
 
 log = logging.getLogger("accelnet.agent.exporter")
 
@@ -103,8 +107,8 @@ class EthtoolExport:
         return not (self.metrics_exclude is not None and self.metrics_exclude.search(stat))
 
 
-def vm_labels(imds) -> Dict[str, str]:
-    """accelnet_vm_info's labels from an ``accelnet.parsers.imds.ImdsInstance`` ("" where IMDS has none)."""
+def vm_labels(imds: "ImdsInstance") -> Dict[str, str]:
+    """accelnet_vm_info's labels from the IMDS document ("" where IMDS has none)."""
     values = {
         "vm_id": imds.vm_id, "vm_name": imds.name, "vm_size": imds.vm_size, "location": imds.location,
         "zone": imds.zone, "resource_group": imds.resource_group,

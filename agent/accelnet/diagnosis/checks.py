@@ -1,69 +1,30 @@
 """The diagnosis: one finding per check id of CONTRACT.md, each with evidence and a remedy.
 
 Pure functions of :class:`~accelnet.diagnosis.facts.Facts`. A check that cannot apply is ``skipped``;
-one whose input could not be read is ``unknown`` (never a guess dressed as ``ok``).
+one whose input could not be read is ``unknown`` (never a guess dressed as ``ok``). A check
+that looks at several things (each VF, each NIC) collects :class:`Problem` values and lets
+:func:`~accelnet.diagnosis.finding.decide` pick the status and the remedy.
 """
 
-from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Tuple
+import dataclasses
+from typing import Dict, List, Optional, Tuple
 
 from accelnet.diagnosis import counters, distros
 from accelnet.diagnosis.facts import USER_SPACE_DRIVERS, Facts
-from accelnet.diagnosis.vfhistory import frequent_removals, logged_switch, removal_evidence
+from accelnet.diagnosis.finding import CheckId, Finding, Problem, decide
+from accelnet.diagnosis.status import CRITICAL, OK, SKIPPED, UNKNOWN, WARNING
+from accelnet.diagnosis.vfhistory import Removal, frequent_removals, logged_switch, removal_evidence
 from accelnet.parsers import kernellog
 from accelnet.readers.netdev import NetInterface, Pairing, VmbusNic
 from accelnet.readers.pci import PciDevice
-
-OK, WARNING, CRITICAL, UNKNOWN, SKIPPED = "ok", "warning", "critical", "unknown", "skipped"
-#: How bad a status is; the same numbers are the Nagios exit code of the overall status and
-#: the value of accelnet_check_status (a skipped check counts as ok).
-SEVERITY = {OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3, SKIPPED: 0}
-#: Which of several results decides a check: as monitoring-plugins' max_state_alt, a broken
-#: part (critical) is never hidden by one that could not be read (unknown).
-RANK = {SKIPPED: 0, OK: 0, UNKNOWN: 1, WARNING: 2, CRITICAL: 3}
-
-
-def worst_status(statuses: Iterable[str]) -> str:
-    """The status that decides among several: critical, then warning, then unknown, then ok."""
-    return max(statuses, key=lambda status: RANK[status])
-CHECK_IDS = (
-    "platform.azure",
-    "platform.vm_size",
-    "os.distribution",
-    "os.kernel",
-    "nic.synthetic",
-    "vf.present",
-    "vf.driver",
-    "vf.bonded",
-    "datapath.vf",
-)
-
-
-@dataclass
-class Finding:
-    id: str
-    status: str
-    summary: str
-    evidence: Dict[str, object] = field(default_factory=dict)
-    remedy: Optional[str] = None
-
-    def as_dict(self) -> Dict[str, object]:
-        return {
-            "id": self.id,
-            "status": self.status,
-            "summary": self.summary,
-            "evidence": self.evidence,
-            "remedy": self.remedy,
-        }
-
 
 # -- remedies ---------------------------------------------------------------------------------
 
 
 def _vm_ref(facts: Facts) -> Dict[str, str]:
     imds = facts.imds
-    group = getattr(imds, "resource_group", None) or "<resource-group>"
-    name = getattr(imds, "name", None) or "<vm-name>"
+    group = (imds.resource_group if imds else None) or "<resource-group>"
+    name = (imds.name if imds else None) or "<vm-name>"
     return {"group": group, "vm": name}
 
 
@@ -138,68 +99,65 @@ def check_azure(facts: Facts) -> Finding:
     if dmi.is_azure is None:
         why = "a Hyper-V VM without a DMI asset tag" if dmi.readable else "DMI (/sys/class/dmi/id) could not be read"
         if facts.is_azure:
-            return Finding("platform.azure", OK, f"Azure VM: {why}, but the IMDS document was captured", evidence)
-        return Finding("platform.azure", UNKNOWN, f"cannot tell whether this is Azure: {why}", evidence)
+            return Finding(CheckId.PLATFORM_AZURE, OK, f"Azure VM: {why}, but the IMDS document was captured", evidence)
+        return Finding(CheckId.PLATFORM_AZURE, UNKNOWN, f"cannot tell whether this is Azure: {why}", evidence)
     if dmi.is_azure:
         gen = dmi.generation
         gen_text = f" (Hyper-V generation {gen})" if gen else ""
-        return Finding("platform.azure", OK, f"Azure VM{gen_text}: DMI asset tag is Azure's", evidence)
+        return Finding(CheckId.PLATFORM_AZURE, OK, f"Azure VM{gen_text}: DMI asset tag is Azure's", evidence)
     if dmi.is_hyperv:
         summary = "Hyper-V VM but not Azure (DMI asset tag is not Azure's): Accelerated Networking is an Azure feature"
     else:
         summary = f"not an Azure VM (DMI says {dmi.sys_vendor or 'unknown vendor'} {dmi.product_name or ''})".rstrip()
         summary = summary.replace(" )", ")")
-    return Finding("platform.azure", UNKNOWN, summary, evidence)
+    return Finding(CheckId.PLATFORM_AZURE, UNKNOWN, summary, evidence)
 
 
 def check_vm_size(facts: Facts, vf_seen: bool) -> Finding:
     if not facts.is_azure:
-        return Finding("platform.vm_size", SKIPPED, "not an Azure VM")
-    imds = facts.imds
-    size = getattr(imds, "vm_size", None)
-    evidence: Dict[str, object] = {"imds": facts.imds_state, "vm_size": size, "vcpus_seen": facts.cpus}
+        return Finding(CheckId.PLATFORM_VM_SIZE, SKIPPED, "not an Azure VM")
+    size = facts.imds.vm_size if facts.imds else None
+    evidence: Dict[str, object] = {"imds": facts.imds_state.text, "vm_size": size, "vcpus_seen": facts.cpus}
     if not size:
         if vf_seen:
             return Finding(
-                "platform.vm_size",
+                CheckId.PLATFORM_VM_SIZE,
                 OK,
-                f"VM size unknown (IMDS {facts.imds_state}), but a VF is present, so the size supports Accelerated Networking",
+                f"VM size unknown (IMDS {facts.imds_state.text}), but a VF is present, so the size supports Accelerated Networking",
                 evidence,
             )
-        return Finding("platform.vm_size", UNKNOWN, f"VM size unknown: IMDS {facts.imds_state}", evidence)
+        return Finding(CheckId.PLATFORM_VM_SIZE, UNKNOWN, f"VM size unknown: IMDS {facts.imds_state.text}", evidence)
     from accelnet.diagnosis.sizes import evaluate_size
 
     verdict = evaluate_size(size)
     evidence.update({"rule": verdict.reason, "source": verdict.source})
     if verdict.status == "supported":
-        return Finding("platform.vm_size", OK, f"{size} supports Accelerated Networking", evidence)
+        return Finding(CheckId.PLATFORM_VM_SIZE, OK, f"{size} supports Accelerated Networking", evidence)
     if verdict.status == "unsupported":
         return Finding(
-            "platform.vm_size",
+            CheckId.PLATFORM_VM_SIZE,
             CRITICAL,
             f"{size} does not support Accelerated Networking: {verdict.reason}",
             evidence,
             resize_remedy(facts),
         )
     if vf_seen:
-        return Finding("platform.vm_size", OK, f"{size} is not in the size rules, but a VF is present", evidence)
+        return Finding(CheckId.PLATFORM_VM_SIZE, OK, f"{size} is not in the size rules, but a VF is present", evidence)
     return Finding(
-        "platform.vm_size", UNKNOWN, f"{size} is not in the size rules: cannot tell whether it supports Accelerated Networking", evidence
+        CheckId.PLATFORM_VM_SIZE, UNKNOWN, f"{size} is not in the size rules: cannot tell whether it supports Accelerated Networking", evidence
     )
 
 
 def check_distribution(facts: Facts) -> Finding:
     verdict = distros.evaluate_distribution(facts.os_release, facts.os_release_error)
-    return Finding("os.distribution", verdict.status, verdict.summary, verdict.evidence, verdict.remedy)
+    return Finding(CheckId.OS_DISTRIBUTION, verdict.status, verdict.summary, verdict.evidence, verdict.remedy)
 
 
 def check_kernel(facts: Facts, vf_devices: List[PciDevice]) -> Finding:
     families = sorted({d.vf_model.family for d in vf_devices if d.vf_model})
-    image = None
-    if facts.imds is not None:
-        image = getattr(facts.imds, "image_version", None)
+    image = facts.imds.image_version if facts.imds else None
     verdict = distros.evaluate_kernel(facts.os_release, facts.kernel, image, families)
-    return Finding("os.kernel", verdict.status, verdict.summary, verdict.evidence, verdict.remedy)
+    return Finding(CheckId.OS_KERNEL, verdict.status, verdict.summary, verdict.evidence, verdict.remedy)
 
 
 def dpdk_nics(facts: Facts) -> List[VmbusNic]:
@@ -218,22 +176,22 @@ def check_synthetic(facts: Facts) -> Finding:
             for n in dpdk
         )
         if not names:
-            return Finding("nic.synthetic", OK, f"no kernel synthetic NIC: {owned}", evidence)
+            return Finding(CheckId.NIC_SYNTHETIC, OK, f"no kernel synthetic NIC: {owned}", evidence)
     if names:
         mismatch = _imds_mac_mismatch(facts, evidence)
         if mismatch:
-            return Finding("nic.synthetic", WARNING, mismatch, evidence,
+            return Finding(CheckId.NIC_SYNTHETIC, WARNING, mismatch, evidence,
                            "Compare the VM's NICs (az vm nic list -g <group> --vm-name <vm>) with ip link; "
                            "a NIC attached while the VM runs appears after hv_netvsc probes it, or after a restart")
-        how = " (known from their ethtool -S captures: the bundle has no /sys)" if facts.interfaces_source == "captures" else ""
+        how = " (known from their ethtool -S captures: the bundle has no /sys)" if facts.captures_only else ""
         also = f"; {owned}" if dpdk else ""
-        return Finding("nic.synthetic", OK, f"synthetic NIC(s): {', '.join(names)}{how}{also}", evidence)
+        return Finding(CheckId.NIC_SYNTHETIC, OK, f"synthetic NIC(s): {', '.join(names)}{how}{also}", evidence)
     if not facts.interfaces:
-        return Finding("nic.synthetic", UNKNOWN, "no network interfaces could be read (/sys/class/net)", evidence)
+        return Finding(CheckId.NIC_SYNTHETIC, UNKNOWN, "no network interfaces could be read (/sys/class/net)", evidence)
     if not facts.is_azure:
-        return Finding("nic.synthetic", SKIPPED, "not an Azure VM: no hv_netvsc NIC expected", evidence)
+        return Finding(CheckId.NIC_SYNTHETIC, SKIPPED, "not an Azure VM: no hv_netvsc NIC expected", evidence)
     return Finding(
-        "nic.synthetic",
+        CheckId.NIC_SYNTHETIC,
         CRITICAL,
         "no hv_netvsc interface: the Hyper-V network driver is not loaded",
         evidence,
@@ -245,8 +203,8 @@ def check_synthetic(facts: Facts) -> Finding:
 
 def _imds_mac_mismatch(facts: Facts, evidence: Dict[str, object]) -> Optional[str]:
     """IMDS lists the VM's NICs by MAC: each should be a synthetic NIC here, and back."""
-    imds_macs = list(getattr(facts.imds, "macs", ()) or ())
-    if not imds_macs or facts.interfaces_source != "sysfs":
+    imds_macs = list(facts.imds.macs) if facts.imds else []
+    if not imds_macs or facts.captures_only:
         return None
     ours = {p.synthetic.mac: p.synthetic.name for p in facts.pairings if p.synthetic.mac}
     ours.update({n.mac: n.guid for n in dpdk_nics(facts) if n.mac})
@@ -265,18 +223,14 @@ def _vf_text(device: PciDevice) -> str:
     return f"{device.model or 'VF'} at {device.slot}"
 
 
-def _gone_text(name: str, evidence: Dict[str, object]) -> str:
-    vf_now = evidence.get("counters") or {}
-    packets = vf_now.get("vf_rx_packets", 0) + vf_now.get("vf_tx_packets", 0)  # type: ignore[union-attr]
+def _gone_text(removal: Removal) -> str:
     proofs = []
-    if packets:
-        proofs.append(f"its vf_* counters show {packets:,} packets through a VF since boot")
-    log = evidence.get("kernel_log") or []
-    removal = next((r for r in reversed(log) if r["event"] in (kernellog.VF_SLOT_REMOVED, kernellog.VF_UNREGISTERED)), None)  # type: ignore[index, union-attr]
-    if removal is not None:
-        when = removal["time"] or f"{removal['boot_s']:.0f} s after boot"
-        proofs.append(f"the kernel logged '{removal['text'].split(': ', 1)[-1]}' at {when}")
-    return f"{name} has no VF now, but {' and '.join(proofs)}: the VF was removed (host servicing or hot-remove)"
+    if removal.packets:
+        proofs.append(f"its vf_* counters show {removal.packets:,} packets through a VF since boot")
+    logged = removal.last_removal
+    if logged is not None:
+        proofs.append(f"the kernel logged '{logged.text.split(': ', 1)[-1]}' at {logged.when}")
+    return f"{removal.interface} has no VF now, but {' and '.join(proofs)}: the VF was removed (host servicing or hot-remove)"
 
 
 def flapping_remedy(facts: Facts, names: List[str]) -> str:
@@ -298,48 +252,41 @@ def check_vf_present(facts: Facts, vfs: List[PciDevice], size_supported: bool = 
         ]
     }
     if not facts.pci_devices and not facts.interfaces:
-        return Finding("vf.present", UNKNOWN, "neither the PCI bus nor lspci output could be read", evidence)
+        return Finding(CheckId.VF_PRESENT, UNKNOWN, "neither the PCI bus nor lspci output could be read", evidence)
     synthetic = [p.synthetic.name for p in facts.pairings]
     without = [p for p in facts.pairings if p.vf is None and p.vf_pci is None]
-    gone = {p.synthetic.name: removal_evidence(facts, p) for p in without}
-    gone = {k: v for k, v in gone.items() if v is not None}
+    found = {p.synthetic.name: removal_evidence(facts, p) for p in without}
+    gone = {name: removal for name, removal in found.items() if removal is not None}
     never = [p for p in without if p.synthetic.name not in gone]
-    problems = []  # (status, text, remedy)
+    problems: List[Problem] = []
     if gone:
-        evidence["removed"] = list(gone.values())
-        problems.append((WARNING, "; ".join(_gone_text(n, e) for n, e in gone.items()),
-                         servicing_remedy(facts, sorted(gone))))
+        evidence["removed"] = [removal.as_evidence() for removal in gone.values()]
+        problems.append(Problem(WARNING, "; ".join(_gone_text(removal) for removal in gone.values()),
+                                servicing_remedy(facts, sorted(gone))))
     if vfs and never and len(vfs) < len(synthetic):
         evidence["without_vf"] = [p.synthetic.name for p in never]
-        problems.append((
+        problems.append(Problem(
             WARNING,
             f"{len(vfs)} VF(s) for {len(synthetic)} synthetic NICs: {', '.join(p.synthetic.name for p in never)} without a VF",
             "Accelerated Networking is enabled per NIC: " + enable_an_remedy(facts, [p.synthetic.mac for p in never if p.synthetic.mac]),
         ))
     flaps = frequent_removals(facts)
     if flaps:
-        evidence["removals_since_boot"] = {name: len(rows) for name, rows in flaps.items()}
-        texts = []
-        for name, rows in flaps.items():
-            last = rows[-1]
-            when = last["time"] or f"{last['boot_s']:.0f} s after boot"
-            texts.append(f"{name}'s VF was removed and came back {len(rows)} times since boot (last removal at {when})")
-        problems.append((WARNING, "; ".join(texts), flapping_remedy(facts, sorted(flaps))))
+        evidence["removals_since_boot"] = {name: len(removals) for name, removals in flaps.items()}
+        texts = [f"{name}'s VF was removed and came back {len(removals)} times since boot (last removal at {removals[-1].when})"
+                 for name, removals in flaps.items()]
+        problems.append(Problem(WARNING, "; ".join(texts), flapping_remedy(facts, sorted(flaps))))
     if not vfs and not facts.is_azure:
-        return Finding("vf.present", SKIPPED, "not an Azure VM: no Accelerated Networking VF expected", evidence)
+        return Finding(CheckId.VF_PRESENT, SKIPPED, "not an Azure VM: no Accelerated Networking VF expected", evidence)
     if not vfs and (never or not gone):
         macs = [p.synthetic.mac for p in never if p.synthetic.mac]
-        problems.append((
+        problems.append(Problem(
             CRITICAL,
             "no Accelerated Networking VF (Mellanox ConnectX or MANA) on the PCI bus: Accelerated Networking is off for "
             + (f"{', '.join(p.synthetic.name for p in never)}" if never and gone else "this VM's NICs"),
             enable_an_remedy(facts, macs) if size_supported else resize_remedy(facts),
         ))
-    if not problems:
-        return Finding("vf.present", OK, "; ".join(_vf_text(d) for d in vfs), evidence)
-    worst = worst_status(p[0] for p in problems)
-    remedy = next(p[2] for p in problems if p[0] == worst)
-    return Finding("vf.present", worst, "; ".join(p[1] for p in problems), evidence, remedy)
+    return decide(CheckId.VF_PRESENT, problems, evidence, healthy="; ".join(_vf_text(d) for d in vfs))
 
 
 def _driver_remedy(device: PciDevice) -> str:
@@ -354,36 +301,28 @@ def _driver_remedy(device: PciDevice) -> str:
 
 def check_vf_driver(facts: Facts, vfs: List[PciDevice]) -> Finding:
     if not vfs:
-        return Finding("vf.driver", SKIPPED, "no VF on the PCI bus")
-    problems = []
-    evidence: Dict[str, object] = {"virtual_functions": []}
-    owned = []
+        return Finding(CheckId.VF_DRIVER, SKIPPED, "no VF on the PCI bus")
+    problems: List[Problem] = []
+    rows: List[Dict[str, object]] = []
+    owned: List[Problem] = []
     for device in vfs:
-        row = {"pci_slot": device.slot, "driver": device.driver, "interfaces": device.net_names}
-        evidence["virtual_functions"].append(row)  # type: ignore[union-attr]
+        row: Dict[str, object] = {"pci_slot": device.slot, "driver": device.driver, "interfaces": device.net_names}
+        rows.append(row)
         if device.driver in USER_SPACE_DRIVERS:
             row["owner"] = "user space"
-            owned.append(f"{device.slot} bound to {device.driver}: owned by user space (DPDK or a "
-                         "nested VM), the kernel has no interface for it by design")
+            owned.append(Problem(OK, f"{device.slot} bound to {device.driver}: owned by user space (DPDK or a "
+                                 "nested VM), the kernel has no interface for it by design"))
         elif device.source == "lspci" and not device.driver:
-            problems.append((UNKNOWN, f"{device.slot}: seen only by lspci, driver unknown", None))
+            problems.append(Problem(UNKNOWN, f"{device.slot}: seen only by lspci, driver unknown"))
         elif not device.driver:
-            problems.append((CRITICAL, f"{_vf_text(device)} has no driver bound", _driver_remedy(device)))
+            problems.append(Problem(CRITICAL, f"{_vf_text(device)} has no driver bound", _driver_remedy(device)))
         elif device.source == "sysfs" and not device.net_names:
-            problems.append(
-                (CRITICAL, f"{_vf_text(device)} is bound to {device.driver} but has no network interface", _driver_remedy(device))
-            )
-    if not problems:
-        return Finding(
-            "vf.driver",
-            OK,
-            "; ".join([f"{d.slot} bound to {d.driver} ({', '.join(d.net_names) or 'lspci'})"
-                       for d in vfs if d.driver not in USER_SPACE_DRIVERS] + owned),
-            evidence,
-        )
-    worst = worst_status(p[0] for p in problems)
-    remedy = next((p[2] for p in problems if p[0] == worst and p[2]), None) or next((p[2] for p in problems if p[2]), None)
-    return Finding("vf.driver", worst, "; ".join([p[1] for p in problems] + owned), evidence, remedy)
+            problems.append(Problem(CRITICAL, f"{_vf_text(device)} is bound to {device.driver} but has no network interface",
+                                    _driver_remedy(device)))
+    bound = [f"{d.slot} bound to {d.driver} ({', '.join(d.net_names) or 'lspci'})"
+             for d in vfs if d.driver not in USER_SPACE_DRIVERS]
+    return decide(CheckId.VF_DRIVER, problems + owned, {"virtual_functions": rows},
+                  healthy="; ".join(bound + [note.text for note in owned]))
 
 
 def _bond_remedy(facts: Facts, manager_problem: bool, vf: str = "<vf>") -> str:
@@ -408,22 +347,22 @@ def _global_addresses(facts: Facts, name: str) -> List[str]:
     return [a.address for a in facts.addresses or () if a.ifname == name and a.is_global]
 
 
-def _vf_state_problems(facts: Facts, p: Pairing) -> List[Tuple[str, str, Optional[str]]]:
+def _vf_state_problems(facts: Facts, p: Pairing) -> List[Problem]:
     """What is wrong with a paired VF's own state: down, addressed, or a different MTU."""
     from accelnet.readers.management import udev_rule_remedy
 
     vf, syn = p.vf, p.synthetic
     assert vf is not None
-    problems: List[Tuple[str, str, Optional[str]]] = []
+    problems: List[Problem] = []
     if p.enslaved and vf.admin_up is False:
-        problems.append((
+        problems.append(Problem(
             CRITICAL,
             f"{vf.name} is enslaved to {syn.name} but administratively down: hv_netvsc keeps all traffic on the synthetic path",
             f"Bring it up (sudo ip link set dev {vf.name} up) and remove what set it down: hv_netvsc brings the VF "
             f"up itself, so no ifcfg-{vf.name}, netplan or .network file and no script should name {vf.name}",
         ))
     elif p.enslaved and vf.operstate in ("down", "lowerlayerdown", "notpresent"):
-        problems.append((
+        problems.append(Problem(
             WARNING,
             f"{vf.name} is enslaved to {syn.name} and up, but its link is down (operstate {vf.operstate}): "
             "the host side of the VF is not passing traffic",
@@ -431,7 +370,7 @@ def _vf_state_problems(facts: Facts, p: Pairing) -> List[Tuple[str, str, Optiona
         ))
     addresses = _global_addresses(facts, vf.name)
     if addresses:
-        problems.append((
+        problems.append(Problem(
             WARNING,
             f"{vf.name} has its own global address {', '.join(addresses)}: DHCP or a network manager configured "
             f"the VF; the addresses belong on {syn.name} only, and traffic sent from the VF's address breaks when Azure "
@@ -441,7 +380,7 @@ def _vf_state_problems(facts: Facts, p: Pairing) -> List[Tuple[str, str, Optiona
             + udev_rule_remedy(),
         ))
     if vf.mtu is not None and syn.mtu is not None and vf.mtu != syn.mtu:
-        problems.append((
+        problems.append(Problem(
             WARNING,
             f"{vf.name} has MTU {vf.mtu} but {syn.name} has {syn.mtu}: packets larger than the smaller MTU are "
             "dropped on one path (vf_tx_dropped) and the behaviour changes when the data path switches",
@@ -467,17 +406,17 @@ def _dpdk_owner(facts: Facts, iface: Optional[NetInterface]) -> Optional[VmbusNi
 def check_vf_bonded(facts: Facts, vfs: List[PciDevice]) -> Finding:
     from accelnet.readers.management import udev_rule_remedy
 
-    if vfs and facts.interfaces_source == "captures":
-        return Finding("vf.bonded", UNKNOWN, "the bundle has no /sys/class/net: the VF's pairing cannot be checked")
+    if vfs and facts.captures_only:
+        return Finding(CheckId.VF_BONDED, UNKNOWN, "the bundle has no /sys/class/net: the VF's pairing cannot be checked")
     vf_netdevs = {n for d in vfs for n in d.net_names}
     if not vf_netdevs and not any(p.vf for p in facts.pairings):
         owned = [d.slot for d in vfs if d.driver in USER_SPACE_DRIVERS]
         if owned:
-            return Finding("vf.bonded", SKIPPED, f"no VF network interface: {', '.join(owned)} owned by user space")
-        return Finding("vf.bonded", SKIPPED, "no VF network interface")
-    rows = []
-    problems = []  # (status, text, remedy)
-    notes = []
+            return Finding(CheckId.VF_BONDED, SKIPPED, f"no VF network interface: {', '.join(owned)} owned by user space")
+        return Finding(CheckId.VF_BONDED, SKIPPED, "no VF network interface")
+    rows: List[Dict[str, object]] = []
+    problems: List[Problem] = []
+    notes: List[Problem] = []
     paired = set()
     for p in facts.pairings:
         if p.vf is None:
@@ -500,14 +439,14 @@ def check_vf_bonded(facts: Facts, vfs: List[PciDevice]) -> Finding:
             "global_addresses": _global_addresses(facts, p.vf.name) if facts.addresses is not None else None,
         })
         if not p.enslaved:
-            problems.append((CRITICAL, f"{p.vf.name} has {p.synthetic.name}'s MAC but is not enslaved to it",
-                             _bond_remedy(facts, managed is not None, p.vf.name)))
+            problems.append(Problem(CRITICAL, f"{p.vf.name} has {p.synthetic.name}'s MAC but is not enslaved to it",
+                                    _bond_remedy(facts, managed is not None, p.vf.name)))
         elif not same_mac:
-            problems.append((CRITICAL, f"{p.vf.name} is enslaved to {p.synthetic.name} with a different MAC",
-                             _bond_remedy(facts, managed is not None, p.vf.name)))
+            problems.append(Problem(CRITICAL, f"{p.vf.name} is enslaved to {p.synthetic.name} with a different MAC",
+                                    _bond_remedy(facts, managed is not None, p.vf.name)))
         problems.extend(_vf_state_problems(facts, p))
         if managed:
-            problems.append((WARNING, f"{p.vf.name}: {managed}", udev_rule_remedy()))
+            problems.append(Problem(WARNING, f"{p.vf.name}: {managed}", udev_rule_remedy()))
     for name in sorted(vf_netdevs - paired):
         iface = next((i for i in facts.interfaces if i.name == name), None)
         master = iface.master if iface else None
@@ -515,32 +454,25 @@ def check_vf_bonded(facts: Facts, vfs: List[PciDevice]) -> Finding:
         rows.append({"synthetic": None, "vf": name, "method": "", "master": master, "same_mac": None,
                      "owner": f"uio_hv_generic {owner.guid}" if owner else None})
         if owner is not None:
-            notes.append(f"{name} belongs to VMBus NIC {owner.guid}, which DPDK's netvsc PMD owns (uio_hv_generic): "
-                         "DPDK drives the pair from user space, so the kernel does not enslave it (expected)")
+            notes.append(Problem(OK, f"{name} belongs to VMBus NIC {owner.guid}, which DPDK's netvsc PMD owns "
+                                 "(uio_hv_generic): DPDK drives the pair from user space, so the kernel does not "
+                                 "enslave it (expected)"))
             continue
-        problems.append((
+        problems.append(Problem(
             CRITICAL,
             f"{name} is not paired with any synthetic NIC (master: {master or 'none'}, no synthetic NIC with its MAC)",
             _bond_remedy(facts, _manager_problem(iface) is not None, name),
         ))
-    evidence: Dict[str, object] = {"pairs": rows}
-    if not problems:
-        return Finding(
-            "vf.bonded",
-            OK,
-            "; ".join([f"{r['vf']} enslaved to {r['synthetic']}, same MAC" for r in rows if r["synthetic"]] + notes),
-            evidence,
-        )
-    worst = worst_status(p[0] for p in problems)
-    remedy = next(p[2] for p in problems if p[0] == worst)
-    return Finding("vf.bonded", worst, "; ".join([p[1] for p in problems] + notes), evidence, remedy)
+    enslaved = [f"{r['vf']} enslaved to {r['synthetic']}, same MAC" for r in rows if r["synthetic"]]
+    return decide(CheckId.VF_BONDED, problems + notes, {"pairs": rows},
+                  healthy="; ".join(enslaved + [note.text for note in notes]))
 
 
 def interface_datapath(facts: Facts, pairing: Pairing) -> str:
     """vf, synthetic, idle or unknown. A NIC with no VF interface can only use the synthetic
     path, whatever its counters say and however often they were read; captures-only bundles
     (no /sys) cannot tell whether a VF interface exists."""
-    if pairing.vf is None and facts.interfaces_source == "sysfs":
+    if pairing.vf is None and not facts.captures_only:
         return counters.DATAPATH_SYNTHETIC
     samples = facts.samples.get(pairing.synthetic.name) or []
     usable = [s.stats for s in samples if s.stats is not None]
@@ -560,8 +492,8 @@ def fallback_remedy(vf: str) -> str:
     )
 
 
-def _datapath_of(facts: Facts, p: Pairing) -> Tuple[str, str, Optional[str], Dict[str, object]]:
-    """(status, note, remedy, evidence row) for one synthetic NIC with a VF."""
+def _datapath_of(facts: Facts, p: Pairing) -> Tuple[Problem, Dict[str, object]]:
+    """What the data path of one synthetic NIC with a VF says, and its evidence row."""
     name = p.synthetic.name
     vf = p.vf.name if p.vf is not None else "its VF"
     the_vf = f"the VF {p.vf.name}" if p.vf is not None else "its VF"
@@ -569,7 +501,7 @@ def _datapath_of(facts: Facts, p: Pairing) -> Tuple[str, str, Optional[str], Dic
     first = samples[0] if samples else None
     path = interface_datapath(facts, p)
     vf_now = counters.vf_counters(first.stats) if first and first.stats else {}
-    row = {"interface": name, "vf": vf, "datapath": path, "counters": vf_now, "samples": len(samples)}
+    row: Dict[str, object] = {"interface": name, "vf": vf, "datapath": path, "counters": vf_now, "samples": len(samples)}
     logged = logged_switch(facts, p) if len([s for s in samples if s.stats is not None]) < 2 else None
     if logged is not None:
         row["source"] = "kernel log: " + logged.text
@@ -577,74 +509,65 @@ def _datapath_of(facts: Facts, p: Pairing) -> Tuple[str, str, Optional[str], Dic
     if first is None or first.stats is None:
         state = first.state if first else "missing"
         if state == "no-stats":
-            return WARNING, f"{name}: hv_netvsc reports no statistics (a kernel without VF counters)", upgrade, row
-        return UNKNOWN, f"{name}: counters {state}", None, row
+            return Problem(WARNING, f"{name}: hv_netvsc reports no statistics (a kernel without VF counters)", upgrade), row
+        return Problem(UNKNOWN, f"{name}: counters {state}"), row
     if not vf_now:
-        return WARNING, f"{name}: no vf_* counters: this hv_netvsc cannot report VF traffic", upgrade, row
+        return Problem(WARNING, f"{name}: no vf_* counters: this hv_netvsc cannot report VF traffic", upgrade), row
     if path == counters.DATAPATH_SYNTHETIC:
         down = p.vf is not None and (p.vf.admin_up is False or p.vf.operstate in ("down", "lowerlayerdown", "notpresent"))
         if p.enslaved and down:
-            return (
-                WARNING,
-                f"{name}: traffic on the synthetic path: {vf} is down (see vf.bonded)",
-                "Fix vf.bonded first: hv_netvsc moves traffic to the VF as soon as it is up",
-                row,
-            )
+            return Problem(WARNING, f"{name}: traffic on the synthetic path: {vf} is down (see vf.bonded)",
+                           "Fix vf.bonded first: hv_netvsc moves traffic to the VF as soon as it is up"), row
         if not p.enslaved and p.vf is not None:
-            return (
-                WARNING,
-                f"{name}: traffic on the synthetic path: {vf} is not enslaved (see vf.bonded)",
-                "Fix vf.bonded first: hv_netvsc moves traffic to the VF as soon as it enslaves it",
-                row,
-            )
-        return WARNING, f"{name}: traffic on the synthetic path, not {the_vf} (fallback)", fallback_remedy(vf), row
+            return Problem(WARNING, f"{name}: traffic on the synthetic path: {vf} is not enslaved (see vf.bonded)",
+                           "Fix vf.bonded first: hv_netvsc moves traffic to the VF as soon as it enslaves it"), row
+        return Problem(WARNING, f"{name}: traffic on the synthetic path, not {the_vf} (fallback)", fallback_remedy(vf)), row
     notes = {
         counters.DATAPATH_VF: f"{name}: traffic on {the_vf}" + (" (the kernel log's last data-path switch)" if logged else ""),
         counters.DATAPATH_IDLE: f"{name}: idle while sampled (vf_* counters present)",
     }
-    return OK, notes.get(path, f"{name}: vf_* counters present (not sampled twice)"), None, row
+    return Problem(OK, notes.get(path, f"{name}: vf_* counters present (not sampled twice)")), row
 
 
-def _datapath_without_vf(facts: Facts, p: Pairing, size_supported: bool) -> Tuple[str, str, Optional[str], Dict[str, object]]:
-    """(status, note, remedy, evidence row) for a synthetic NIC with no VF interface."""
+def _datapath_without_vf(facts: Facts, p: Pairing, size_supported: bool) -> Tuple[Problem, Dict[str, object]]:
+    """What the data path of a synthetic NIC with no VF interface says, and its evidence row."""
     name = p.synthetic.name
     samples = facts.samples.get(name) or []
     first = next((s.stats for s in samples if s.stats is not None), None)
-    row = {"interface": name, "vf": None, "datapath": counters.DATAPATH_SYNTHETIC,
-           "counters": counters.vf_counters(first) if first else {}, "samples": len(samples)}
+    row: Dict[str, object] = {"interface": name, "vf": None, "datapath": counters.DATAPATH_SYNTHETIC,
+                              "counters": counters.vf_counters(first) if first else {}, "samples": len(samples)}
     if p.vf_pci is not None:
         row["vf_pci_slot"] = p.vf_pci.slot
-        return (OK, f"{name}: the kernel's traffic uses the synthetic path; its VF {p.vf_pci.slot} is owned by user "
-                f"space ({p.vf_pci.driver})", None, row)
+        return Problem(OK, f"{name}: the kernel's traffic uses the synthetic path; its VF {p.vf_pci.slot} is owned by "
+                       f"user space ({p.vf_pci.driver})"), row
     if removal_evidence(facts, p) is not None:
-        return (WARNING, f"{name}: traffic on the synthetic path: its VF was removed (see vf.present)",
-                servicing_remedy(facts, [name]), row)
+        return Problem(WARNING, f"{name}: traffic on the synthetic path: its VF was removed (see vf.present)",
+                       servicing_remedy(facts, [name])), row
     idle_vfs = [d for d in facts.pci_devices if d.is_an_vf and not d.net_names and d.driver not in USER_SPACE_DRIVERS]
     if idle_vfs:
-        return (WARNING, f"{name}: traffic on the synthetic path: the VF {idle_vfs[0].slot} has no network interface "
-                "(see vf.driver)", _driver_remedy(idle_vfs[0]), row)
+        return Problem(WARNING, f"{name}: traffic on the synthetic path: the VF {idle_vfs[0].slot} has no network "
+                       "interface (see vf.driver)", _driver_remedy(idle_vfs[0])), row
     remedy = enable_an_remedy(facts, [p.synthetic.mac] if p.synthetic.mac else []) if size_supported else resize_remedy(facts)
-    return WARNING, f"{name}: no VF: all traffic on the synthetic path", remedy, row
+    return Problem(WARNING, f"{name}: no VF: all traffic on the synthetic path", remedy), row
+
+
+def _datapath_pairings(facts: Facts) -> List[Pairing]:
+    """The synthetic NICs datapath.vf judges: all of them; in a bundle without /sys (where no
+    NIC has a known VF interface), all of them where lspci saw a VF, else none."""
+    if not facts.captures_only or any(d.is_an_vf for d in facts.pci_devices):
+        return list(facts.pairings)
+    return []
 
 
 def check_datapath(facts: Facts, size_supported: bool = True) -> Finding:
-    if facts.interfaces_source == "captures":
-        with_vf = [p for p in facts.pairings if p.vf is not None]
-        if not with_vf and any(d.is_an_vf for d in facts.pci_devices):
-            with_vf = list(facts.pairings)  # VF seen by lspci; its interface unknown without /sys
-        if not with_vf:
-            return Finding("datapath.vf", SKIPPED, "no VF interface to carry traffic")
-        results = [_datapath_of(facts, p) for p in with_vf]
-    else:
-        if not facts.pairings:
-            return Finding("datapath.vf", SKIPPED, "no synthetic NIC")
-        results = [_datapath_of(facts, p) if p.vf is not None else _datapath_without_vf(facts, p, size_supported)
-                   for p in facts.pairings]
-    worst = worst_status(r[0] for r in results)
-    remedy = next((r[2] for r in results if r[0] == worst and r[2]), None)
-    return Finding(
-        "datapath.vf", worst, "; ".join(r[1] for r in results), {"interfaces": [r[3] for r in results]}, remedy
-    )
+    judged = _datapath_pairings(facts)
+    if not judged:
+        why = "no VF interface to carry traffic" if facts.captures_only else "no synthetic NIC"
+        return Finding(CheckId.DATAPATH_VF, SKIPPED, why)
+    # without /sys a NIC's VF interface is unknown, not absent: its counters are judged as with one
+    results = [_datapath_of(facts, p) if p.vf is not None or facts.captures_only
+               else _datapath_without_vf(facts, p, size_supported) for p in judged]
+    return decide(CheckId.DATAPATH_VF, [problem for problem, _ in results], {"interfaces": [row for _, row in results]})
 
 
 def run_checks(facts: Facts) -> List[Finding]:
@@ -666,14 +589,15 @@ def run_checks(facts: Facts) -> List[Finding]:
     return findings
 
 
+#: Checks that still apply off Azure: what the machine is, and its distribution and kernel.
+_OFF_AZURE_CHECKS = (CheckId.PLATFORM_AZURE, CheckId.OS_DISTRIBUTION, CheckId.OS_KERNEL)
+
+
 def _not_applicable(finding: Finding) -> Finding:
     """Off Azure, findings about AN itself are not problems to fix here."""
-    if finding.id in ("platform.azure", "os.distribution", "os.kernel"):
+    if finding.id in _OFF_AZURE_CHECKS or finding.status not in (CRITICAL, WARNING):
         return finding
-    if finding.status in (CRITICAL, WARNING):
-        finding.status = SKIPPED
-        finding.remedy = None
-    return finding
+    return dataclasses.replace(finding, status=SKIPPED, remedy=None)
 
 
 def overall_status(facts: Facts, findings: List[Finding]) -> str:
@@ -685,11 +609,10 @@ def overall_status(facts: Facts, findings: List[Finding]) -> str:
     if WARNING in statuses:
         return WARNING
     core = {f.id: f.status for f in findings}
-    if all(core.get(i) == OK for i in ("vf.present", "vf.driver", "vf.bonded")):
+    if all(core.get(i) == OK for i in (CheckId.VF_PRESENT, CheckId.VF_DRIVER, CheckId.VF_BONDED)):
         return OK
-    datapath = next((f for f in findings if f.id == "datapath.vf"), None)
-    rows = datapath.evidence.get("interfaces", []) if datapath is not None else []
-    if core.get("vf.present") == OK and any(r.get("datapath") == counters.DATAPATH_VF for r in rows):  # type: ignore[union-attr]
+    if core.get(CheckId.VF_PRESENT) == OK and any(
+            interface_datapath(facts, p) == counters.DATAPATH_VF for p in _datapath_pairings(facts)):
         return OK  # vf_* counters growing prove the VF works, whatever could not be read
     if UNKNOWN in statuses:
         return UNKNOWN

@@ -10,11 +10,14 @@ import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
+from accelnet.diagnosis.status import CRITICAL, OK, UNKNOWN, WARNING
 from accelnet.errors import ParseError
 
-OK, WARNING, CRITICAL, UNKNOWN = "ok", "warning", "critical", "unknown"
+if TYPE_CHECKING:
+    from accelnet.parsers.kernelrelease import KernelRelease
+    from accelnet.parsers.osrelease import OsRelease
 
 _EL_TAG = re.compile(r"(?:^|[.])(el\d+)(?:[._]|\Z)")
 
@@ -38,15 +41,15 @@ def source(key: Optional[str]) -> Optional[str]:
     return rules()["sources"].get(key) if key else None
 
 
-def find_rule(os_release) -> Tuple[Optional[dict], str]:
+def find_rule(os_release: Optional["OsRelease"]) -> Tuple[Optional[dict], str]:
     """The rule for this distribution: by ID, else by ID_LIKE (``how`` says which)."""
     if os_release is None:
         return None, ""
     by_id = {row["id"]: row for row in rules()["distributions"]}
-    ident = (getattr(os_release, "id", None) or "").lower()
+    ident = os_release.id.lower()
     if ident in by_id:
         return by_id[ident], "id"
-    for like in getattr(os_release, "id_like", ()) or ():
+    for like in os_release.id_like:
         if like.lower() in by_id:
             return by_id[like.lower()], "id_like"
     return None, ""
@@ -62,24 +65,24 @@ def _version_tuple(text: Optional[str]) -> Tuple[int, ...]:
     return tuple(parts)
 
 
-def _os_name(os_release) -> str:
+def _os_name(os_release: "OsRelease") -> str:
     return (
-        getattr(os_release, "pretty_name", None)
-        or " ".join(x for x in (getattr(os_release, "name", None), getattr(os_release, "version_id", None)) if x)
-        or getattr(os_release, "id", None)
+        os_release.pretty_name
+        or " ".join(x for x in (os_release.name, os_release.version_id) if x)
+        or os_release.id
         or "unknown distribution"
     )
 
 
-def evaluate_distribution(os_release, error: Optional[str] = None) -> Verdict:
+def evaluate_distribution(os_release: Optional["OsRelease"], error: Optional[str] = None) -> Verdict:
     if os_release is None:
         return Verdict(UNKNOWN, f"distribution unknown: {error or 'no os-release'}")
     rule, how = find_rule(os_release)
     name = _os_name(os_release)
     evidence: Dict[str, object] = {
-        "id": getattr(os_release, "id", None),
-        "id_like": list(getattr(os_release, "id_like", ()) or ()),
-        "version_id": getattr(os_release, "version_id", None),
+        "id": os_release.id,
+        "id_like": list(os_release.id_like),
+        "version_id": os_release.version_id,
     }
     if rule is None:
         return Verdict(
@@ -93,7 +96,7 @@ def evaluate_distribution(os_release, error: Optional[str] = None) -> Verdict:
     evidence["rule"] = rule["id"]
     evidence["source"] = source(rule.get("support_source"))
     since = rule.get("since")
-    version = getattr(os_release, "version_id", None)
+    version = os_release.version_id
     if how == "id_like":
         return Verdict(
             WARNING,
@@ -112,20 +115,20 @@ def evaluate_distribution(os_release, error: Optional[str] = None) -> Verdict:
     return Verdict(OK, f"{name} supports Accelerated Networking", evidence)
 
 
-def upgrade_command(os_release) -> str:
+def upgrade_command(os_release: Optional["OsRelease"]) -> str:
     rule, _ = find_rule(os_release)
     if rule and rule.get("upgrade"):
         return rule["upgrade"]
     return "install your distribution's current kernel and reboot"
 
 
-def _dist_tag(release) -> Optional[str]:
+def _dist_tag(release: "KernelRelease") -> Optional[str]:
     """``el7``/``el8``/``el9`` from an RPM kernel's release (``513.5.1.el8_9`` -> ``el8``)."""
     match = _EL_TAG.search(release.distro or "")
     return match.group(1) if match else None
 
 
-def kernel_line(release) -> Optional[dict]:
+def kernel_line(release: "KernelRelease") -> Optional[dict]:
     """The ``kernel_lines`` row this kernel belongs to (its distribution's own numbering)."""
     for line in rules().get("kernel_lines", []):
         if "id" not in line or line.get("kernel_family") != release.family:
@@ -136,23 +139,25 @@ def kernel_line(release) -> Optional[dict]:
     return None
 
 
-def _below(release, minimum: str) -> bool:
+def _below(release: "KernelRelease", minimum: str) -> bool:
     from accelnet.parsers.versions import compare
 
     return compare(release.comparator, release.comparable(), minimum) < 0
 
 
-def mana_documented(os_release) -> Tuple[Optional[bool], List[str]]:
+def mana_documented(os_release: Optional["OsRelease"]) -> Tuple[Optional[bool], List[str]]:
     """Whether Microsoft's MANA page lists this release (None: no documented distribution).
 
     A listed release documents its own major version from that point release on (RHEL 8.8
     covers 8.8 and 8.10, not 8.6), and later majors.
     """
+    if os_release is None:
+        return None, []
     rule, how = find_rule(os_release)
     if rule is None or how != "id":
         return None, []
     releases = rule.get("mana_releases") or []
-    version = _version_tuple(getattr(os_release, "version_id", None))
+    version = _version_tuple(os_release.version_id)
     if not releases or not version:
         return (False if not releases else None), releases
     listed = [_version_tuple(r) for r in releases]
@@ -162,7 +167,7 @@ def mana_documented(os_release) -> Tuple[Optional[bool], List[str]]:
     return version[0] > max(first[0] for first in listed), releases
 
 
-def _mana_problem(os_release, kernel: str, release, evidence: Dict[str, object],
+def _mana_problem(os_release: Optional["OsRelease"], kernel: str, release: "KernelRelease", evidence: Dict[str, object],
                   checked: List[str]) -> Optional[Verdict]:
     """The MANA driver's minimum: the kernel's own line where it backports, else mainline."""
     line = kernel_line(release)
@@ -191,7 +196,7 @@ def _mana_problem(os_release, kernel: str, release, evidence: Dict[str, object],
 
 
 def evaluate_kernel(
-    os_release, kernel: Optional[str], image_version: Optional[str], vf_families: Sequence[str]
+    os_release: Optional["OsRelease"], kernel: Optional[str], image_version: Optional[str], vf_families: Sequence[str]
 ) -> Verdict:
     if not kernel:
         return Verdict(UNKNOWN, "kernel release unknown (no /proc/sys/kernel/osrelease)")

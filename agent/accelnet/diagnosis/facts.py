@@ -8,8 +8,9 @@ snapshot's verdict identical to the live host's.
 import datetime
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
+from accelnet.diagnosis.source import NOT_ASKED, NOT_CAPTURED, SOURCE_OK, UNAVAILABLE, SourceKind, SourceState
 from accelnet.errors import ParseError
 from accelnet.parsers.ipaddr import Address
 from accelnet.parsers.kernellog import KernelEvent
@@ -17,6 +18,14 @@ from accelnet.readers.host import CounterSample, Host
 from accelnet.readers.netdev import HV_NETVSC, NetInterface, Pairing, VmbusNic, pair_interfaces, read_interfaces, read_vmbus_nics
 from accelnet.readers.pci import PciDevice, read_pci_devices, read_pci_slots
 from accelnet.readers.platform import Dmi, count_cpus, read_dmi, read_kernel_release, read_os_release_text
+
+if TYPE_CHECKING:  # the parsers are imported where a host is read, not by importing this
+    from accelnet.parsers.imds import ImdsInstance
+    from accelnet.parsers.osrelease import OsRelease
+
+
+#: Where the interfaces of the facts come from (Facts.interfaces_source).
+SYSFS, CAPTURES = "sysfs", "captures"
 
 
 @dataclass
@@ -29,20 +38,20 @@ class Options:
 @dataclass
 class Facts:
     dmi: Dmi
-    os_release: Optional[object] = None  # accelnet.parsers.osrelease.OsRelease
+    os_release: Optional["OsRelease"] = None
     os_release_error: Optional[str] = None
     kernel: Optional[str] = None
     cpus: Optional[int] = None
-    imds: Optional[object] = None  # accelnet.parsers.imds.ImdsInstance
-    imds_state: str = "not asked"
+    imds: Optional["ImdsInstance"] = None
+    imds_state: SourceState = NOT_ASKED
     pci_devices: List[PciDevice] = field(default_factory=list)
     interfaces: List[NetInterface] = field(default_factory=list)
     pairings: List[Pairing] = field(default_factory=list)
     samples: Dict[str, List[CounterSample]] = field(default_factory=dict)
     sample_interval: float = 0.0
-    #: "sysfs", or "captures" for a bundle without /sys whose NICs are known only from
+    #: SYSFS, or CAPTURES for a bundle without /sys whose NICs are known only from
     #: their ethtool captures (a bundle made by hand from the article's commands).
-    interfaces_source: str = "sysfs"
+    interfaces_source: str = SYSFS
     #: Synthetic NICs' VMBus devices, also those no kernel interface shows (uio_hv_generic).
     vmbus_nics: List[VmbusNic] = field(default_factory=list)
     #: ``ip -o addr show``; None where it was not captured.
@@ -52,9 +61,9 @@ class Facts:
     time: Optional[str] = None
     epoch: Optional[float] = None
     uptime: Optional[float] = None
-    #: The VF events of the kernel log, oldest first, and "ok", "not captured" or "unreadable: …".
+    #: The VF events of the kernel log, oldest first, and whether it could be read.
     history: List[KernelEvent] = field(default_factory=list)
-    history_state: str = "not captured"
+    history_state: SourceState = NOT_CAPTURED
     #: /sys/bus/pci/slots: slot serial -> "domain:bus:device".
     pci_slots: Dict[int, str] = field(default_factory=dict)
 
@@ -64,6 +73,11 @@ class Facts:
         if self.epoch is None or self.uptime is None:
             return None
         return self.epoch - self.uptime
+
+    @property
+    def captures_only(self) -> bool:
+        """A bundle without /sys: its NICs are known from their ethtool captures alone."""
+        return self.interfaces_source == CAPTURES
 
     @property
     def is_azure(self) -> Optional[bool]:
@@ -188,12 +202,17 @@ def _read_history(host: Host, facts: Facts) -> None:
     text = host.capture("dmesg")
     if text is None:
         error = host.capture_problem("dmesg")
-        facts.history_state = f"unreadable: {error}" if error else ("unavailable" if host.live else "not captured")
+        facts.history_state = SourceState(SourceKind.UNREADABLE, error) if error else _missing(host)
         return
     from accelnet.parsers.kernellog import parse_kernel_log
 
     facts.history = parse_kernel_log(text)
-    facts.history_state = "ok"
+    facts.history_state = SOURCE_OK
+
+
+def _missing(host: Host) -> SourceState:
+    """A capture that is not there: the live host could not make it, a bundle does not hold it."""
+    return UNAVAILABLE if host.live else NOT_CAPTURED
 
 
 def _read_addresses(host: Host, facts: Facts) -> None:
@@ -229,13 +248,13 @@ def _read_imds_if_azure(host: Host, facts: Facts, options: Options) -> None:
     if facts.dmi.is_azure is None and not host.live:
         _read_imds(host, facts)
         if facts.imds is None:
-            facts.imds_state = "not asked: DMI cannot tell whether this is Azure"
+            facts.imds_state = SourceState(SourceKind.NOT_ASKED, "DMI cannot tell whether this is Azure")
     elif facts.is_azure and options.imds:
         _read_imds(host, facts)
     elif facts.is_azure:
-        facts.imds_state = "disabled (--no-imds)"
+        facts.imds_state = SourceState(SourceKind.DISABLED, "--no-imds")
     else:
-        facts.imds_state = "not asked: not an Azure VM"
+        facts.imds_state = SourceState(SourceKind.NOT_ASKED, "not an Azure VM")
 
 
 def _fill_virtual_drivers(host: Host, interfaces: List[NetInterface]) -> None:
@@ -260,7 +279,7 @@ def _interfaces_from_captures(host: Host, facts: Facts) -> None:
     names = sorted({c.split(".", 1)[1].rsplit(".", 1)[0] for c in host.capture_names()
                     if c.startswith("ethtool-S.") and c.count(".") >= 2})
     facts.interfaces = [NetInterface(name=name) for name in names]
-    facts.interfaces_source = "captures"
+    facts.interfaces_source = CAPTURES
     _netvsc_by_counters(host, facts, facts.interfaces)
 
 
@@ -296,15 +315,15 @@ def _read_os(host: Host, facts: Facts) -> None:
 def _read_imds(host: Host, facts: Facts) -> None:
     text = host.capture("imds")
     if text is None:
-        facts.imds_state = "unavailable" if host.live else "not captured"
+        facts.imds_state = _missing(host)
         return
     from accelnet.parsers.imds import parse_imds_instance
 
     try:
         facts.imds = parse_imds_instance(text)
-        facts.imds_state = "ok"
+        facts.imds_state = SOURCE_OK
     except ParseError as exc:
-        facts.imds_state = f"unreadable: {exc}"
+        facts.imds_state = SourceState(SourceKind.UNREADABLE, str(exc))
 
 
 def _read_management(host: Host, interfaces: List[NetInterface], pci: List[PciDevice]) -> None:

@@ -7,9 +7,11 @@ from typing import Dict, List, Optional, Set, TextIO, Tuple
 
 from accelnet import __version__
 from accelnet.diagnosis import counters
-from accelnet.diagnosis.checks import CHECK_IDS, CRITICAL, OK, SEVERITY, SKIPPED, UNKNOWN, WARNING, Finding, interface_datapath, overall_status
+from accelnet.diagnosis.checks import interface_datapath, overall_status
 from accelnet.diagnosis.facts import Facts
+from accelnet.diagnosis.finding import CHECK_IDS, CheckId, Finding
 from accelnet.diagnosis.safetext import safe_label, safe_text
+from accelnet.diagnosis.status import CRITICAL, OK, SEVERITY, SKIPPED, UNKNOWN, WARNING
 from accelnet.diagnosis.vfhistory import history_rows
 from accelnet.readers.netdev import Pairing
 
@@ -17,15 +19,15 @@ SCHEMA = 1
 
 
 def _host_section(facts: Facts) -> Dict[str, object]:
-    osr = facts.os_release
+    osr, imds = facts.os_release, facts.imds
     return {
         "azure": bool(facts.is_azure),
-        "vm_size": getattr(facts.imds, "vm_size", None),
-        "os_id": getattr(osr, "id", None),
-        "os_version": getattr(osr, "version_id", None),
+        "vm_size": imds.vm_size if imds else None,
+        "os_id": osr.id if osr else None,
+        "os_version": osr.version_id if osr else None,
         "kernel": facts.kernel,
         "hostname": facts.hostname,
-        "vm_id": getattr(facts.imds, "vm_id", None),
+        "vm_id": imds.vm_id if imds else None,
         "time": facts.time,
         "tool_version": __version__,
     }
@@ -63,7 +65,7 @@ def _interface(facts: Facts, pairing: Pairing) -> Dict[str, object]:
 
 def summary_sentence(facts: Facts, status: str, findings: List[Finding]) -> str:
     if not facts.is_azure:
-        azure = next(f for f in findings if f.id == "platform.azure")
+        azure = next(f for f in findings if f.id == CheckId.PLATFORM_AZURE)
         if facts.is_azure is None:
             return f"{azure.summary[0].upper()}{azure.summary[1:]}; Accelerated Networking only exists on Azure VMs."
         text = azure.summary[0].upper() + azure.summary[1:]
@@ -101,7 +103,7 @@ def build_report(facts: Facts, findings: List[Finding]) -> Dict[str, object]:
         "checks": [f.as_dict() for f in findings],
         "interfaces": [_interface(facts, p) for p in facts.pairings],
         "history": history_rows(facts),
-        "history_state": facts.history_state,
+        "history_state": facts.history_state.text,
     }
 
 
