@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 
 import goldens
-from accelnet.diagnosis.checks import CHECK_IDS
+from accelnet.diagnosis.finding import CHECK_IDS
 from accelnet.diagnosis.counters import DATAPATH_IDLE, DATAPATH_SYNTHETIC, DATAPATH_UNKNOWN, DATAPATH_VF, VF_COUNTERS
 from accelnet.diagnosis.facts import parse_rfc3339
 from accelnet.parsers.kernellog import EVENTS
