@@ -1,8 +1,9 @@
 #!/bin/bash
 # Build the .rpm (and .src.rpm) from a clean copy of the tree into packaging/out/.
 # Needs rpmbuild (Debian package `rpm`). On a host whose rpm database does not describe the
-# system (Debian), BuildRequires cannot be checked: the build runs with --nodeps and the
-# spec's fallback systemd macros.
+# system (Debian), BuildRequires cannot be checked: the build runs with --nodeps, and where
+# rpm has no systemd macros (Debian ships no systemd-rpm-macros) with
+# packaging/rpm/build-host.macros loaded.
 . "$(dirname "$0")/lib.sh"
 
 need rpmbuild tar
@@ -22,6 +23,7 @@ tar -C "$work" --owner=0 --group=0 -czf "$top/SOURCES/accelnet-$version.tar.gz" 
 
 nodeps=()
 rpm -q rpm >/dev/null 2>&1 || nodeps=(--nodeps)
+[ -n "$(rpm --eval '%{?systemd_post:1}')" ] || nodeps+=(--load "$ROOT/packaging/rpm/build-host.macros")
 rpmbuild -ba "${nodeps[@]}" --define "_topdir $top" "$work/accelnet-$version/packaging/rpm/accelnet.spec" \
     >"$work/build.log" 2>&1 \
     || { tail -n 60 "$work/build.log" >&2; die "rpmbuild failed (log above)"; }

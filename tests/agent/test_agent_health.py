@@ -2,6 +2,7 @@
 when a part fails, the last refresh, IMDS, and a watchdog that vouches only for a refresh
 that succeeded. Also the joins: ``device``, ``accelnet_vm_info``, skipped checks."""
 
+import json
 import logging
 import os
 import re
@@ -186,3 +187,16 @@ def test_capture_cache_keeps_answers_and_retries_failures():
     assert capture("imds") == "doc"
     assert capture("imds") == "doc"  # kept for the TTL
     assert calls == ["imds", "imds"]
+
+
+def test_kernel_log_up_says_whether_the_vf_history_was_read(started, tmp_path):
+    """accelnet_kernel_log_up: 1 where the kernel log could be read (here a snapshot's
+    cmd/dmesg.txt), 0 where not, and the check's JSON says why (history_state)."""
+    with_log = os.path.join(goldens.FIXTURES, "ubuntu2204-cx5-vf-flapping")
+    assert value(scrape(started(with_log)), "accelnet_kernel_log_up") == 1
+    snapshot = tmp_path / "no-dmesg"
+    shutil.copytree(with_log, str(snapshot), symlinks=True)
+    os.remove(str(snapshot / "cmd" / "dmesg.txt"))
+    assert value(scrape(started(str(snapshot))), "accelnet_kernel_log_up") == 0
+    _, text = goldens.check_json("ubuntu2204-cx5-vf-flapping")
+    assert json.loads(text)["history_state"] == "ok"

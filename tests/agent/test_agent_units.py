@@ -18,7 +18,7 @@ MAIN = os.path.join(SYSTEMD, "accelnet-agent.service")
 SERVICE = os.path.join(SYSTEMD, "accelnet-agent-textfile.service")
 TIMER = os.path.join(SYSTEMD, "accelnet-agent-textfile.timer")
 #: What differs between a daemon and a oneshot run; everything else must be the same.
-LIFECYCLE = {"Type", "NotifyAccess", "WatchdogSec", "ExecStart", "ExecReload", "Restart", "RestartSec",
+LIFECYCLE = {"Type", "NotifyAccess", "WatchdogSec", "ExecStart", "ExecStartPost", "ExecReload", "Environment", "Restart", "RestartSec",
              "TimeoutStopSec", "TimeoutStartSec", "RuntimeDirectory", "RuntimeDirectoryPreserve"}
 
 
@@ -71,7 +71,7 @@ def test_hardened_exactly_like_the_main_unit():
     assert "DynamicUser" in hardening and "SystemCallFilter" in hardening  # the comparison compares something
 
 
-def test_the_service_runs_once_into_its_preserved_runtime_directory():
+def test_the_service_runs_once_and_publishes_into_node_exporters_directory():
     service = sections(SERVICE)
     s = service["Service"]
     assert s["Type"] == ["oneshot"]
@@ -79,9 +79,14 @@ def test_the_service_runs_once_into_its_preserved_runtime_directory():
     assert argv[:2] == ["/usr/bin/accelnet-agent", "--once"]
     textfile = next(a.split("=", 1)[1] for a in argv if a.startswith("--textfile="))
     assert textfile == f"/run/{s['RuntimeDirectory'][0]}/accelnet.prom"
-    # A oneshot's RuntimeDirectory goes when each run ends, and the file with it, unless kept.
-    assert s["RuntimeDirectoryPreserve"] == ["yes"]
-    assert s["RuntimeDirectoryMode"] == ["0755"]  # node_exporter (another user) reads the file
+    # The run's directory goes when it ends (nothing stays in /run): systemd first publishes the
+    # file into node_exporter's directory, under a name it ignores, then renames it (atomic).
+    assert "RuntimeDirectoryPreserve" not in s
+    assert s["Environment"] == ["ACCELNET_TEXTFILE_DIR=/var/lib/prometheus/node-exporter"]
+    install, move = [shlex.split(c) for c in s["ExecStartPost"]]
+    assert install[0] == "+/usr/bin/install" and install[-2:] == [textfile, "${ACCELNET_TEXTFILE_DIR}/.accelnet.prom.tmp"]
+    assert "-m" in install and install[install.index("-m") + 1] == "0644"
+    assert move == ["+/bin/mv", "-f", "-T", "${ACCELNET_TEXTFILE_DIR}/.accelnet.prom.tmp", "${ACCELNET_TEXTFILE_DIR}/accelnet.prom"]
     assert "$ACCELNET_AGENT_TEXTFILE_ARGS" in argv
     assert "WatchdogSec" not in s and "ExecReload" not in s
 

@@ -57,6 +57,7 @@ FALLBACK_CONTRACT_METRICS = {
     "accelnet_scrape_collector_duration_seconds": "gauge",
     "accelnet_last_refresh_timestamp_seconds": "gauge",
     "accelnet_build_info": "gauge",
+    "accelnet_kernel_log_up": "gauge",
 }
 
 # Series Prometheus itself writes for every scrape target (not served by the agent).

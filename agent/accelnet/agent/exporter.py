@@ -74,6 +74,9 @@ class AgentView:
     resyncs: Optional[int] = None  # None: no event monitor runs (a snapshot)
     vm: Optional[Dict[str, str]] = None  # accelnet_vm_info's labels; None off Azure or without IMDS
     imds_up: Optional[bool] = None  # None: IMDS not asked (not Azure, --no-imds)
+    #: Whether the kernel log's VF history could be read (/dev/kmsg or the journal's kernel
+    #: records; a snapshot's cmd/dmesg.txt); None before the first refresh.
+    kernel_log_up: Optional[bool] = None
     refreshed_at: Optional[float] = None  # Unix time of the refresh this view comes from
     monitors: Dict[str, bool] = field(default_factory=dict)  # event monitor -> running now
     monitor_restarts: Dict[str, int] = field(default_factory=dict)
@@ -281,6 +284,14 @@ class AccelnetCollector:
         for device, kind in sorted(keys):
             family.add_metric([device, kind], view.events.get((device, kind), 0))
         yield family
+        if view.kernel_log_up is not None:
+            yield GaugeMetricFamily(
+                "accelnet_kernel_log_up",
+                "1 when the kernel log's VF history could be read at the last refresh (/dev/kmsg, or the "
+                "journal's kernel records), 0 when not: vf_events_total then counts from the agent's start "
+                "only; accelnet-check --json says why (history_state).",
+                value=1 if view.kernel_log_up else 0,
+            )
         if view.resyncs is not None:
             yield CounterMetricFamily(
                 "accelnet_vf_event_resyncs",
