@@ -118,7 +118,7 @@ def view_from_facts(facts: Facts, findings, datapaths: Mapping[str, str],
         check_status={f.id: f.status for f in findings},
         vm=vm,
         imds_up=imds_answered(facts),
-        kernel_log_up=facts.history_state == "ok",
+        kernel_log_up=facts.history_state.ok,
         refreshed_at=time.time(),
         stalled=tuple(sorted(set(stalled))),
     )
