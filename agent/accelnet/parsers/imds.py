@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from accelnet.errors import ParseError
 from accelnet.parsers.macaddr import MacAddressError, normalize_mac
 
-__all__ = ["ImdsError", "ImdsInstance", "parse_imds_instance", "redact_imds", "redact_imds_document"]
+__all__ = ["ImdsError", "ImdsInstance", "is_accelnet_tag", "parse_imds_instance", "redact_imds", "redact_imds_document"]
 
 
 class ImdsError(ParseError):
@@ -35,6 +35,18 @@ class ImdsInstance:
     macs: Tuple[str, ...]
     resource_group: Optional[str] = None  # so remedies can name the az commands' -g
     zone: Optional[str] = None  # availability zone ("1"); None outside zones
+    #: The VM's tags whose names start with ``accelnet`` (declared intent, the journal of
+    #: accelnet-provision), as (name, value) pairs in IMDS order; no other tag is kept.
+    tags: Tuple[Tuple[str, str], ...] = ()
+
+
+#: Tags whose names start with this (compared case-insensitively, as Azure compares tag
+#: names) are accelnet's own: read, and kept in bundles. Every other tag is dropped unread.
+TAG_PREFIX = "accelnet"
+
+
+def is_accelnet_tag(name: object) -> bool:
+    return isinstance(name, str) and name.lower().startswith(TAG_PREFIX)
 
 
 def _object(value: Any, where: str) -> Dict[str, Any]:
@@ -71,6 +83,27 @@ def _macs(network: Dict[str, Any]) -> Tuple[str, ...]:
         except MacAddressError as exc:
             raise ImdsError(f"IMDS {where}.macAddress: {exc}") from None
     return tuple(macs)
+
+
+def _tags(compute: Dict[str, Any]) -> Tuple[Tuple[str, str], ...]:
+    """accelnet's tags from ``compute.tagsList`` ([{"name", "value"}], api-version 2019-06-04
+    and later), else from the older ``compute.tags`` string (``name:value;name:value``: a
+    value holding ``;`` cannot be told apart there, so tagsList wins whenever present)."""
+    listed = compute.get("tagsList")
+    if listed is not None:
+        if not isinstance(listed, list):
+            raise ImdsError(f"IMDS compute.tagsList is {type(listed).__name__}, expected a list")
+        tags = []
+        for index, entry in enumerate(listed):
+            where = f"compute.tagsList[{index}]"
+            tag = _object(entry, where)
+            name = _string(tag, "name", where)
+            if is_accelnet_tag(name):
+                tags.append((name, _string(tag, "value", where) or ""))
+        return tuple(tags)
+    text = _string(compute, "tags", "compute")
+    pairs = (item.partition(":") for item in (text or "").split(";"))
+    return tuple((name, value) for name, _, value in pairs if is_accelnet_tag(name))
 
 
 def parse_imds_instance(text: str) -> ImdsInstance:
@@ -113,14 +146,16 @@ def parse_imds_instance(text: str) -> ImdsInstance:
         macs=_macs(network),
         resource_group=_string(compute, "resourceGroupName", "compute"),
         zone=_string(compute, "zone", "compute"),
+        tags=_tags(compute),
     )
 
 
 # -- redaction for support bundles -------------------------------------------------------------
 
 #: The fields of ``compute`` a bundle keeps: exactly what :func:`parse_imds_instance` reads
-#: (plus ``zone``), as docs/bundle.md lists them. Everything else (userData, customData,
-#: tags, public keys, subscription id, IP addresses...) never leaves the VM.
+#: (plus ``zone``), as docs/bundle.md lists them, and of ``tagsList`` only the tags named
+#: ``accelnet*``. Everything else (userData, customData, other tags, public keys,
+#: subscription id, IP addresses...) never leaves the VM.
 REDACTED_COMPUTE_KEYS = ("vmSize", "location", "name", "osType", "vmId", "resourceGroupName",
                          "vmScaleSetName", "zone", "publisher", "offer", "sku", "version")
 REDACTED_IMAGE_KEYS = ("publisher", "offer", "sku", "version")
@@ -156,8 +191,10 @@ def redact_imds_document(doc: Any) -> Tuple[Dict[str, Any], List[str]]:
             dropped.append(str(key))
     compute_raw = doc.get("compute")
     if isinstance(compute_raw, dict):
-        compute = _pick({k: v for k, v in compute_raw.items() if k != "storageProfile"},
+        compute = _pick({k: v for k, v in compute_raw.items() if k not in ("storageProfile", "tagsList")},
                         REDACTED_COMPUTE_KEYS, "compute.", dropped)
+        if "tagsList" in compute_raw:
+            compute["tagsList"] = _redact_tags(compute_raw["tagsList"], dropped)
         storage = compute_raw.get("storageProfile")
         if isinstance(storage, dict):
             for key in storage:
@@ -187,6 +224,17 @@ def redact_imds_document(doc: Any) -> Tuple[Dict[str, Any], List[str]]:
     elif "network" in doc:
         dropped.append("network")
     return out, sorted(set(dropped))
+
+
+def _redact_tags(listed: Any, dropped: List[str]) -> List[Dict[str, str]]:
+    """The ``accelnet*`` entries of ``compute.tagsList`` (string names and values only)."""
+    kept = []
+    for entry in listed if isinstance(listed, list) else ():
+        if isinstance(entry, dict) and is_accelnet_tag(entry.get("name")) and isinstance(entry.get("value", ""), str):
+            kept.append({"name": entry["name"], "value": entry.get("value", "")})
+    if not isinstance(listed, list) or len(kept) < len(listed):
+        dropped.append("compute.tagsList[] (tags not named accelnet*)")
+    return kept
 
 
 def redact_imds(text: Optional[str]) -> Optional[str]:
