@@ -13,6 +13,7 @@ Three ways to run: serving HTTP (the default), ``--no-web`` (the loop only write
 import contextlib
 import dataclasses
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -162,7 +163,10 @@ class Agent:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._last_samples: Dict[str, CounterSample] = {}
-        self._recorded: Dict[str, Optional[CounterSample]] = {}
+        #: A snapshot's counters (its last sample of each NIC), per Host: a directory snapshot
+        #: is read again at each refresh, and its counters with it.
+        self._recorded: Tuple[Optional[Host], Dict[str, Optional[CounterSample]]] = (None, {})
+        self._reread = False  # --snapshot is a directory: read it again at each refresh
         self._reader = None
         self._reader_lock = threading.Lock()
         self._monitors: Dict[str, _Supervised] = {}
@@ -191,8 +195,13 @@ class Agent:
         if self._given_host is not None:
             host = self._given_host()
         elif self.config.snapshot:
-            from accelnet.readers.snapshot import open_snapshot
+            from accelnet.readers.snapshot import open_snapshot, open_snapshot_dir
 
+            if self._reread or os.path.isdir(self.config.snapshot):
+                # Read again at every refresh, like a live host: what a test changes in the
+                # directory (or where a symlink to it points) is served from the next one.
+                self._reread = True
+                return open_snapshot_dir(self.config.snapshot)
             return self._stack.enter_context(open_snapshot(self.config.snapshot))
         else:
             from accelnet.readers.live import live_host
@@ -242,7 +251,8 @@ class Agent:
             self.config.events = False
         self.refresh()
         # VF events the kernel log already holds (since boot): a restart loses no flap.
-        self._seed = vf_event_counts(self._facts.history) if self._facts is not None else {}
+        if self._host.live:
+            self._seed = vf_event_counts(self._facts.history) if self._facts is not None else {}
         if self._facts is not None and not self._facts.history_state.ok:
             log.info("kernel log %s: VF events are counted from the agent's start", self._facts.history_state.text)
         if self.config.events:
@@ -391,6 +401,8 @@ class Agent:
         that keeps failing stops the WATCHDOG=1 pings, and systemd restarts the agent.
         """
         assert self._host is not None
+        if self._reread:
+            self._host = self._open_host()
         sample = ONCE_SAMPLE_S if self.config.once and self._host.live else 0
         options = Options(sample_seconds=sample, imds=self.config.imds, synthetic_drivers=self.config.synthetic_drivers)
         if self._sources is not None:
@@ -404,6 +416,9 @@ class Agent:
         for name in sorted(late):
             log.warning("%s: no answer within the refresh's %g s; left out of this refresh",
                         name, self.config.refresh_deadline)
+        if not self._host.live:
+            # No event monitor watches a snapshot: its kernel log is the count of VF events.
+            self._seed = vf_event_counts(facts.history)
         self._view = view_from_facts(facts, findings, datapaths, [collector_of(n) for n in late])
         self._facts = facts
         self.heartbeat = time.monotonic()
@@ -462,13 +477,19 @@ class Agent:
             return {name: read_sample(self._reader, name) for name in names}
 
     def _recorded_counters(self, names: List[str]) -> Dict[str, CounterSample]:
-        """A snapshot's counters: its last sample of each interface (read once, then kept)."""
-        assert self._host is not None
-        missing = [n for n in names if n not in self._recorded]
+        """A snapshot's counters: its last sample of each interface (read once per Host, then
+        kept until a refresh reads the snapshot again)."""
+        host = self._host
+        assert host is not None
+        of, recorded = self._recorded
+        if of is not host:
+            recorded = {}
+            self._recorded = (host, recorded)
+        missing = [n for n in names if n not in recorded]
         if missing:
-            for name, samples in self._host.sample_counters(missing, 0).items():
-                self._recorded[name] = samples[-1] if samples else None
-        return {n: self._recorded[n] for n in names if self._recorded.get(n) is not None}
+            for name, samples in host.sample_counters(missing, 0).items():
+                recorded[name] = samples[-1] if samples else None
+        return {n: recorded[n] for n in names if recorded.get(n) is not None}
 
     # -- outputs -----------------------------------------------------------------------------
 

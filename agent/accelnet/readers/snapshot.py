@@ -96,6 +96,15 @@ def open_snapshot(path: str) -> Iterator[Host]:
                 remove_tree(workdir)
 
 
+def open_snapshot_dir(path: str) -> Host:
+    """A Host over the snapshot directory at ``path`` (or the directory a link there names),
+    read afresh: a directory needs no cleanup, so this needs no ``with``. Raises SnapshotError
+    when ``path`` is not a directory holding a snapshot."""
+    if not os.path.isdir(path):
+        raise SnapshotError(f"snapshot {path!r} is not a directory")
+    return _host_from_dir(path)
+
+
 def _open_regular(path: str) -> io.BufferedReader:
     """Open without blocking (a FIFO swapped in after the stat would block a plain open),
     then insist on a regular file."""
