@@ -172,6 +172,8 @@ def test_collect_captures_every_documented_file_as_live_makes_it(ns, tmp_path):
     for path in documented_root_files():
         if not path.startswith(("etc/", "proc/")):  # sysfs and /run paths are per device
             continue
+        if not os.path.exists("/" + path):  # optional files this machine lacks (etc/accelnet/accelnet.conf)
+            continue
         assert "snapshot/root/" + path in names, path  # a file, or a link kept as it is
     meta = json.loads(files["snapshot.json"])
     assert meta["collector"].startswith("accelnet-check ") and meta["sample_interval_s"] == 0.2

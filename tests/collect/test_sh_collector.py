@@ -157,7 +157,8 @@ IMDS_DOC = {
         "vmId": "0d3a7e31-5b7c-4c7e-9d39-1f1e0c2f8a11", "resourceGroupName": "rg-prod", "vmScaleSetName": "",
         "zone": "2", "publisher": "canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "24.04.202411",
         "userData": SECRETS[0], "customData": SECRETS[1], "tags": "password:" + SECRETS[2],
-        "tagsList": [{"name": "password", "value": SECRETS[2]}],
+        "tagsList": [{"name": "password", "value": SECRETS[2]}, {"name": "accelnet", "value": "off"},
+                     {"name": "accelnet-provision", "value": 'start again; by "accelnet-provision"'}],
         "publicKeys": [{"keyData": SECRETS[3], "path": "/home/azureuser/.ssh/authorized_keys"}],
         "subscriptionId": SECRETS[4], "resourceId": SECRETS[7] + "/resourceGroups/rg-prod",
         "storageProfile": {"imageReference": {"publisher": "canonical", "offer": "ubuntu-24_04-lts", "sku": "server",
@@ -175,6 +176,7 @@ KEPT = {
         "publisher", "offer", "sku", "version")},
     "network": {"interface": [{"macAddress": "000D3A2B3C4D"}, {"macAddress": "000D3A2B3C4E"}]},
 }
+KEPT["compute"]["tagsList"] = IMDS_DOC["compute"]["tagsList"][1:]  # accelnet's own: the declared intent
 KEPT["compute"]["storageProfile"] = {"imageReference": {k: IMDS_DOC["compute"]["storageProfile"]["imageReference"][k]
                                                         for k in ("publisher", "offer", "sku", "version")}}
 
@@ -207,7 +209,10 @@ def test_imds_is_redacted_to_the_allow_list(tmp_path, imds, client, shell):
     assert imds.requests and all(q.get("format") == ["text"] and h == "true" for _, q, h in imds.requests)
     asked = {p for p, _, _ in imds.requests}
     assert not any(p.rstrip("/").endswith(("instance", "compute", "network")) for p in asked)
-    assert not any(s in p for p in asked for s in ("userData", "customData", "tags", "publicKeys", "ipv4"))
+    assert not any(s in p for p in asked for s in ("userData", "customData", "publicKeys", "ipv4"))
+    # of the tags, each name, and the value of accelnet's own only (not the password's)
+    tags = sorted(p.split("/tagsList/", 1)[1] for p in asked if "tags" in p)
+    assert tags == ["0/name", "1/name", "1/value", "2/name", "2/value", "3/name"], tags  # 3: the end
 
 
 def test_imds_never_asked_off_azure_or_with_no_imds(tmp_path, imds):

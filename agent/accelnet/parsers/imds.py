@@ -193,8 +193,9 @@ def redact_imds_document(doc: Any) -> Tuple[Dict[str, Any], List[str]]:
     if isinstance(compute_raw, dict):
         compute = _pick({k: v for k, v in compute_raw.items() if k not in ("storageProfile", "tagsList")},
                         REDACTED_COMPUTE_KEYS, "compute.", dropped)
-        if "tagsList" in compute_raw:
-            compute["tagsList"] = _redact_tags(compute_raw["tagsList"], dropped)
+        tags = _redact_tags(compute_raw["tagsList"], dropped) if "tagsList" in compute_raw else []
+        if tags:
+            compute["tagsList"] = tags
         storage = compute_raw.get("storageProfile")
         if isinstance(storage, dict):
             for key in storage:

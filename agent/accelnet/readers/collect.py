@@ -22,6 +22,7 @@ from typing import Dict, List, Optional
 from accelnet import __version__
 from accelnet.diagnosis.facts import Options
 from accelnet.parsers.imds import redact_imds
+from accelnet.parsers.intent import CONF_PATH as INTENT_CONF
 from accelnet.readers.host import CounterSample, Host
 from accelnet.readers.platform import read_dmi
 from accelnet.readers.safetar import remove_tree
@@ -151,7 +152,8 @@ def collect_tree(host: Host, top: str, options: Options) -> None:
     # captured_at and /proc/uptime together: with both, kernel-log times become wall-clock times
     captured_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     tree.copy_file("/proc/uptime")
-    for path in ("/etc/os-release", "/usr/lib/os-release", "/proc/sys/kernel/osrelease", "/proc/sys/kernel/hostname"):
+    for path in ("/etc/os-release", "/usr/lib/os-release", "/proc/sys/kernel/osrelease", "/proc/sys/kernel/hostname",
+                 INTENT_CONF):
         tree.copy_file(path)
     tree.copy_file("/proc/cpuinfo", limit=4 << 20)
     tree.copy_attrs("/sys/class/dmi/id", follow=False)
@@ -222,7 +224,8 @@ class BundleSummary:
 
     def describe(self) -> str:
         imds = ("the IMDS document reduced to the fields the diagnosis reads (userData, "
-                "customData, tags, public keys, subscription id and IP addresses left out)"
+                "customData, tags other than accelnet*, public keys, subscription id and IP "
+                "addresses left out)"
                 if self.imds else "no IMDS document")
         return (f"bundle {self.path} written (mode 0600): {self.files} files, of which "
                 f"{self.captures} command captures; {imds}; DMI serial numbers and UUIDs "
