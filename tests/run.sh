@@ -13,13 +13,14 @@ SUDO=""
 # systemd-analyze (unit checks), dash/busybox/shellcheck/curl (the POSIX sh collector), the packaging toolchain (deb and rpm builds) and the runtime
 # python3-* packages the .deb depends on (so installing it in CI downloads nothing), NRPE and
 # Perl's Monitoring::Plugin (the plugin output through check_nrpe -2 and a perfdata parser),
-# rpmlint, and debootstrap + systemd-container (the .deb under a booted systemd in nspawn).
+# rpmlint, debootstrap + systemd-container (the .deb under a booted systemd in nspawn), and
+# Alertmanager (amtool check-config; the simulated fleet's inhibit rules).
 APT_PACKAGES="python3 python3-venv python3-pip ethtool pciutils iproute2 util-linux prometheus
   prometheus-node-exporter openssl systemd dpkg-dev debhelper dh-python pybuild-plugin-pyproject
   python3-all python3-setuptools python3-wheel lintian rpm fakeroot groff-base man-db
   python3-psutil python3-pyroute2 python3-prometheus-client python3-pyudev python3-yaml python3-bcrypt
   dash busybox shellcheck curl nagios-nrpe-server nagios-nrpe-plugin libmonitoring-plugin-perl
-  rpmlint debootstrap systemd-container"
+  rpmlint debootstrap systemd-container prometheus-alertmanager"
 missing=""
 [ -n "${ACCELNET_RUN_DRY:-}" ] && APT_PACKAGES=""
 for pkg in $APT_PACKAGES; do
