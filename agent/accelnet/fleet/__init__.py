@@ -1,0 +1,1 @@
+"""accelnet-fleet: many VMs diagnosed through Azure Run Command (read-only)."""
