@@ -146,11 +146,11 @@ class FleetAz:
             found += [os.path.join(directory, f) for f in files if f.startswith("accelnet-fleet.")]
         return found
 
-    def fleet(self, *argv: str, in_process: bool = True) -> Tuple[int, str, str]:
+    def fleet(self, *argv: str, in_process: bool = True, spawn: Any = None) -> Tuple[int, str, str]:
         """accelnet-fleet's run() here; the stand-in in-process (threads) or as processes."""
         from accelnet.cli.fleet import run
 
-        cli = AzCli(spawn=spawn_in_process if in_process else None, backoff=0.0)
+        cli = AzCli(spawn=spawn or (spawn_in_process if in_process else None), backoff=0.0)
         out, err = io.StringIO(), io.StringIO()
         code = run(list(argv), out, err, cli=cli)
         return code, out.getvalue(), err.getvalue()

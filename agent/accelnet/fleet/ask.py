@@ -36,6 +36,8 @@ from accelnet.provision.errors import (AzError, AzMissing, AzNotFound, AzNotLogg
 
 DEFAULT_TIMEOUT_S = 300.0
 DEFAULT_PARALLEL = 8
+#: The shortest wait before asking a busy (or throttling) VM again.
+MIN_RETRY_WAIT_S = 0.5
 #: Markers of a VM that runs another Run Command (or operation) now: ask again later.
 BUSY_MARKERS = ("Conflict", "execution is in progress", "AnotherOperationInProgress",
                 "OperationPreempted")
@@ -188,7 +190,7 @@ class Fleet:
                 result.calls += 1
                 stdout, stderr = answer.run_command_streams(doc)
                 frames = answer.find_frames(stdout, token) + answer.find_frames(stderr, token)
-                if not frames:
+                if part not in [f.part for f in frames]:  # the line asked for is on stdout
                     result.reason = _silent(stdout, stderr)
                     return
                 if frames[0].kind == "error":
@@ -238,7 +240,7 @@ class Fleet:
             except AzError as exc:
                 if not (is_transient(exc) or _busy(exc)):
                     raise
-                wait = self.cli.backoff * (2 ** min(attempt, 5))
+                wait = max(MIN_RETRY_WAIT_S, self.cli.backoff * (2 ** min(attempt, 5)))
                 if deadline - self.clock() <= wait:
                     raise
                 self.cli.sleep(wait)

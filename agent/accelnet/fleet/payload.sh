@@ -18,7 +18,8 @@
 # text from Azure or a VM reaches this script) and the collector text. POSIX sh; uses
 # coreutils, grep, find, tar, gzip and base64.
 # For tests only: ACCELNET_FLEET_TEST_BUNDLE names a bundle (.tar.gz) to send instead of
-# running the collector.
+# running the collector; ACCELNET_FLEET_TEST_CHECK, when set, is the accelnet-check to run
+# (empty: none), whatever this machine has installed.
 
 TOKEN='@TOKEN@'
 PART='@PART@'
@@ -200,8 +201,10 @@ done
 W=$(mktemp -d "${TMPDIR:-/tmp}/accelnet-fleet.XXXXXX" 2>/dev/null) || fail "cannot create a temporary directory"
 
 KIND=""
-if [ -z "${ACCELNET_FLEET_TEST_BUNDLE:-}" ] && command -v accelnet-check >/dev/null 2>&1; then
-    limited accelnet-check --json --sample-seconds "$SAMPLE" --timeout "$LIMIT" >"$W/report.json" 2>"$W/stderr"
+CHECK=$(command -v accelnet-check 2>/dev/null)
+[ -n "${ACCELNET_FLEET_TEST_CHECK+set}" ] && CHECK=$ACCELNET_FLEET_TEST_CHECK
+if [ -n "$CHECK" ]; then
+    limited "$CHECK" --json --sample-seconds "$SAMPLE" --timeout "$LIMIT" >"$W/report.json" 2>"$W/stderr"
     # 0 to 3 are verdicts, each with its report; anything else: the collector answers instead
     if [ $? -le 3 ] && [ -s "$W/report.json" ] && gzip -9n <"$W/report.json" >"$W/answer.gz"; then
         KIND=report
@@ -217,9 +220,11 @@ if [ -z "$KIND" ]; then
         limited sh "$W/accelnet-collect" "$W/bundle.tar.gz" --sample-seconds "$SAMPLE" --force \
             >/dev/null 2>"$W/stderr" || fail "accelnet-collect failed: $(tail -n 1 "$W/stderr")"
     fi
-    mkdir "$W/x" && tar -xzf "$W/bundle.tar.gz" -C "$W/x" 2>"$W/stderr" ||
-        fail "cannot unpack the bundle: $(tail -n 1 "$W/stderr")"
-    [ -d "$W/x/snapshot" ] && [ ! -L "$W/x/snapshot" ] || fail "the bundle holds no snapshot directory"
+    mkdir "$W/x" || fail "cannot write to $W"
+    tar -xzf "$W/bundle.tar.gz" -C "$W/x" 2>"$W/stderr" || fail "cannot unpack the bundle: $(tail -n 1 "$W/stderr")"
+    if [ ! -d "$W/x/snapshot" ] || [ -L "$W/x/snapshot" ]; then
+        fail "the bundle holds no snapshot directory"
+    fi
     minibundle "$W/x/snapshot" >"$W/mini" || fail "cannot list the bundle"
     gzip -9n <"$W/mini" >"$W/answer.gz" || fail "gzip failed"
     KIND=bundle
