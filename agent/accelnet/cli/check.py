@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="more detail: each check's evidence and the whole VF history; twice: also each stage of the run on stderr",
     )
     parser.add_argument("-V", "--version", action="version", version=f"accelnet-check {__version__}")
+    parser.add_argument(
+        "--watch", nargs="?", type=_interval, const=1.0, default=None, metavar="SECONDS",
+        help="live per-NIC view (VF and synthetic traffic per second, drops, data path, VF events) "
+        "every SECONDS (default 1) until Ctrl-C (exit 0): redrawn in place on a terminal, one line "
+        "per interval into a pipe, JSON lines with --json; --timeout ends it after that long",
+    )
     return parser
 
 
@@ -95,6 +101,13 @@ def _seconds(text: str) -> float:
     value = _number(text)
     if not 0 <= value <= 3600:
         raise argparse.ArgumentTypeError(f"must be between 0 and 3600: {text!r}")
+    return value
+
+
+def _interval(text: str) -> float:
+    value = _number(text)
+    if not 0.1 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be between 0.1 and 3600: {text!r}")
     return value
 
 
@@ -145,6 +158,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         try:
             args = build_parser().parse_args(argv)
+            if args.watch is not None:
+                return _watch(args)
             if args.verbose >= 2:
                 stage.trace = sys.stderr
             if args.timeout is None:
@@ -239,6 +254,31 @@ def _run(args: argparse.Namespace, stage: _Stage) -> int:
         with open_snapshot(args.collect) as snap:
             return _diagnose(snap, options, args, stage)
     return _diagnose(host, options, args, stage)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    """--watch: until Ctrl-C or SIGTERM (exit 0), or --timeout seconds; nothing to diagnose."""
+    from accelnet.cli import watch
+
+    if args.collect:
+        raise Failure("--watch and --collect exclude each other")
+    drivers = tuple(d.strip() for d in args.synthetic_drivers.split(",") if d.strip()) or ("hv_netvsc",)
+    terminal = _is_tty(sys.stdout)
+    from accelnet.diagnosis.report import use_colour
+
+    screen = watch.Screen(sys.stdout, terminal and not args.json, use_colour(sys.stdout) and not args.json,
+                          args.json, args.watch)
+    try:
+        if args.snapshot:
+            from accelnet.readers.snapshot import open_snapshot
+
+            with open_snapshot(args.snapshot) as host:
+                return watch.frozen(host, drivers, screen)
+        from accelnet.readers.live import live_host
+
+        return watch.live(live_host(), drivers, screen, args.watch, duration=args.timeout or None)
+    except (KeyboardInterrupt, Interrupted):
+        return 0
 
 
 def _instrument(host, stage: _Stage) -> None:

@@ -8,7 +8,7 @@ what an interface is.
 """
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence
 
 from accelnet.readers.host import Host
 from accelnet.readers.pci import PciDevice
@@ -190,3 +190,19 @@ def _find_vf(syn, ifaces, by_name, synthetic_names, claimed):
             ):
                 return iface, "mac"
     return None, ""
+
+
+#: The kernel's own per-interface counters (/sys/class/net/<if>/statistics/) that a live view
+#: shows for a VF where the synthetic NIC reports no vf_* counters (not hv_netvsc).
+LINK_STATS = ("rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "rx_dropped", "tx_dropped")
+
+
+def read_link_stats(host: Host, name: str) -> Optional[Dict[str, int]]:
+    """An interface's statistics (the counters every driver keeps), None where it has none."""
+    stats: Dict[str, int] = {}
+    for stat in LINK_STATS:
+        value = _int(host.read_attr(f"{CLASS_NET}/{name}/statistics/{stat}"))
+        if value is None:
+            return None
+        stats[stat] = value
+    return stats
