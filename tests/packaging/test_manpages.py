@@ -23,6 +23,7 @@ COMMANDS = {
     "accelnet-check": "accelnet.cli.check",
     "accelnet-agent": "accelnet.cli.agent",
     "accelnet-provision": "accelnet.cli.provision",
+    "accelnet-fleet": "accelnet.cli.fleet",
 }
 # Commands that are sh scripts: command -> the script in the tree.
 SH_COMMANDS = {
