@@ -226,18 +226,24 @@ class Fleet:
         """One az call within the deadline: no retry of a timeout (the budget is the limit),
         transient errors and a busy VM asked again after a backoff while time is left."""
         attempt = 0
+        refused: Optional[AzError] = None  # what the last attempt said: the reason if time runs out
         while True:
             left = deadline - self.clock()
             if left <= 0:
+                if refused is not None:
+                    raise refused
                 raise _Expired(doing)
             cli = dataclasses.replace(self.cli, timeout=left, retries=0)
             try:
                 return cli.run(args)
             except AzTimeout:
+                if refused is not None:
+                    raise refused from None
                 raise _Expired(doing) from None
             except (AzMissing, AzNotLoggedIn, AzNotFound):
                 raise
             except AzError as exc:
+                refused = exc
                 if not (is_transient(exc) or _busy(exc)):
                     raise
                 wait = max(MIN_RETRY_WAIT_S, self.cli.backoff * (2 ** min(attempt, 5)))
