@@ -11,7 +11,7 @@ import io
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from accelnet.diagnosis.checks import SEVERITY, worst_status
+from accelnet.diagnosis.status import SEVERITY, worst_status
 from accelnet.diagnosis.safetext import safe_text
 from accelnet.fleet.ask import VmResult
 from accelnet.fleet.events import PlatformEvent, platform_events
