@@ -72,6 +72,7 @@ def without_volatile(report: dict) -> dict:
 def test_script_is_clean_posix_sh_within_run_commands_size():
     shellcheck = require_tool("shellcheck", "shellcheck")
     script = payload.build(payload.Question(TOKEN, 1, 2, 60), collector())
+    assert script.startswith("#!/bin/sh\n")  # the handler runs the file itself (bash -c FILE)
     assert len(script.encode()) < 128 * 1024  # also one argv string (MAX_ARG_STRLEN)
     assert "@" not in re.sub(r"'[^']*'|\$@|\"\$@\"|[\w.-]+@[\w.-]+", "", script.split("ACCELNET_FLEET_COLLECTOR_END")[0])
     template = Path(payload.__file__).with_name("payload.sh")

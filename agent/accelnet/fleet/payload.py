@@ -83,7 +83,7 @@ def build(question: Question, collector: Optional[str]) -> str:
     if question.part < 1 or question.part > MAX_PARTS:
         raise PayloadError(f"part {question.part} out of 1..{MAX_PARTS}")
     with open(_TEMPLATE, encoding="utf-8") as handle:
-        script = handle.read()
+        script = "#!/bin/sh\n" + handle.read()
     values = {
         "TOKEN": question.token,
         "PART": str(int(question.part)),

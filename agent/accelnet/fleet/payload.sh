@@ -1,4 +1,4 @@
-#!/bin/sh
+# shellcheck shell=sh
 # accelnet-fleet's question to one VM, sent through Azure Run Command (RunShellScript) and run
 # there as root by the VM agent. Read-only: it reads the host, writes only in a private
 # temporary directory that it removes, and changes no setting.
@@ -14,7 +14,8 @@
 # script with PART 3, 5, ... and no collector; the call that prints the last part removes the
 # file, and a first part removes those more than an hour old that a run gave up on.
 #
-# accelnet/fleet/payload.py fills in the @NAME@ values (numbers and a hex token only: no
+# accelnet/fleet/payload.py puts #!/bin/sh first (this template is data, not a script, in the
+# packages) and fills in the @NAME@ values (numbers and a hex token only: no
 # text from Azure or a VM reaches this script) and the collector text. POSIX sh; uses
 # coreutils, grep, find, tar, gzip and base64.
 # For tests only: ACCELNET_FLEET_TEST_BUNDLE names a bundle (.tar.gz) to send instead of
