@@ -268,3 +268,23 @@ def test_busy_vm_is_asked_again_until_its_budget_is_spent(fleet_az):
     invokes = [c for c in fleet_az.calls() if command_of(c) == "vm run-command invoke"]
     assert 3 <= len(invokes) <= 12  # asked again every ~0.5 s or more, not in a tight loop
     assert code == 3
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_line_on_a_terminal_only(fleet_az):
+    from accelnet.cli.fleet import run
+    from accelnet.provision.azcli import AzCli
+
+    fleet_az.load(world([vm(f"vm-{i}", "centos7-an-off") for i in range(3)]))
+    out, err = io.StringIO(), Terminal()
+    code = run(["-g", RG], out, err, cli=AzCli(spawn=spawn_in_process, backoff=0.0))
+    progress = [p for p in err.getvalue().split("\r\x1b[K") if p.startswith("accelnet-fleet: ") and "answered" in p]
+    assert progress[-1] == "accelnet-fleet: 3/3 answered, 0 being asked, 0 without a verdict"
+    assert err.getvalue().endswith("\r\x1b[K")  # cleared before the table
+    assert "\x1b" not in out.getvalue() and code == 2
+    code, _out, plain = fleet_az.fleet("-g", RG)
+    assert "answered" not in plain and "\x1b" not in plain
