@@ -151,7 +151,7 @@ def part3(work: str) -> None:
     def once(url: str) -> None:
         runs[0] += 1
         config = AgentConfig(textfile=os.path.join(work, f"once-{runs[0]}.prom"), web=False)
-        agent = InProcessAgent(config, open_host=lambda: fixture_host(fixture, url))
+        agent = InProcessAgent(config, open_host=lambda bound: fixture_host(fixture, url, bound=bound))
         try:
             agent.run_once()
         finally:
@@ -172,7 +172,8 @@ def part3(work: str) -> None:
         assert elsewhere.requests == [], "a redirect was followed"
     release = threading.Event()
     agent = InProcessAgent(AgentConfig(web=False, events=False),
-                           open_host=lambda: fixture_host(fixture, imds=lambda: release.wait(600) and None))
+                           open_host=lambda bound: fixture_host(fixture, imds=lambda: release.wait(600) and None,
+                                                                bound=bound))
     try:
         spent = _timed(agent.start)
     finally:

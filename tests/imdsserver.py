@@ -166,20 +166,20 @@ def recorded_capture(fixture: str, name: str) -> Optional[str]:
     return None
 
 
-def fixture_host(fixture: str, imds_url: Optional[str] = None, imds: Optional[Callable[[], Optional[str]]] = None):
+def fixture_host(fixture: str, imds_url: Optional[str] = None, imds: Optional[Callable[[], Optional[str]]] = None,
+                 bound: Callable[[Callable[[str], Optional[str]]], Callable[[str], Optional[str]]] = lambda fetch: fetch):
     """A fixture host (an Azure VM) whose IMDS is asked live at ``imds_url``, as the check
-    and the agent ask it (``live._capture``), or answered by ``imds()``; its other captures
-    are the recorded ones."""
+    and the agent ask it (``live.produce_capture``), or answered by ``imds()``; its other
+    captures are the recorded ones. ``bound`` wraps the capture function (the agent's
+    cache and deadline, when the agent's ``open_host`` hands it in)."""
     from accelnet.readers import live
     from accelnet.readers.host import Host
-
-    problems: Dict[str, str] = {}
 
     def capture(name: str) -> Optional[str]:
         if name != "imds":
             return recorded_capture(fixture, name)
         if imds is not None:
             return imds()
-        return live._capture(name, imds_url or "", problems)
+        return live.produce_capture(name, imds_url or "")
 
-    return Host(root=os.path.join(fixture, "root"), live=False, run_capture=capture, capture_problems=problems)
+    return Host(root=os.path.join(fixture, "root"), live=False, captures=live.LiveCaptures(bound(capture)))

@@ -109,7 +109,7 @@ def imds_server():
 def _host_with_live_captures(fixture: str, imds_url: str) -> Host:
     """A fixture's files with the live host's capture path (IMDS over HTTP)."""
     root = os.path.join(goldens.FIXTURES, fixture, "root")
-    return Host(root=root, live=False, run_capture=lambda name: live._capture(name, imds_url))
+    return Host(root=root, live=False, captures=live.LiveCaptures(live.producer(imds_url)))
 
 
 def test_imds_asked_on_azure_with_metadata_header_and_no_proxy(imds_server, monkeypatch):

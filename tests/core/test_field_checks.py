@@ -10,7 +10,7 @@ from accelnet.diagnosis.facts import Facts, Options, gather, parse_rfc3339, rfc3
 from accelnet.parsers.ipaddr import Address
 from accelnet.parsers.kernellog import parse_kernel_log
 from accelnet.readers import live
-from accelnet.readers.host import CounterSample, Host
+from accelnet.readers.host import CounterSample, Host, RecordedCaptures
 from accelnet.readers.netdev import NetInterface, VmbusNic, mac_of_netvsc_guid, pair_interfaces
 from accelnet.readers.pci import PciDevice, known_vf
 from accelnet.readers.platform import Dmi
@@ -142,9 +142,8 @@ def test_history_state_of_a_live_host_that_cannot_read_the_log(monkeypatch):
         raise live.CaptureUnavailable("/dev/kmsg: Operation not permitted (kernel.dmesg_restrict=1)")
 
     monkeypatch.setattr(live, "kernel_log_text", refuse)
-    host = live.live_host()
-    host.run_capture = (lambda inner: (lambda name: inner(name) if name == "dmesg" else None))(host.run_capture)
-    host.sampler = None
+    only_the_log = live.LiveCaptures(lambda name: live.produce_capture(name, "") if name == "dmesg" else None)
+    host = Host(root="/", live=True, captures=only_the_log)
     facts = gather(host, Options(sample_seconds=0, imds=False))
     assert facts.history_state.text == "unreadable: /dev/kmsg: Operation not permitted (kernel.dmesg_restrict=1)"
     assert facts.history == []
@@ -169,7 +168,7 @@ def test_absurd_uptime_and_times_give_no_wall_clock(tmp_path):
     (tmp_path / "root/proc/uptime").write_text("1e400 5\n")
     (tmp_path / "cmd").mkdir()
     (tmp_path / "cmd/dmesg.txt").write_text("[999999999999.000000] hv_netvsc g eth0: VF slot 1 added\n")
-    host = Host(root=str(tmp_path / "root"), live=False, captures_dir=str(tmp_path / "cmd"),
+    host = Host(root=str(tmp_path / "root"), live=False, captures=RecordedCaptures(str(tmp_path / "cmd")),
                 meta={"captured_at": "2025-06-03T17:43:12Z"})
     facts = gather(host, Options(sample_seconds=0))
     assert facts.uptime is None and facts.history_state.ok

@@ -2,7 +2,7 @@
 
 import os
 
-from accelnet.readers.host import MAX_READ_BYTES, Host
+from accelnet.readers.host import MAX_READ_BYTES, Host, RecordedCaptures
 
 
 def make_host(tmp_path):
@@ -71,6 +71,6 @@ def test_captures_ignore_links(tmp_path):
     (tmp_path / "outside.txt").write_text("x")
     os.symlink(str(tmp_path / "outside.txt"), cmd / "lspci.txt")
     (cmd / "imds.json").write_text("{}")
-    host = Host(root=str(tmp_path), live=False, captures_dir=str(cmd))
+    host = Host(root=str(tmp_path), live=False, captures=RecordedCaptures(str(cmd)))
     assert host.capture("lspci") is None
     assert host.capture("imds") == "{}"

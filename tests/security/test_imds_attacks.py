@@ -24,8 +24,8 @@ from imdsserver import FakeImds, fixture_host, recorded_capture
 FIXTURE = os.path.join(FIXTURES, "ubuntu2204-cx5-2nics")
 
 
-def _asking(url):
-    return fixture_host(FIXTURE, url)
+def _asking(url, bound=lambda fetch: fetch):
+    return fixture_host(FIXTURE, url, bound=bound)
 
 
 def _recorded(name):
@@ -122,7 +122,7 @@ def _success(body, collector):
 def test_a_hung_source_is_its_collectors_failure_not_a_hung_refresh():
     hung = _HungImds()
     agent = Agent(AgentConfig(listen="127.0.0.1:0", web=False, events=False, refresh_deadline=1.0),
-                  open_host=lambda: fixture_host(FIXTURE, imds=hung))
+                  open_host=lambda bound: fixture_host(FIXTURE, imds=hung, bound=bound))
     try:
         finished = threading.Event()
         starter = threading.Thread(target=lambda: (agent.start(), finished.set()), daemon=True)
@@ -153,7 +153,7 @@ def test_agent_once_against_a_dripping_imds_ends_at_the_fetch_deadline(tmp_path)
     deadline, the textfile is written and says IMDS is down."""
     textfile = tmp_path / "accelnet.prom"
     with FakeImds(mode="drip", drip_s=1.0) as imds:
-        agent = Agent(AgentConfig(textfile=str(textfile), web=False), open_host=lambda: _asking(imds.url))
+        agent = Agent(AgentConfig(textfile=str(textfile), web=False), open_host=lambda bound: _asking(imds.url, bound))
         try:
             agent.run_once()
         finally:

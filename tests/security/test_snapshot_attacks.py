@@ -225,7 +225,7 @@ def test_link_resolution_work_is_bounded_per_snapshot(tmp_path, monkeypatch):
     spent = Host(root=str(root), live=False)
     for i in range(MAX_SNAPSHOT_STEPS):
         spent.read_text("/missing-%d" % i)
-    assert spent.steps_left == 0 and spent.read_text("/f") is None
+    assert spent.files.steps_left == 0 and spent.read_text("/f") is None
 
 
 # -- 4. only regular files and directories are opened -------------------------------------------

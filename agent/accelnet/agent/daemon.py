@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from accelnet.agent.countersource import CounterSource, LiveCounters, RecordedCounters, as_samples
 from accelnet.agent.exporter import AccelnetCollector, AgentView, EthtoolExport, InterfaceState, vm_labels
 from accelnet.agent.sources import BoundedSources, collector_of
 from accelnet.agent.textfile import TextfileError
@@ -26,8 +27,10 @@ from accelnet.diagnosis import counters
 from accelnet.diagnosis.checks import interface_datapath, run_checks
 from accelnet.diagnosis.facts import Facts, Options, gather
 from accelnet.diagnosis.report import vf_record
+from accelnet.kernel.monitor import EventMonitor, Handover
 from accelnet.parsers.kernellog import vf_event_counts
-from accelnet.readers.host import CounterSample, Host
+from accelnet.readers import capturenames
+from accelnet.readers.host import CounterSample, Host, Produce
 from accelnet.readers.netdev import HV_NETVSC
 
 log = logging.getLogger("accelnet.agent")
@@ -72,12 +75,16 @@ class AgentConfig:
     refresh_deadline: float = REFRESH_DEADLINE_S
 
 
-def _cached(fetch, ttls: Mapping[str, float]):
+#: Makes the host the agent watches, given the agent's wrapper of a capture function.
+HostFactory = Callable[[Callable[[Produce], Produce]], Host]
+
+
+def _cached(fetch: Produce, ttls: Mapping[str, float]) -> Produce:
     """Wrap a capture function so slow captures (IMDS, lspci) are asked at most once per TTL."""
-    memo: Dict[str, tuple] = {}
+    memo: Dict[str, Tuple[float, str]] = {}
     lock = threading.Lock()
 
-    def capture(name: str):
+    def capture(name: str) -> Optional[str]:
         ttl = ttls.get(name)
         if ttl is None:
             return fetch(name)
@@ -130,28 +137,29 @@ class _Supervised:
     """One event monitor the agent keeps running, and what its dead predecessors counted."""
 
     name: str
-    monitor: Optional[object] = None
+    new: Callable[[], EventMonitor]
+    monitor: Optional[EventMonitor] = None
     restarts: int = 0
     failures: int = 0  # failed starts in a row (backoff)
     retry_at: float = 0.0
     events: Dict[Tuple[str, str], int] = dataclasses.field(default_factory=dict)
     resyncs: int = 0
     died: bool = False  # a monitor of this kind ran and stopped; the next start is a restart
-    links: Optional[dict] = None  # what the dead rtnetlink monitor knew, for the restart to compare
+    handover: Optional[Handover] = None  # what the dead one left, for the next start
 
     @property
     def running(self) -> bool:
-        return self.monitor is not None and bool(getattr(self.monitor, "running", False))
+        return self.monitor is not None and self.monitor.running
 
 
 class Agent:
     """The running agent. ``start`` returns once the first discovery is done (and serving,
     unless ``--no-web``); ``run_once`` is ``--once``."""
 
-    def __init__(self, config: AgentConfig, open_host: Optional[Callable[[], Host]] = None) -> None:
-        """``open_host`` gives the host to watch instead of the live one or ``--snapshot``
-        (tests: a fixture with live captures); its ``run_capture`` is bounded as the live
-        host's is."""
+    def __init__(self, config: AgentConfig, open_host: Optional[HostFactory] = None) -> None:
+        """``open_host`` makes the host to watch instead of the live one or ``--snapshot``
+        (tests: a fixture with live captures); it is handed the agent's wrapper of a capture
+        function, to bound its live captures as the live host's are."""
         self.config = config
         self._given_host = open_host
         self._sources: Optional[BoundedSources] = None
@@ -163,12 +171,8 @@ class Agent:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._last_samples: Dict[str, CounterSample] = {}
-        #: A snapshot's counters (its last sample of each NIC), per Host: a directory snapshot
-        #: is read again at each refresh, and its counters with it.
-        self._recorded: Tuple[Optional[Host], Dict[str, Optional[CounterSample]]] = (None, {})
+        self._counters: Optional[CounterSource] = None
         self._reread = False  # --snapshot is a directory: read it again at each refresh
-        self._reader = None
-        self._reader_lock = threading.Lock()
         self._monitors: Dict[str, _Supervised] = {}
         self._monitor_lock = threading.Lock()
         self.server = None
@@ -178,44 +182,41 @@ class Agent:
         self.heartbeat: Optional[float] = None
         self._thread: Optional[threading.Thread] = None
 
-    @property
-    def monitor(self):
-        """The rtnetlink VF monitor now running (or last started), None without one."""
-        supervised = self._monitors.get(RTNETLINK)
-        return supervised.monitor if supervised else None
-
-    @property
-    def udev_monitor(self):
-        supervised = self._monitors.get(UDEV)
-        return supervised.monitor if supervised else None
-
     # -- setup -----------------------------------------------------------------------------
 
     def _open_host(self) -> Host:
+        """The host (given, a snapshot, or this one) and where scrapes read its counters."""
         if self._given_host is not None:
-            host = self._given_host()
+            host = self._given_host(self._bounded)
         elif self.config.snapshot:
             from accelnet.readers.snapshot import open_snapshot, open_snapshot_dir
 
             if self._reread or os.path.isdir(self.config.snapshot):
                 # Read again at every refresh, like a live host: what a test changes in the
-                # directory (or where a symlink to it points) is served from the next one.
+                # directory (or where a symlink to it points) is served from the next one,
+                # its counters too (a new RecordedCounters with each host).
                 self._reread = True
-                return open_snapshot_dir(self.config.snapshot)
-            return self._stack.enter_context(open_snapshot(self.config.snapshot))
+                host = open_snapshot_dir(self.config.snapshot)
+            else:
+                host = self._stack.enter_context(open_snapshot(self.config.snapshot))
         else:
-            from accelnet.readers.live import live_host
+            from accelnet.readers.live import live_host, producer
             from accelnet.readers.platform import IMDS_DEFAULT_URL
 
-            host = live_host(self.config.imds_url or IMDS_DEFAULT_URL)
-        if host.run_capture is not None:
-            cached = _cached(host.run_capture, {"imds": IMDS_TTL_S, "lspci": LSPCI_TTL_S, "dmesg": LSPCI_TTL_S})
-            self._sources = BoundedSources(cached, host.capture_problems, self.config.refresh_deadline)
-            host.run_capture = self._sources
-        if host.live and not self.config.once:
-            # Discovery samples through the scrapes' reader: one socket, one name cache.
-            host.sampler = lambda names, _interval: {n: [s] for n, s in self.read_counters(list(names)).items()}
+            self._counters = LiveCounters()
+            # Discovery samples through the scrapes' reader (one socket, one name cache);
+            # --once reads twice, as accelnet-check does (live_host's default sampler).
+            sampler = None if self.config.once else (lambda names, _interval: as_samples(self.read_counters(list(names))))
+            return live_host(produce=self._bounded(producer(self.config.imds_url or IMDS_DEFAULT_URL)), sampler=sampler)
+        self._counters = LiveCounters() if host.live else RecordedCounters(host)
         return host
+
+    def _bounded(self, produce: Produce) -> Produce:
+        """Every live capture through a cache (the slow ones asked at most once per TTL) and
+        within the refresh's deadline (agent/sources.py)."""
+        ttls = {capturenames.IMDS: IMDS_TTL_S, capturenames.LSPCI: LSPCI_TTL_S, capturenames.DMESG: LSPCI_TTL_S}
+        self._sources = BoundedSources(_cached(produce, ttls), self.config.refresh_deadline)
+        return self._sources
 
     def build_registry(self):
         """The registries: the served one (with the process and Python metrics) and the
@@ -290,30 +291,25 @@ class Agent:
     # -- event monitors ----------------------------------------------------------------------
 
     def _start_monitors(self) -> None:
-        for name in (RTNETLINK, UDEV):
-            supervised = _Supervised(name)
-            self._monitors[name] = supervised
-            self._try_start(supervised, previous=None)
-
-    def _new_monitor(self, name: str):
-        if name == RTNETLINK:
-            from accelnet.kernel.events import VfMonitor
-
-            return VfMonitor(self.config.synthetic_drivers, on_event=self._on_event)
+        from accelnet.kernel.events import VfMonitor
         from accelnet.kernel.udev_events import UdevMonitor
 
-        # PCI add/bind/unbind of a VF changes no link, so rtnetlink alone would leave a VF
-        # whose driver went away unseen until the next period.
-        return UdevMonitor(on_event=self._on_udev_event)
+        drivers = self.config.synthetic_drivers
+        self._monitors = {
+            RTNETLINK: _Supervised(RTNETLINK, lambda: VfMonitor(drivers, on_event=self._on_event)),
+            # PCI add/bind/unbind of a VF changes no link, so rtnetlink alone would leave a VF
+            # whose driver went away unseen until the next period.
+            UDEV: _Supervised(UDEV, lambda: UdevMonitor(on_event=self._on_udev_event)),
+        }
+        for supervised in self._monitors.values():
+            self._try_start(supervised)
 
-    def _try_start(self, supervised: _Supervised, previous) -> bool:
-        """Start a monitor for ``supervised``; on failure, log and schedule the next try."""
+    def _try_start(self, supervised: _Supervised) -> bool:
+        """Start a monitor for ``supervised`` (handing it what a dead one left, so it derives
+        what changed while none ran); on failure, log and schedule the next try."""
         try:
-            monitor = self._new_monitor(supervised.name)
-            if previous is not None:
-                monitor.start(previous=previous)  # derive what changed while none ran
-            else:
-                monitor.start()
+            monitor = supervised.new()
+            monitor.start(previous=supervised.handover)
         except Exception as exc:  # noqa: BLE001 - events are an extra; the exporter still serves
             supervised.failures += 1
             delay = min(MONITOR_CHECK_S * 2 ** supervised.failures, MONITOR_RETRY_MAX_S)
@@ -336,22 +332,21 @@ class Agent:
                 continue
             dead = supervised.monitor
             if dead is not None:
-                error = getattr(dead, "error", None)
+                error = dead.error
                 log.error("%s event monitor stopped (%s); starting it again", supervised.name,
                           f"{type(error).__name__}: {error}" if error is not None else "no error recorded")
                 with self._monitor_lock:  # the dead one's counts carry over, atomically for view()
-                    if supervised.name == RTNETLINK:
-                        supervised.links = dead.links()
-                        for key, count in dead.counts.items():
-                            supervised.events[key] = supervised.events.get(key, 0) + count
-                        supervised.resyncs += dead.enobufs
+                    handover = dead.handover()
+                    supervised.events = _plus(supervised.events, handover.vf_events)
+                    supervised.resyncs += handover.resyncs
+                    supervised.handover = handover
                     supervised.monitor = None
                     supervised.died = True
                 dead.stop()
-            if self._try_start(supervised, supervised.links):
+            if self._try_start(supervised):
                 if supervised.died:
                     supervised.restarts += 1
-                supervised.died, supervised.links = False, None
+                supervised.died, supervised.handover = False, None
                 restarted = True
         return restarted
 
@@ -449,14 +444,11 @@ class Agent:
             for name, supervised in self._monitors.items():
                 up[name] = supervised.running
                 restarts[name] = supervised.restarts
-                if name != RTNETLINK:
-                    continue
-                events.update(supervised.events)
-                resyncs = supervised.resyncs
+                events = _plus(events, supervised.events)
+                resyncs += supervised.resyncs
                 if supervised.monitor is not None:
-                    for key, count in supervised.monitor.counts.items():
-                        events[key] = events.get(key, 0) + count
-                    resyncs += supervised.monitor.enobufs
+                    events = _plus(events, supervised.monitor.vf_events)
+                    resyncs += supervised.monitor.resyncs
         return dataclasses.replace(view, events=_plus(self._seed, events), resyncs=resyncs, monitors=up, monitor_restarts=restarts)
 
     def _all_interfaces(self) -> List[str]:
@@ -464,32 +456,7 @@ class Agent:
         return [i.name for i in facts.interfaces] if facts else []
 
     def read_counters(self, names: List[str]) -> Dict[str, CounterSample]:
-        if self._host is None:
-            return {}
-        if not self._host.live:
-            return self._recorded_counters(names)
-        from accelnet.kernel.ethtool import EthtoolReader
-        from accelnet.readers.live import read_sample
-
-        with self._reader_lock:
-            if self._reader is None:
-                self._reader = EthtoolReader()
-            return {name: read_sample(self._reader, name) for name in names}
-
-    def _recorded_counters(self, names: List[str]) -> Dict[str, CounterSample]:
-        """A snapshot's counters: its last sample of each interface (read once per Host, then
-        kept until a refresh reads the snapshot again)."""
-        host = self._host
-        assert host is not None
-        of, recorded = self._recorded
-        if of is not host:
-            recorded = {}
-            self._recorded = (host, recorded)
-        missing = [n for n in names if n not in recorded]
-        if missing:
-            for name, samples in host.sample_counters(missing, 0).items():
-                recorded[name] = samples[-1] if samples else None
-        return {n: recorded[n] for n in names if recorded.get(n) is not None}
+        return self._counters.read(names) if self._counters is not None else {}
 
     # -- outputs -----------------------------------------------------------------------------
 
@@ -531,8 +498,6 @@ class Agent:
         for supervised in self._monitors.values():
             if supervised.monitor is not None:
                 supervised.monitor.stop()
-        with self._reader_lock:
-            if self._reader is not None:
-                self._reader.close()
-                self._reader = None
+        if self._counters is not None:
+            self._counters.close()
         self._stack.close()

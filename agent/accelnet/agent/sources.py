@@ -5,7 +5,7 @@ A refresh feeds the systemd watchdog; a source that hangs (an IMDS that drips a 
 second, a stuck command, a DNS lookup for ``--imds-url``) must not hang the refresh with it,
 or systemd restarts an agent that works. So each capture runs off the refresh's thread and
 is waited for only until the refresh's deadline: one still running then reads as missing
-for this refresh, with the reason, and is named in ``late`` (the exporter reports its
+for this refresh (CaptureUnavailable, with the reason), and is named in ``late`` (the exporter reports its
 collector's ``accelnet_scrape_collector_success`` as 0). It is not started again while it
 runs; the refresh after it ends takes its answer.
 """
@@ -13,6 +13,8 @@ runs; the refresh after it ends takes its answer.
 import threading
 import time
 from typing import Callable, Dict, Optional, Set
+
+from accelnet.readers.host import CaptureUnavailable
 
 #: A source asked after the deadline passed (the refresh waited for a hung one before it)
 #: still gets this long to answer, as long as the refresh stays within LATE_GRACE_S of its
@@ -49,18 +51,16 @@ class _Job:
 
 
 class BoundedSources:
-    """A ``Host.run_capture`` whose calls end by the current refresh's deadline (and, for
-    those asked after it, within LATE_GRACE_S of it).
+    """A capture function (what ``LiveCaptures`` is given) whose calls end by the current
+    refresh's deadline (and, for those asked after it, within LATE_GRACE_S of it).
 
     ``begin()`` starts a refresh (its deadline ``deadline_s`` from now); ``late`` holds the
-    sources that did not answer by it. ``problems`` is the host's ``capture_problems``: the
-    reason a late source is missing goes there, as any capture's does.
+    sources that did not answer by it. A late source raises CaptureUnavailable with the
+    reason, so it is missing with its reason as any capture is.
     """
 
-    def __init__(self, fetch: Callable[[str], Optional[str]], problems: Dict[str, str],
-                 deadline_s: float) -> None:
+    def __init__(self, fetch: Callable[[str], Optional[str]], deadline_s: float) -> None:
         self._fetch = fetch
-        self._problems = problems
         self.deadline_s = deadline_s
         self._deadline = time.monotonic() + deadline_s
         self._lock = threading.Lock()
@@ -80,8 +80,7 @@ class BoundedSources:
         grace = min(ASK_GRACE_S, self._deadline + LATE_GRACE_S - now)
         if not job.done.wait(max(0.0, self._deadline - now, grace)):
             self.late.add(name)
-            self._problems[name] = f"no answer within the refresh's {self.deadline_s:g} s (still waiting)"
-            return None
+            raise CaptureUnavailable(f"no answer within the refresh's {self.deadline_s:g} s (still waiting)")
         with self._lock:
             if self._running.get(name) is job:
                 del self._running[name]

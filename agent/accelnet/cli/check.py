@@ -15,10 +15,13 @@ import os
 import signal
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, TextIO
 
 from accelnet import __version__
 from accelnet.errors import SnapshotError, Terminated
+
+if TYPE_CHECKING:  # the readers are imported on the path that needs them
+    from accelnet.readers.host import Host
 
 EXIT_UNKNOWN = 3
 DEFAULT_TIMEOUT_S = 30.0
@@ -233,11 +236,9 @@ def _run(args: argparse.Namespace, stage: _Stage) -> int:
         stage.name = f"opening snapshot {args.snapshot}"
         with open_snapshot(args.snapshot) as host:
             return _diagnose(host, options, args, stage)
-    from accelnet.readers.live import live_host
     from accelnet.readers.platform import IMDS_DEFAULT_URL
 
-    host = live_host(args.imds_url or IMDS_DEFAULT_URL)
-    _instrument(host, stage)
+    host = _live_host(args.imds_url or IMDS_DEFAULT_URL, stage)
     if args.collect:
         from accelnet.readers.collect import BundleExists, collect
 
@@ -281,18 +282,18 @@ def _watch(args: argparse.Namespace) -> int:
         return 0
 
 
-def _instrument(host, stage: _Stage) -> None:
-    """Name every capture and the sampling as stages (for the timeout message), and show a
-    countdown on a terminal while sampling lasts long enough to look stuck."""
+def _live_host(imds_url: str, stage: _Stage) -> "Host":
+    """This host, every capture and the sampling named as stages (for the timeout message),
+    with a countdown on a terminal while sampling lasts long enough to look stuck."""
     from functools import partial
 
-    from accelnet.readers.live import sample_ethtool
+    from accelnet.readers.live import live_host, producer, sample_ethtool
 
-    if host.run_capture is not None:
-        host.run_capture = stage.wrap(lambda name: f"reading {name}", host.run_capture)
     wait = _progress_wait if _is_tty(sys.stderr) else time.sleep
-    host.sampler = stage.wrap(
-        lambda names, interval: f"sampling counters ({interval:g} s)", partial(sample_ethtool, wait=wait)
+    return live_host(
+        produce=stage.wrap(lambda name: f"reading {name}", producer(imds_url)),
+        sampler=stage.wrap(lambda names, interval: f"sampling counters ({interval:g} s)",
+                           partial(sample_ethtool, wait=wait)),
     )
 
 

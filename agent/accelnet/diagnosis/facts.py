@@ -8,13 +8,15 @@ snapshot's verdict identical to the live host's.
 import datetime
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional
 
 from accelnet.diagnosis.source import NOT_ASKED, NOT_CAPTURED, SOURCE_OK, UNAVAILABLE, SourceKind, SourceState
 from accelnet.errors import ParseError
 from accelnet.parsers.ipaddr import Address
 from accelnet.parsers.kernellog import KernelEvent
+from accelnet.readers import capturenames
 from accelnet.readers.host import CounterSample, Host
+from accelnet.readers.options import Options
 from accelnet.readers.netdev import HV_NETVSC, NetInterface, Pairing, VmbusNic, pair_interfaces, read_interfaces, read_vmbus_nics
 from accelnet.readers.pci import PciDevice, read_pci_devices, read_pci_slots
 from accelnet.readers.platform import Dmi, count_cpus, read_dmi, read_kernel_release, read_os_release_text
@@ -26,13 +28,6 @@ if TYPE_CHECKING:  # the parsers are imported where a host is read, not by impor
 
 #: Where the interfaces of the facts come from (Facts.interfaces_source).
 SYSFS, CAPTURES = "sysfs", "captures"
-
-
-@dataclass
-class Options:
-    sample_seconds: float = 2.0
-    imds: bool = True
-    synthetic_drivers: Sequence[str] = (HV_NETVSC,)
 
 
 @dataclass
@@ -199,9 +194,9 @@ def parse_rfc3339(text: object) -> Optional[float]:
 
 def _read_history(host: Host, facts: Facts) -> None:
     """The VF events of the kernel log (``dmesg`` capture; /dev/kmsg on the live host)."""
-    text = host.capture("dmesg")
+    text = host.capture(capturenames.DMESG)
     if text is None:
-        error = host.capture_problem("dmesg")
+        error = host.capture_problem(capturenames.DMESG)
         facts.history_state = SourceState(SourceKind.UNREADABLE, error) if error else _missing(host)
         return
     from accelnet.parsers.kernellog import parse_kernel_log
@@ -216,7 +211,7 @@ def _missing(host: Host) -> SourceState:
 
 
 def _read_addresses(host: Host, facts: Facts) -> None:
-    text = host.capture("ip-addr")
+    text = host.capture(capturenames.IP_ADDR)
     if text is None:
         return
     from accelnet.parsers.ipaddr import parse_ip_addr
@@ -233,7 +228,7 @@ def _read_permanent_macs(host: Host, interfaces: List[NetInterface], pci: List[P
     for iface in interfaces:
         if iface.pci_slot not in vf_slots:
             continue
-        text = host.capture(f"ethtool-P.{iface.name}")
+        text = host.capture(capturenames.of_interface(capturenames.ETHTOOL_PERMADDR, iface.name))
         if text is None:
             continue
         try:
@@ -265,7 +260,7 @@ def _fill_virtual_drivers(host: Host, interfaces: List[NetInterface]) -> None:
     for iface in interfaces:
         if iface.driver is not None or iface.bus is not None:
             continue
-        text = host.capture(f"ethtool-i.{iface.name}")
+        text = host.capture(capturenames.of_interface(capturenames.ETHTOOL_INFO, iface.name))
         if text is None:
             continue
         try:
@@ -276,8 +271,7 @@ def _fill_virtual_drivers(host: Host, interfaces: List[NetInterface]) -> None:
 
 def _interfaces_from_captures(host: Host, facts: Facts) -> None:
     """No /sys in the bundle: its ``ethtool -S`` captures name the NICs."""
-    names = sorted({c.split(".", 1)[1].rsplit(".", 1)[0] for c in host.capture_names()
-                    if c.startswith("ethtool-S.") and c.count(".") >= 2})
+    names = capturenames.sampled_interfaces(host.capture_names())
     facts.interfaces = [NetInterface(name=name) for name in names]
     facts.interfaces_source = CAPTURES
     _netvsc_by_counters(host, facts, facts.interfaces)
@@ -313,7 +307,7 @@ def _read_os(host: Host, facts: Facts) -> None:
 
 
 def _read_imds(host: Host, facts: Facts) -> None:
-    text = host.capture("imds")
+    text = host.capture(capturenames.IMDS)
     if text is None:
         facts.imds_state = _missing(host)
         return

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 
 from accelnet.kernel.ethtool import EthtoolError, EthtoolReader, NoSuchInterface, Unsupported
+from accelnet.kernel.monitor import Handover, VfEventCounts
 from accelnet.kernel.netlink import RTMGRP_LINK, Link, RtnlParseError, RtnlSocket
 from accelnet.kernel.wakeup import WakePipe
 from accelnet.parsers import rtnl
@@ -72,23 +73,24 @@ class VfMonitor:
         self.error: Optional[BaseException] = None
 
     # -- lifecycle ------------------------------------------------------------------
-    def start(self, previous: Optional[Dict[int, Link]] = None) -> None:
+    def start(self, previous: Optional[Handover] = None) -> None:
         """Subscribe, dump the current links (no events for what already exists), then
         follow events in a background thread (which inherits the caller's namespace).
 
-        ``previous``: the links a monitor that died last knew (its ``links()``). The dump is
-        then compared with them, as after ENOBUFS, so the VFs that came and went while no
-        monitor ran are counted."""
+        ``previous``: what a monitor that died handed over; the dump is then compared with
+        the links it knew, as after ENOBUFS, so the VFs that came and went while no monitor
+        ran are counted."""
         if self._thread is not None:
             raise RuntimeError("VfMonitor already started")
         self._reader = EthtoolReader()
         self._stopping = False
         self._wake = WakePipe()
-        if previous:
+        known = previous.links if previous is not None else {}
+        if known:
             with self._lock:
-                self._links = dict(previous)
+                self._links = dict(known)
         try:
-            self._sync(initial=not previous)
+            self._sync(initial=not known)
         except BaseException:
             self._close_fds()
             raise
@@ -124,6 +126,19 @@ class VfMonitor:
         """How many times the kernel reported dropped events (each one a resync)."""
         with self._lock:
             return self._enobufs
+
+    # -- what the agent asks of every event monitor (kernel/monitor.py) ----------------
+    @property
+    def vf_events(self) -> VfEventCounts:
+        return self.counts
+
+    @property
+    def resyncs(self) -> int:
+        return self.enobufs
+
+    def handover(self) -> Handover:
+        with self._lock:
+            return Handover(dict(self._counts), self._enobufs, dict(self._links))
 
     def history(self) -> List[VfEvent]:
         """The most recent events, oldest first (bounded)."""

@@ -22,6 +22,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple
 
+from accelnet.kernel.monitor import Handover, VfEventCounts
 from accelnet.kernel.wakeup import WakePipe
 
 log = logging.getLogger(__name__)
@@ -87,11 +88,12 @@ class UdevMonitor:
         self._stopping = False
         self.error: Optional[BaseException] = None
 
-    def start(self) -> None:
+    def start(self, previous: Optional[Handover] = None) -> None:
         """Open the uevent socket in the caller's namespace and listen in a thread.
 
         Raises OSError/ImportError where uevents cannot be received (no pyudev, no libudev,
         not root for the kernel source): callers treat that as "udev events unavailable".
+        ``previous`` (a dead predecessor's handover) holds nothing a udev monitor resumes.
         """
         import pyudev
 
@@ -138,6 +140,19 @@ class UdevMonitor:
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    # -- what the agent asks of every event monitor (kernel/monitor.py) ----------------
+    @property
+    def vf_events(self) -> VfEventCounts:
+        """None: udev sees PCI functions come and go, not which synthetic NIC lost a VF."""
+        return {}
+
+    @property
+    def resyncs(self) -> int:
+        return 0
+
+    def handover(self) -> Handover:
+        return Handover()
 
     def _run(self) -> None:
         monitor = self._monitor

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 from accelnet import __version__
-from accelnet.diagnosis.facts import Options
 from accelnet.parsers.imds import redact_imds
 from accelnet.parsers.intent import CONF_PATH as INTENT_CONF
+from accelnet.readers import capturenames
 from accelnet.readers.host import CounterSample, Host
+from accelnet.readers.options import Options
 from accelnet.readers.platform import read_dmi
 from accelnet.readers.safetar import remove_tree
 
@@ -51,7 +52,7 @@ class _Tree:
         self._done: Dict[str, Optional[str]] = {}
 
     def _src(self, path: str) -> str:
-        return path if self.host.live else self.host.path(path)
+        return self.host.path(path)
 
     def materialize(self, path: str) -> Optional[str]:
         """Recreate the directories and links leading to ``path``; its canonical host path."""
@@ -140,14 +141,14 @@ def collect_tree(host: Host, top: str, options: Options) -> None:
     tree = _Tree(host, root)
     not_captured: Dict[str, str] = {}
 
-    def capture(name: str, filename: str) -> None:
+    def capture(name: str) -> None:
         text = host.capture(name)
         if text is None:
             why = host.capture_problem(name)
             if why:
-                not_captured[f"cmd/{filename}"] = why
+                not_captured[f"cmd/{capturenames.file_name(name)}"] = why
             return
-        _write_capture(cmd, filename, text)
+        _write_capture(cmd, capturenames.file_name(name), text)
 
     # captured_at and /proc/uptime together: with both, kernel-log times become wall-clock times
     captured_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
@@ -157,13 +158,13 @@ def collect_tree(host: Host, top: str, options: Options) -> None:
         tree.copy_file(path)
     tree.copy_file("/proc/cpuinfo", limit=4 << 20)
     tree.copy_attrs("/sys/class/dmi/id", follow=False)
-    capture("dmesg", "dmesg.txt")
-    capture("ip-addr", "ip-addr.txt")
+    capture(capturenames.DMESG)
+    capture(capturenames.IP_ADDR)
     interfaces: List[str] = host.list_dir("/sys/class/net")
     for name in interfaces:
         base = f"/sys/class/net/{name}"
-        capture(f"ethtool-i.{name}", f"ethtool-i.{name}.txt")
-        capture(f"ethtool-P.{name}", f"ethtool-P.{name}.txt")
+        capture(capturenames.of_interface(capturenames.ETHTOOL_INFO, name))
+        capture(capturenames.of_interface(capturenames.ETHTOOL_PERMADDR, name))
         tree.copy_attrs(base)
         tree.copy_attrs(f"{base}/statistics", follow=False)
         if host.exists(f"{base}/device"):
@@ -180,14 +181,14 @@ def collect_tree(host: Host, top: str, options: Options) -> None:
     for slot in host.list_dir("/sys/bus/pci/slots"):
         tree.copy_file(f"/sys/bus/pci/slots/{slot}/address")
 
-    capture("lspci", "lspci.txt")
+    capture(capturenames.LSPCI)
     if read_dmi(host).is_azure and options.imds:
-        _write_capture(cmd, "imds.json", redact_imds(host.capture("imds")))
+        _write_capture(cmd, capturenames.file_name(capturenames.IMDS), redact_imds(host.capture(capturenames.IMDS)))
     wanted = [n for n in interfaces if n != "lo"]
     samples = host.sample_counters(wanted, options.sample_seconds)
     for name, readings in samples.items():
         for index, sample in enumerate(readings):
-            _write_capture(cmd, f"ethtool-S.{name}.{index}.txt", _format_ethtool(sample) or None)
+            _write_capture(cmd, capturenames.file_name(capturenames.stats_sample(name, index)), _format_ethtool(sample) or None)
     meta: Dict[str, object] = {
         "format": 1,
         "captured_at": captured_at,
@@ -296,11 +297,11 @@ def _publish(partial: str, archive: str, force: bool) -> None:
 
 
 def _summarise(archive: str, top: str) -> BundleSummary:
-    files = captures = 0
+    files = in_cmd = 0
     for directory, dirs, names in os.walk(top):
         links = [d for d in dirs if os.path.islink(os.path.join(directory, d))]
         files += len(names) + len(links)
         if directory == os.path.join(top, "cmd"):
-            captures += len(names)
-    return BundleSummary(path=archive, files=files, captures=captures,
-                         imds=os.path.isfile(os.path.join(top, "cmd", "imds.json")))
+            in_cmd += len(names)
+    return BundleSummary(path=archive, files=files, captures=in_cmd,
+                         imds=os.path.isfile(os.path.join(top, "cmd", capturenames.file_name(capturenames.IMDS))))

@@ -17,7 +17,9 @@ import errno
 import os
 import stat
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from accelnet.compat import Protocol
 
 #: Largest file we read. sysfs attributes are at most a page; /proc/cpuinfo on a 416-vCPU
 #: M-series VM is about 600 KiB; anything bigger is not something we need.
@@ -54,48 +56,122 @@ class CounterSample:
 
 
 Sampler = Callable[[Sequence[str], float], Dict[str, List[CounterSample]]]
+#: Makes one live capture by name: its text, None where there is nothing to capture, or
+#: CaptureUnavailable with the reason.
+Produce = Callable[[str], Optional[str]]
+
+
+class CaptureUnavailable(Exception):
+    """A live capture that cannot be made; the message says why (the report and a bundle's
+    ``not_captured`` keep it)."""
+
+
+class Captures(Protocol):
+    """Where a host's command captures (``lspci``, ``imds``, ``ethtool-S.eth0.0``) come from:
+    a bundle's ``cmd/`` files, or the live host making them on demand."""
+
+    def text(self, name: str) -> Optional[str]:
+        """The capture's text, or None where there is none."""
+
+    def problem(self, name: str) -> Optional[str]:
+        """Why the capture is missing (``/dev/kmsg is not readable: …``), where known."""
+
+    def names(self) -> List[str]:
+        """The captures there are (a bundle's); none where they are made on demand."""
+
+
+class NoCaptures:
+    """A host with no command captures at all (a bare root directory)."""
+
+    def text(self, name: str) -> Optional[str]:
+        return None
+
+    def problem(self, name: str) -> Optional[str]:
+        return None
+
+    def names(self) -> List[str]:
+        return []
+
+
+class RecordedCaptures:
+    """A bundle's ``cmd/`` directory (``<name>.txt`` or ``.json``, never through a link), and
+    the reasons its snapshot.json gives (``not_captured``) for what it lacks."""
+
+    def __init__(self, directory: str, not_captured: Optional[Mapping[str, object]] = None) -> None:
+        self.directory = directory
+        self.not_captured = dict(not_captured or {})
+
+    def text(self, name: str) -> Optional[str]:
+        for candidate in (name + ".txt", name + ".json", name):
+            text = _read_bounded(os.path.join(self.directory, candidate))
+            if text is not None:
+                return text
+        return None
+
+    def problem(self, name: str) -> Optional[str]:
+        for key in (name, f"cmd/{name}.txt", f"cmd/{name}.json"):
+            reason = self.not_captured.get(key)
+            if isinstance(reason, str):
+                return reason
+        return None
+
+    def names(self) -> List[str]:
+        try:
+            entries = sorted(os.listdir(self.directory))
+        except OSError:
+            return []
+        return [os.path.splitext(e)[0] if e.endswith((".txt", ".json")) else e for e in entries]
+
+
+class LiveFiles:
+    """The running host's files, at their own paths: nothing to jail, nothing to cache
+    (sysfs changes under a long-running agent)."""
+
+    def open(self, path: str, flags: int) -> Optional[int]:
+        try:
+            return os.open(path, flags | _O_CLOEXEC)
+        except OSError:
+            return None
+
+    def path(self, path: str) -> str:
+        return path
+
+    def resolve(self, path: str) -> Optional[str]:
+        real = os.path.realpath(path)
+        return real if os.path.exists(real) else None
+
+    def list_dir(self, path: str) -> List[str]:
+        try:
+            return sorted(os.listdir(path))
+        except OSError:
+            return []
+
+    def is_dir(self, path: str) -> bool:
+        return os.path.isdir(path)
+
+    def exists(self, path: str) -> bool:
+        return os.path.lexists(path)
 
 
 @dataclass
-class Host:
-    """A host seen through a root directory.
-
-    ``root`` is ``/`` for the live host. ``captures`` maps a capture name (``lspci``,
-    ``imds``, ``ethtool-S.eth0.0``) to its text for snapshots; on the live host
-    ``run_capture`` produces them on demand. ``sampler`` reads counters (twice, some seconds
-    apart) for a list of interfaces.
-    """
+class JailedFiles:
+    """A snapshot's files below ``root``: links resolved by us against the root, never by the
+    kernel, so a hostile snapshot cannot make us read this machine's files."""
 
     root: str
-    live: bool
-    captures_dir: Optional[str] = None
-    meta: Dict[str, object] = field(default_factory=dict)
-    sampler: Optional[Sampler] = None
-    run_capture: Optional[Callable[[str], Optional[str]]] = None
-    #: Why a live capture could not be made (capture name -> reason), as ``run_capture``
-    #: found out; a snapshot's reasons are in its snapshot.json (``not_captured``).
-    capture_problems: Dict[str, str] = field(default_factory=dict)
     _resolved: Dict[str, Optional[str]] = field(default_factory=dict, repr=False)
     _prefixes: Dict[Tuple[str, ...], Optional[Tuple[str, ...]]] = field(default_factory=dict, repr=False)
     #: resolution steps left for this snapshot (see MAX_SNAPSHOT_STEPS)
     steps_left: int = field(default=MAX_SNAPSHOT_STEPS, repr=False)
 
     def __post_init__(self) -> None:
-        if not self.live:
-            # Every jail check compares real paths: the root must be one too.
-            self.root = os.path.realpath(self.root)
-
-    # -- paths -----------------------------------------------------------------------------
+        # Every jail check compares real paths: the root must be one too.
+        self.root = os.path.realpath(self.root)
 
     def _real(self, path: str) -> Optional[str]:
-        """Map a host path to a real path on this machine, following links inside the root.
-
-        The live host needs no jail. For a snapshot every symlink (relative or absolute) is
-        resolved against the snapshot root and can never leave it, so a hostile snapshot
-        cannot make us read this machine's files.
-        """
-        if self.live:
-            return path
+        """Map a host path to a real path on this machine, following links inside the root:
+        every symlink (relative or absolute) is resolved against the snapshot root and can
+        never leave it."""
         cached = self._resolved.get(path)
         if cached is not None or path in self._resolved:
             return cached
@@ -162,19 +238,17 @@ class Host:
         resolved = os.path.realpath(real)
         return resolved == self.root or resolved.startswith(self.root.rstrip("/") + "/")
 
-    def _open(self, path: str, flags: int) -> Optional[int]:
+    def open(self, path: str, flags: int) -> Optional[int]:
         """A descriptor of the host file ``path``: links resolved in the root, the last
         component opened O_NOFOLLOW, and what was opened checked to be inside the root."""
         real = self._real(path)
         if real is None:
             return None
-        if not self.live:
-            flags |= os.O_NOFOLLOW
         try:
-            fd = os.open(real, flags | _O_CLOEXEC)
+            fd = os.open(real, flags | os.O_NOFOLLOW | _O_CLOEXEC)
         except OSError:
             return None
-        if not self.live and not self._fd_jailed(fd, real):
+        if not self._fd_jailed(fd, real):
             os.close(fd)
             return None
         return fd
@@ -188,20 +262,80 @@ class Host:
         return opened == self.root or opened.startswith(self.root.rstrip("/") + "/")
 
     def path(self, path: str) -> str:
-        """The real path of a host path without following links (for lstat and readlink)."""
-        if self.live:
-            return path
+        """The real path of a host path without following its last link (for readlink)."""
         head, tail = os.path.split(path.rstrip("/"))
         real_head = self._real(head) if head not in ("", "/") else self.root
         if real_head is None or not self._jailed(real_head):
             return os.path.join(self.root, path.lstrip("/"))
         return os.path.join(real_head, tail)
 
+    def resolve(self, path: str) -> Optional[str]:
+        real = self._real(path)
+        if real is None:
+            return None
+        rel = os.path.relpath(real, self.root)
+        return "/" if rel == "." else "/" + rel
+
+    def list_dir(self, path: str) -> List[str]:
+        fd = self.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        if fd is None:
+            return []
+        try:
+            return sorted(os.listdir(fd))
+        except OSError:
+            return []
+        finally:
+            os.close(fd)
+
+    def is_dir(self, path: str) -> bool:
+        real = self._real(path)
+        if real is None:
+            return False
+        try:
+            st = os.lstat(real)
+        except OSError:
+            return False
+        return stat.S_ISDIR(st.st_mode) and self._jailed(real)
+
+    def exists(self, path: str) -> bool:
+        real = self._real(path)
+        return real is not None and os.path.lexists(real) and self._jailed(real)
+
+
+@dataclass
+class Host:
+    """A host seen through a root directory.
+
+    ``root`` is ``/`` for the live host (``live``), read where it is; a snapshot's root is a
+    jail (:class:`JailedFiles`). ``captures`` gives the command captures (a bundle's files, or
+    the live host's commands run on demand); ``sampler`` reads counters (twice, some seconds
+    apart) for a list of interfaces. Both are given at construction and never replaced.
+    """
+
+    root: str
+    live: bool
+    captures: Captures = field(default_factory=NoCaptures)
+    sampler: Optional[Sampler] = None
+    meta: Dict[str, object] = field(default_factory=dict)
+    files: Union[LiveFiles, JailedFiles] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.live:
+            self.files = LiveFiles()
+        else:
+            jail = JailedFiles(self.root)
+            self.root = jail.root  # its real path
+            self.files = jail
+
+    def path(self, path: str) -> str:
+        """The real path of a host path without following links (for lstat and readlink)."""
+        return self.files.path(path)
+
     # -- reads -----------------------------------------------------------------------------
 
     def read_text(self, path: str, limit: int = MAX_READ_BYTES) -> Optional[str]:
         """The text of a file, or None when it is missing, unreadable or larger than ``limit``."""
-        fd = self._open(path, os.O_RDONLY | os.O_NONBLOCK)
+        fd = self.files.open(path, os.O_RDONLY | os.O_NONBLOCK)
         if fd is None:
             return None
         return _read_fd(fd, limit)
@@ -217,7 +351,7 @@ class Host:
     def read_link(self, path: str) -> Optional[str]:
         """The target of a symlink as stored (not resolved), or None."""
         try:
-            return os.readlink(self.path(path))
+            return os.readlink(self.files.path(path))
         except OSError:
             return None
 
@@ -230,85 +364,31 @@ class Host:
 
     def resolve(self, path: str) -> Optional[str]:
         """The canonical host path of ``path`` (links followed), or None if it does not exist."""
-        if self.live:
-            real = os.path.realpath(path)
-            return real if os.path.exists(real) else None
-        real = self._real(path)
-        if real is None:
-            return None
-        rel = os.path.relpath(real, self.root)
-        return "/" if rel == "." else "/" + rel
+        return self.files.resolve(path)
 
     def list_dir(self, path: str) -> List[str]:
         """Sorted entries of a directory; empty when it is missing or unreadable."""
-        if self.live:
-            try:
-                return sorted(os.listdir(path))
-            except OSError:
-                return []
-        fd = self._open(path, os.O_RDONLY | os.O_DIRECTORY)
-        if fd is None:
-            return []
-        try:
-            return sorted(os.listdir(fd))
-        except OSError:
-            return []
-        finally:
-            os.close(fd)
+        return self.files.list_dir(path)
 
     def is_dir(self, path: str) -> bool:
-        real = self._real(path)
-        if real is None:
-            return False
-        if self.live:
-            return os.path.isdir(real)
-        try:
-            st = os.lstat(real)
-        except OSError:
-            return False
-        return stat.S_ISDIR(st.st_mode) and self._jailed(real)
+        return self.files.is_dir(path)
 
     def exists(self, path: str) -> bool:
-        real = self._real(path)
-        return real is not None and os.path.lexists(real) and (self.live or self._jailed(real))
+        return self.files.exists(path)
 
     # -- captures and counters ---------------------------------------------------------------
 
     def capture(self, name: str) -> Optional[str]:
-        """Text a command printed (``lspci``) or a document fetched (``imds``), or None.
-
-        Snapshots keep them under ``cmd/``; the live host produces them on demand.
-        """
-        if self.captures_dir is not None:
-            for candidate in (name + ".txt", name + ".json", name):
-                text = _read_bounded(os.path.join(self.captures_dir, candidate))
-                if text is not None:
-                    return text
-            return None
-        if self.run_capture is not None:
-            return self.run_capture(name)
-        return None
+        """Text a command printed (``lspci``) or a document fetched (``imds``), or None."""
+        return self.captures.text(name)
 
     def capture_problem(self, name: str) -> Optional[str]:
         """Why capture ``name`` is missing (``/dev/kmsg is not readable: …``), where known."""
-        if self.captures_dir is None:
-            return self.capture_problems.get(name)
-        recorded = self.meta.get("not_captured")
-        if isinstance(recorded, dict):
-            for key in (name, f"cmd/{name}.txt", f"cmd/{name}.json"):
-                if isinstance(recorded.get(key), str):
-                    return recorded[key]
-        return None
+        return self.captures.problem(name)
 
     def capture_names(self) -> List[str]:
         """Names of a snapshot's captures (``ethtool-S.eth0.0``, ``lspci``…); none when live."""
-        if self.captures_dir is None:
-            return []
-        try:
-            entries = sorted(os.listdir(self.captures_dir))
-        except OSError:
-            return []
-        return [os.path.splitext(e)[0] if e.endswith((".txt", ".json")) else e for e in entries]
+        return self.captures.names()
 
     def sample_counters(
         self, interfaces: Sequence[str], interval: float

@@ -6,7 +6,8 @@ import subprocess
 import time
 from typing import Callable, Dict, List, Optional, Sequence
 
-from accelnet.readers.host import CounterSample, Host
+from accelnet.readers import capturenames
+from accelnet.readers.host import CaptureUnavailable, CounterSample, Host, Produce, Sampler
 from accelnet.readers.platform import IMDS_DEFAULT_URL, fetch_imds
 
 COMMAND_TIMEOUT_S = 10.0
@@ -24,43 +25,63 @@ KMSG_PATH = "/dev/kmsg"
 DMESG_RESTRICT_HINT = " (kernel.dmesg_restrict=1: run as root or with CAP_SYSLOG)"
 
 
-class CaptureUnavailable(Exception):
-    """A live capture that cannot be made; the message says why (kept on the host)."""
+class LiveCaptures:
+    """The live source of every ``cmd/`` file of docs/bundle.md, made on demand.
+
+    ``produce`` makes one capture by name (the file name without ``.txt``/``.json``): text,
+    None where there is nothing to capture, or CaptureUnavailable with the reason it cannot
+    be made here, which is kept for the report and a bundle's ``not_captured``. Callers wrap
+    ``produce`` (a cache, a stage name for the timeout) and hand it in.
+    """
+
+    def __init__(self, produce: Produce) -> None:
+        self._produce = produce
+        self.problems: Dict[str, str] = {}
+
+    def text(self, name: str) -> Optional[str]:
+        try:
+            return self._produce(name)
+        except CaptureUnavailable as exc:
+            self.problems[name] = str(exc)
+            return None
+
+    def problem(self, name: str) -> Optional[str]:
+        return self.problems.get(name)
+
+    def names(self) -> List[str]:
+        return []
 
 
-def live_host(imds_url: str = IMDS_DEFAULT_URL) -> Host:
-    host = Host(root="/", live=True)
-    host.run_capture = lambda name: _capture(name, imds_url, host.capture_problems)
-    host.sampler = sample_ethtool
-    return host
+def producer(imds_url: str = IMDS_DEFAULT_URL) -> Produce:
+    """This host's captures, IMDS asked at ``imds_url``."""
+    return lambda name: produce_capture(name, imds_url)
 
 
-def _capture(name: str, imds_url: str, problems: Optional[Dict[str, str]] = None) -> Optional[str]:
-    """The live source of every ``cmd/`` file of docs/bundle.md, by capture name (the file
-    name without ``.txt``/``.json``); None where it cannot be made here, with the reason in
-    ``problems[name]``."""
-    try:
-        return _produce(name, imds_url)
-    except CaptureUnavailable as exc:
-        if problems is not None:
-            problems[name] = str(exc)
-        return None
+def live_host(imds_url: str = IMDS_DEFAULT_URL, produce: Optional[Produce] = None,
+              sampler: Optional[Sampler] = None) -> Host:
+    """The running host: its files at ``/``, its captures made by ``produce`` (default: the
+    commands and ioctls below, IMDS at ``imds_url``), its counters read by ``sampler``
+    (default: the ethtool ioctls, :func:`sample_ethtool`)."""
+    return Host(root="/", live=True, captures=LiveCaptures(produce or producer(imds_url)),
+                sampler=sampler or sample_ethtool)
 
 
-def _produce(name: str, imds_url: str) -> Optional[str]:
-    """One capture; raises CaptureUnavailable with the reason where it exists in principle
-    but cannot be made here."""
-    if name == "lspci":
+def produce_capture(name: str, imds_url: str) -> Optional[str]:
+    """One capture of this host; raises CaptureUnavailable with the reason where it exists in
+    principle but cannot be made here."""
+    if name == capturenames.LSPCI:
         return run_command(["lspci", *LSPCI_ARGS])
-    if name == "ip-addr":
+    if name == capturenames.IP_ADDR:
         return run_command(["ip", "-o", "addr", "show"])
-    if name == "dmesg":
+    if name == capturenames.DMESG:
         return kernel_log_text()
-    if name.startswith("ethtool-i."):
-        return driver_info_text(name[len("ethtool-i."):])
-    if name.startswith("ethtool-P."):
-        return permanent_address_text(name[len("ethtool-P."):])
-    if name == "imds":
+    ifname = capturenames.interface_of(capturenames.ETHTOOL_INFO, name)
+    if ifname is not None:
+        return driver_info_text(ifname)
+    ifname = capturenames.interface_of(capturenames.ETHTOOL_PERMADDR, name)
+    if ifname is not None:
+        return permanent_address_text(ifname)
+    if name == capturenames.IMDS:
         try:
             return fetch_imds(imds_url)
         except (OSError, ValueError) as exc:

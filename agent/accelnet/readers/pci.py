@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Dict, List, Optional, Tuple
 
 from accelnet.errors import ParseError
+from accelnet.readers import capturenames
 from accelnet.readers.host import Host
 
 PCI_DEVICES = "/sys/bus/pci/devices"
@@ -139,7 +140,7 @@ def read_pci_devices(host: Host) -> List[PciDevice]:
 
 def lspci_devices(host: Host) -> list:
     """Devices from the captured ``lspci`` output; none when absent or unreadable."""
-    text = host.capture("lspci")
+    text = host.capture(capturenames.LSPCI)
     if not text:
         return []
     from accelnet.parsers.lspci import parse_lspci

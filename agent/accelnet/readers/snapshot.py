@@ -19,7 +19,8 @@ from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Sequence
 
 from accelnet.errors import ParseError, SnapshotError, Terminated
-from accelnet.readers.host import CounterSample, Host
+from accelnet.readers.capturenames import stats_sample
+from accelnet.readers.host import Captures, CounterSample, Host, RecordedCaptures, Sampler
 from accelnet.readers.safetar import MAX_DATA_BYTES, MAX_MEMBERS, extract, remove_tree
 
 SNAPSHOT_FORMAT = 1
@@ -156,15 +157,11 @@ def _host_from_dir(top: str) -> Host:
                                 "snapshot (a link leading out of it?)")
     meta = read_meta(top)
     root = _inside(top, "root") or os.path.join(top, "root")
-    captures = _inside(top, "cmd") or os.path.join(top, "cmd")
-    host = Host(
-        root=root,
-        live=False,
-        captures_dir=captures,
-        meta=meta,
-    )
-    host.sampler = lambda names, interval: _recorded_samples(host, names)
-    return host
+    recorded = meta.get("not_captured")
+    captures = RecordedCaptures(_inside(top, "cmd") or os.path.join(top, "cmd"),
+                                recorded if isinstance(recorded, dict) else None)
+    return Host(root=root, live=False, captures=captures, meta=meta,
+                sampler=recorded_sampler(captures, _sample_interval(meta)))
 
 
 def _looks_like_snapshot(path: str) -> bool:
@@ -198,16 +195,27 @@ def read_meta(top: str) -> Dict[str, object]:
     return meta
 
 
-def _recorded_samples(host: Host, names: Sequence[str]) -> Dict[str, List[CounterSample]]:
+def _sample_interval(meta: Dict[str, object]) -> float:
+    """snapshot.json's sample interval (read_meta checked it is a number >= 0)."""
+    interval = meta.get("sample_interval_s", DEFAULT_SAMPLE_INTERVAL)
+    return float(interval) if isinstance(interval, (int, float)) else DEFAULT_SAMPLE_INTERVAL
+
+
+def recorded_sampler(captures: Captures, interval: float) -> Sampler:
+    """A bundle's counter samples: its ethtool captures, ``interval`` seconds apart, whatever
+    interval a caller asks for (the samples were taken when the bundle was made)."""
+    return lambda names, _asked: recorded_samples(captures, names, interval)
+
+
+def recorded_samples(captures: Captures, names: Sequence[str], interval: float) -> Dict[str, List[CounterSample]]:
     """The ethtool captures of a snapshot as samples spaced by snapshot.json's interval."""
     from accelnet.parsers.ethtool_text import NoStatsAvailable, parse_ethtool_stats
 
-    interval = float(host.meta.get("sample_interval_s", DEFAULT_SAMPLE_INTERVAL))  # type: ignore[arg-type]
     result: Dict[str, List[CounterSample]] = {}
     for name in names:
         samples: List[CounterSample] = []
         for index in (0, 1):
-            text = host.capture(f"ethtool-S.{name}.{index}")
+            text = captures.text(stats_sample(name, index))
             if text is None:
                 if index == 0:
                     samples.append(CounterSample(None, "missing", "no ethtool -S capture"))
