@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from accelnet.agent.countersource import CounterSource, LiveCounters, RecordedCounters, as_samples
 from accelnet.agent.exporter import AccelnetCollector, AgentView, EthtoolExport, InterfaceState, vm_labels
@@ -32,6 +32,11 @@ from accelnet.parsers.kernellog import vf_event_counts
 from accelnet.readers import capturenames
 from accelnet.readers.host import CounterSample, Host, Produce
 from accelnet.readers.netdev import HV_NETVSC
+
+if TYPE_CHECKING:  # imported where the agent serves, not by --once
+    from prometheus_client import CollectorRegistry
+
+    from accelnet.agent.web import Server
 
 log = logging.getLogger("accelnet.agent")
 
@@ -175,9 +180,9 @@ class Agent:
         self._reread = False  # --snapshot is a directory: read it again at each refresh
         self._monitors: Dict[str, _Supervised] = {}
         self._monitor_lock = threading.Lock()
-        self.server = None
-        self.registry = None
-        self.textfile_registry = None
+        self.server: Optional["Server"] = None
+        self.registry: Optional["CollectorRegistry"] = None
+        self.textfile_registry: Optional["CollectorRegistry"] = None
         #: monotonic time of the last refresh that succeeded; None before the first one
         self.heartbeat: Optional[float] = None
         self._thread: Optional[threading.Thread] = None

@@ -35,7 +35,7 @@ import ssl  # already loaded by http.server (through http.client): costs nothing
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple, Union
 from urllib.parse import parse_qs, urlsplit
 
 from accelnet import __version__
@@ -178,7 +178,7 @@ class _Settings:
 
 def _stamp(paths: Iterable[str]) -> Tuple[Optional[Tuple[int, int, int]], ...]:
     """What changes when a file is rewritten or replaced (certificate renewal)."""
-    out = []
+    out: List[Optional[Tuple[int, int, int]]] = []
     for p in paths:
         try:
             st = os.stat(p)
@@ -293,7 +293,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # HTTP/0.9 answers have no status line; nobody speaks it, so errors always get one
     default_request_version = "HTTP/1.0"
-    server: "Server"
+    # The stdlib types these as its own bases; ours are always these (setup, __init__).
+    server: "Server"  # type: ignore[assignment]  # the base class says BaseServer
+    rfile: "_Reader"  # type: ignore[assignment]  # the base class says BinaryIO
+    wfile: "_Writer"  # type: ignore[assignment]  # the base class says BinaryIO
     #: end the connection after this response (and say so in a Connection header)
     close_after = False
 
@@ -303,12 +306,12 @@ class _Handler(BaseHTTPRequestHandler):
         #: set when the connection stays open for another request: it goes back to the
         #: reception thread with what is left in the buffer
         self.keep_alive = False
-        super().__init__(request, client_address, server)  # type: ignore[arg-type]
+        super().__init__(request, client_address, server)  # type: ignore[arg-type]  # typeshed's BaseServer: a Server is one
 
     def setup(self) -> None:
         self.connection = self.request
-        self.rfile = _Reader(self.connection, self._buffered)  # type: ignore[assignment]
-        self.wfile = _Writer(self.connection)  # type: ignore[assignment]
+        self.rfile = _Reader(self.connection, self._buffered)
+        self.wfile = _Writer(self.connection)
 
     def finish(self) -> None:
         try:
@@ -325,13 +328,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             if self.close_connection or self.server.stopping:
                 return
-            if not self.rfile.next_head_buffered():  # type: ignore[attr-defined]
+            if not self.rfile.next_head_buffered():
                 self.keep_alive = True
                 return
 
     def parse_request(self) -> bool:
         self.close_after = False
-        self.rfile.budget = MAX_REQUEST_HEAD  # type: ignore[attr-defined]  # for the headers
+        self.rfile.budget = MAX_REQUEST_HEAD  # for the headers
         if not super().parse_request():
             return False
         problem = framing_problem(self.headers.get_all("Content-Length") or [],
@@ -468,7 +471,7 @@ def _bind(host: str, port: int, backlog: int) -> socket.socket:
     """A listening socket like Go's net.Listen("tcp", addr): "" is every IPv4 and IPv6
     address (dual-stack), a name resolves to its first IPv4 address if it has one."""
     if host == "":
-        candidates = [(socket.AF_INET6, ("::", port)), (socket.AF_INET, ("0.0.0.0", port))]
+        candidates: List[Tuple[int, Tuple[Any, ...]]] = [(socket.AF_INET6, ("::", port)), (socket.AF_INET, ("0.0.0.0", port))]
         if not socket.has_ipv6:
             candidates = candidates[1:]
     else:
@@ -549,7 +552,7 @@ class Server:
         # Connections waiting for a worker, and workers waiting for a connection. Both are
         # counted under one lock so that "is a worker free for this one?" is never stale.
         self.max_queue = max_queue
-        self._pending: "collections.deque[_Conn]" = collections.deque()
+        self._pending: Deque[_Conn] = collections.deque()
         self._lock = threading.Lock()
         self._wakeup = threading.Condition(self._lock)
         self._workers: List[threading.Thread] = []
@@ -558,7 +561,7 @@ class Server:
         self._rejected = 0
         self._last_reject_log = 0.0
         # Connections handed back by workers for their next keep-alive request.
-        self._returned: "collections.deque[_Conn]" = collections.deque()
+        self._returned: Deque[_Conn] = collections.deque()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -690,10 +693,10 @@ class Server:
                 sock.setblocking(False)
                 if sock.family in (socket.AF_INET, socket.AF_INET6):
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                handshaking = settings.ssl_context is not None
-                if handshaking:
-                    sock = settings.ssl_context.wrap_socket(  # type: ignore[union-attr]
-                        sock, server_side=True, do_handshake_on_connect=False)
+                context = settings.ssl_context
+                handshaking = context is not None
+                if context is not None:
+                    sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
             except OSError as e:
                 log.debug("%s: connection ended: %s", addr[0] if addr else "-", e)
                 sock.close()
@@ -739,7 +742,7 @@ class Server:
         try:
             if c.handshaking:
                 try:
-                    c.sock.do_handshake()  # type: ignore[attr-defined]
+                    c.sock.do_handshake()  # type: ignore[attr-defined]  # handshaking: an SSLSocket
                 except ssl.SSLWantReadError:
                     sel.modify(c.sock, selectors.EVENT_READ, c)
                     return
@@ -749,7 +752,7 @@ class Server:
                 c.handshaking = False
                 sel.modify(c.sock, selectors.EVENT_READ, c)
                 if c.allowed_sans is not None and not san_allowed(
-                        c.sock.getpeercert(), c.allowed_sans):  # type: ignore[attr-defined]
+                        c.sock.getpeercert(), c.allowed_sans):  # type: ignore[attr-defined]  # an SSLSocket
                     log.info("%s: client certificate has none of the allowed SANs", c.host)
                     self._drop(sel, conns, c)
                     return
@@ -857,7 +860,7 @@ class Server:
                 back = handler is not None and handler.keep_alive and not self.stopping
                 if back:
                     conn.setblocking(False)
-                    c.buf = bytearray(handler.rfile.leftover())  # type: ignore[union-attr, attr-defined]
+                    c.buf = bytearray(handler.rfile.leftover())  # type: ignore[union-attr]  # back is True only with a handler
                     c.idle = True
                     c.since = time.monotonic()
                     c.deadline = c.since + self.keepalive_timeout

@@ -594,7 +594,7 @@ def build_ssl_context(config: WebConfig) -> "Optional[ssl.SSLContext]":
         ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
     else:
         ctx.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
-    openssl_ciphers = [GO_CIPHER_SUITES[c] for c in tls.cipher_suites if GO_CIPHER_SUITES[c]]
+    openssl_ciphers = [name for name in (GO_CIPHER_SUITES[c] for c in tls.cipher_suites) if name]
     if openssl_ciphers:
         try:
             ctx.set_ciphers(":".join(openssl_ciphers))
@@ -604,7 +604,7 @@ def build_ssl_context(config: WebConfig) -> "Optional[ssl.SSLContext]":
         groups = [GO_CURVES[c] for c in tls.curve_preferences]
         try:
             if hasattr(ctx, "set_groups"):  # Python 3.15+: the whole preference list
-                ctx.set_groups(":".join(groups))  # type: ignore[attr-defined]
+                ctx.set_groups(":".join(groups))
             else:
                 ctx.set_ecdh_curve(groups[0])
         except (ValueError, ssl.SSLError) as e:

@@ -170,8 +170,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     started = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGHUP, lambda *_: agent.reload() if started.is_set() else None)
-    agent = None
+    agent: Optional[Agent] = None
+    signal.signal(signal.SIGHUP, lambda *_: agent.reload() if started.is_set() and agent is not None else None)
     try:
         agent = Agent(config_from_args(args))
         agent.start()

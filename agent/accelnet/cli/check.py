@@ -15,13 +15,17 @@ import os
 import signal
 import sys
 import time
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, TextIO, TypeVar
 
 from accelnet import __version__
 from accelnet.errors import SnapshotError, Terminated
 
 if TYPE_CHECKING:  # the readers are imported on the path that needs them
+    from typing import NoReturn  # 3.6.2+ only: named as a string where used
+
     from accelnet.readers.host import Host
+
+T = TypeVar("T")
 
 EXIT_UNKNOWN = 3
 DEFAULT_TIMEOUT_S = 30.0
@@ -41,11 +45,11 @@ class Interrupted(BaseException):
 class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on bad arguments; for a monitoring plugin that would read CRITICAL."""
 
-    def error(self, message: str) -> "None":  # type: ignore[override]
+    def error(self, message: str) -> "NoReturn":
         self.print_usage(sys.stderr)
         raise Failure(f"bad arguments: {message}")
 
-    def exit(self, status: int = 0, message: Optional[str] = None) -> "None":  # type: ignore[override]
+    def exit(self, status: int = 0, message: Optional[str] = None) -> "NoReturn":
         """-h and -V end here: the monitoring-plugins guidelines have a plugin exit UNKNOWN
         (3) after either, since it diagnosed nothing."""
         if message:
@@ -143,7 +147,7 @@ class _Stage:
             self.trace.write(f"accelnet-check: +{time.monotonic() - self._started:.3f} s {safe_text(value, keep_pipes=True)}\n")
             self.trace.flush()
 
-    def wrap(self, what: Callable[[str], str], fn: Callable) -> Callable:
+    def wrap(self, what: Callable[..., str], fn: Callable[..., T]) -> Callable[..., T]:
         def staged(*args, **kwargs):
             previous, self.name = self.name, what(*args)
             try:
@@ -193,7 +197,7 @@ def _install_signals(stage: _Stage) -> Callable[[], None]:
     run is, so every ``finally`` (temporary directories, a half-written bundle) runs."""
 
     def on_alarm(_signum, _frame):
-        raise Interrupted(f"timed out after {_arm_timeout.seconds:g} s while {stage.name}")
+        raise Interrupted(f"timed out after {_Timeout.seconds:g} s while {stage.name}")
 
     def on_term(_signum, _frame):
         raise Interrupted(f"terminated by SIGTERM while {stage.name}")
@@ -210,15 +214,18 @@ def _install_signals(stage: _Stage) -> Callable[[], None]:
     return restore
 
 
+class _Timeout:
+    """The --timeout armed now, for the message when it strikes."""
+
+    seconds = 0.0
+
+
 def _arm_timeout(seconds: float) -> None:
-    _arm_timeout.seconds = seconds  # type: ignore[attr-defined]
+    _Timeout.seconds = seconds
     try:
         signal.setitimer(signal.ITIMER_REAL, seconds)
     except ValueError:
         pass
-
-
-_arm_timeout.seconds = 0.0  # type: ignore[attr-defined]
 
 
 def _run(args: argparse.Namespace, stage: _Stage) -> int:

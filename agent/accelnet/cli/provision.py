@@ -8,10 +8,16 @@ stopped).
 import argparse
 import json
 import sys
-from typing import Any, List, Optional, Sequence, TextIO, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, TextIO, Tuple
 
 from accelnet import __version__
 from accelnet.provision.errors import ProvisionError, Refused
+
+if TYPE_CHECKING:  # imported where a plan is made, not by --help
+    from typing import NoReturn  # 3.6.2+ only: named as a string where used
+
+    from accelnet.provision.plan import Plan
+    from accelnet.provision.reader import Reader
 
 EXAMPLE = ("examples (the article's names):\n"
            "  accelnet-provision create -g myResourceGroup -l centralus --vnet-name myVnet "
@@ -26,7 +32,7 @@ EXAMPLE = ("examples (the article's names):\n"
 class _Parser(argparse.ArgumentParser):
     """Bad arguments are a refusal before any change (exit 1), not argparse's exit 2."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> "NoReturn":
         raise Refused(f"{message} (see {self.prog} --help)")
 
 
@@ -49,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version",
                         version=f"accelnet-provision (accelnet) {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("-g", "--resource-group", required=True, metavar="NAME")
     common.add_argument("--subscription", metavar="ID",
                         help="subscription id or name, passed on every az call (default: "
@@ -157,7 +163,7 @@ def _validated_command(args: argparse.Namespace) -> List[str]:
     return command
 
 
-def _build_plan(args: argparse.Namespace, command: List[str], reader):  # type: ignore[no-untyped-def]
+def _build_plan(args: argparse.Namespace, command: List[str], reader: "Reader") -> "Plan":
     from accelnet.provision import plan as plans
     from accelnet.provision.state import Ref
 

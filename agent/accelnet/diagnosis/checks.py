@@ -91,7 +91,7 @@ def resize_remedy(facts: Facts) -> str:
 
 def check_azure(facts: Facts) -> Finding:
     dmi = facts.dmi
-    evidence = {
+    evidence: Dict[str, object] = {
         "sys_vendor": dmi.sys_vendor,
         "product_name": dmi.product_name,
         "chassis_asset_tag": dmi.chassis_asset_tag,

@@ -100,7 +100,8 @@ def gather(host: Host, options: Options) -> Facts:
     if host.live:
         facts.sample_interval = options.sample_seconds
     else:
-        facts.sample_interval = float(host.meta.get("sample_interval_s", 0.0))  # type: ignore[arg-type]
+        interval = host.meta.get("sample_interval_s")  # snapshot.json's, a number (read_meta)
+        facts.sample_interval = float(interval) if isinstance(interval, (int, float)) else 0.0
         if not facts.interfaces:
             _interfaces_from_captures(host, facts)
         else:

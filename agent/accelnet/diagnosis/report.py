@@ -3,7 +3,7 @@ field) and its rendering as a monitoring plugin's text."""
 
 import json
 import os
-from typing import Dict, List, Optional, Set, TextIO, Tuple
+from typing import Any, Dict, List, Optional, Set, TextIO, Tuple
 
 from accelnet import __version__
 from accelnet.diagnosis import counters
@@ -16,6 +16,9 @@ from accelnet.diagnosis.vfhistory import history_rows
 from accelnet.readers.netdev import Pairing
 
 SCHEMA = 1
+#: The JSON report (schema 1): a JSON document, as json.loads would give it back. Its shape is
+#: docs/schema/report.schema.json, which tests/test_schemas.py holds every report to.
+Report = Dict[str, Any]
 
 
 def _host_section(facts: Facts) -> Dict[str, object]:
@@ -93,7 +96,7 @@ def summary_sentence(facts: Facts, status: str, findings: List[Finding]) -> str:
     return f"Could not determine {', '.join(unknown)}."
 
 
-def build_report(facts: Facts, findings: List[Finding]) -> Dict[str, object]:
+def build_report(facts: Facts, findings: List[Finding]) -> Report:
     status = overall_status(facts, findings)
     return {
         "schema": SCHEMA,
@@ -136,12 +139,12 @@ def _perf(label: str, value: int, uom: str = "", minimum: str = "", maximum: str
     return f"'{safe_label(label)}'={int(value)}{uom};;;{minimum};{maximum}".rstrip(";")
 
 
-def perfdata_by_nic(report: Dict[str, object], synthetic: Optional[Dict[str, Dict[str, int]]] = None) -> List[Tuple[str, str]]:
+def perfdata_by_nic(report: Report, synthetic: Optional[Dict[str, Dict[str, int]]] = None) -> List[Tuple[str, str]]:
     """Per synthetic NIC, in report order, its perfdata: VF present (0/1), the data path (1 on
     the path that carries the traffic; left out where it is unknown), and the VF and synthetic
     packet counters (``c``)."""
     groups: List[Tuple[str, str]] = []
-    for iface in report.get("interfaces") or []:  # type: ignore[union-attr]
+    for iface in report.get("interfaces") or []:
         nic = str(iface.get("name"))
         values = [_perf(f"{nic}_vf_present", 1 if iface.get("vf") else 0, "", "0", "1")]
         path = iface.get("datapath")
@@ -158,7 +161,7 @@ def perfdata_by_nic(report: Dict[str, object], synthetic: Optional[Dict[str, Dic
     return groups
 
 
-def perfdata(report: Dict[str, object], synthetic: Optional[Dict[str, Dict[str, int]]] = None) -> str:
+def perfdata(report: Report, synthetic: Optional[Dict[str, Dict[str, int]]] = None) -> str:
     """Every NIC's perfdata (:func:`perfdata_by_nic`) as one string."""
     return " ".join(values for _, values in perfdata_by_nic(report, synthetic))
 
@@ -174,23 +177,24 @@ def _names_in(value: object) -> Set[str]:
     return set()
 
 
-def nics_at_fault(report: Dict[str, object]) -> List[str]:
+def nics_at_fault(report: Report) -> List[str]:
     """The synthetic NICs in the order their perfdata goes first: those whose own record shows
     the trouble (no VF, or traffic on the synthetic path or on an unknown one) while the host is
     not OK, then those the evidence of a warning, critical or unknown check names (the NIC or
     its VF), then the rest, each group in report order."""
-    interfaces = [i for i in report.get("interfaces") or [] if isinstance(i, dict)]  # type: ignore[union-attr]
+    interfaces = [i for i in report.get("interfaces") or [] if isinstance(i, dict)]
     named: Set[str] = set()
-    for check in report.get("checks") or []:  # type: ignore[union-attr]
+    for check in report.get("checks") or []:
         if isinstance(check, dict) and check.get("status") in (WARNING, CRITICAL, UNKNOWN):
             named |= _names_in(check.get("evidence"))
     healthy = report.get("status") == OK
 
-    def rank(iface: Dict[str, object]) -> int:
-        vf = iface.get("vf") if isinstance(iface.get("vf"), dict) else {}
+    def rank(iface: Dict[str, Any]) -> int:
+        found = iface.get("vf")
+        vf: Dict[str, Any] = found if isinstance(found, dict) else {}
         if not healthy and (not vf or iface.get("datapath") in (counters.DATAPATH_SYNTHETIC, "unknown")):
             return 0
-        if {str(iface.get("name")), str(vf.get("name"))} & named:  # type: ignore[union-attr]
+        if {str(iface.get("name")), str(vf.get("name"))} & named:
             return 1
         return 2
 
@@ -271,7 +275,7 @@ def split_perfdata(status: str, summary: str, groups: List[Tuple[str, str]], ord
 
 
 def render_text(
-    report: Dict[str, object],
+    report: Report,
     colour: bool = False,
     synthetic: Optional[Dict[str, Dict[str, int]]] = None,
     terminal: bool = False,
@@ -299,8 +303,8 @@ def render_text(
                                            terminal)
     lines = [status_line(status, summary, first_perf, colour, terminal, SUMMARY_BYTES)]
     checks = report["checks"]
-    width = max([len(safe(c["id"])) for c in checks] or [0])  # type: ignore[union-attr, index]
-    for check in checks:  # type: ignore[union-attr]
+    width = max([len(safe(c["id"])) for c in checks] or [0])
+    for check in checks:
         check_status = str(check["status"])
         label = paint(check_status, f"{check_status.upper():<8}")
         lines.append(f"{label} {safe(check['id']):<{width}}  {safe(check['summary'])}")
@@ -310,11 +314,11 @@ def render_text(
             lines.append(f"{'':<8} {'':<{width}}  evidence: {safe(json.dumps(check['evidence'], sort_keys=True))}")
     host = report.get("host") or {}
     facts_line = ", ".join(
-        f"{safe(k)}={safe(v)}" for k, v in host.items() if v not in (None, "")  # type: ignore[union-attr]
+        f"{safe(k)}={safe(v)}" for k, v in host.items() if v not in (None, "")
     )
     if facts_line:
         lines.append(f"host: {facts_line}")
-    for iface in report.get("interfaces") or []:  # type: ignore[union-attr]
+    for iface in report.get("interfaces") or []:
         vf = iface["vf"]
         vf_text = f"{vf['name']} ({vf['model'] or vf['vendor_id']}, {vf['pci_slot']})" if vf else "no VF"
         lines.append(safe(f"  {iface['name']}: {vf_text}, data path {iface['datapath']}"))
@@ -347,7 +351,7 @@ def _history_lines(history: object, newest: Optional[int] = HISTORY_LINES) -> Li
     return lines
 
 
-def unknown_report(message: str) -> Dict[str, object]:
+def unknown_report(message: str) -> Report:
     """The report of a run that could not diagnose at all (bad arguments, an unreadable
     snapshot, a timeout): status unknown, every check id present and unknown."""
     return {
@@ -363,5 +367,5 @@ def unknown_report(message: str) -> Dict[str, object]:
     }
 
 
-def exit_code(report: Dict[str, object]) -> int:
+def exit_code(report: Report) -> int:
     return SEVERITY.get(str(report["status"]), 3)

@@ -95,7 +95,9 @@ class KernelRelease:
 
 def _rpm_family(distro: str) -> str:
     m = _RPM_DIST_TAG.search(distro)
-    tag = m.group(1) if m else ""
+    if m is None:
+        return "unknown"
+    tag = m.group(1)
     if tag.startswith("el"):
         return "uek" if m.group(2) else "rhel"
     if tag.startswith("fc"):

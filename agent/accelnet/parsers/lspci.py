@@ -28,9 +28,13 @@ refused with :class:`LspciParseError`.  Empty text is no devices (a container ha
 
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from accelnet.errors import ParseError
+
+#: The keyword arguments of an LspciDevice while a device is read: a plain dict, because the
+#: forms fill different fields in different orders; LspciDevice(**fields) checks the names.
+_Fields = Dict[str, Any]
 
 __all__ = [
     "LspciParseError",
@@ -202,9 +206,9 @@ def _pair_field(text: str) -> Dict[str, Optional[str]]:
 # --------------------------------------------------------------------------- line forms
 
 
-def _machine_line(slot: str, rest: str) -> Optional[Dict[str, object]]:
+def _machine_line(slot: str, rest: str) -> Optional[_Fields]:
     quoted: List[str] = []
-    fields: Dict[str, object] = {"slot": slot}
+    fields: _Fields = {"slot": slot}
     for m in _MACHINE_TOKEN.finditer(rest):
         if m.group(1) is not None:
             quoted.append(re.sub(r"\\(.)", r"\1", m.group(1)))
@@ -225,14 +229,14 @@ def _machine_line(slot: str, rest: str) -> Optional[Dict[str, object]]:
     return fields
 
 
-def _terse_line(slot: str, rest: str) -> Optional[Dict[str, object]]:
+def _terse_line(slot: str, rest: str) -> Optional[_Fields]:
     class_text, sep, tail = rest.partition(": ")
     if not sep or not class_text.strip():
         return None
     m = _TERSE_TAIL.match(tail)
     if m is None or not m.group("text").strip():
         return None
-    fields: Dict[str, object] = {"slot": slot}
+    fields: _Fields = {"slot": slot}
     fields["class_name"], fields["class_code"] = _class_field(class_text)
     fields.update(_pair_field(m.group("text")))
     if m.group("rev"):
@@ -242,7 +246,7 @@ def _terse_line(slot: str, rest: str) -> Optional[Dict[str, object]]:
     return fields
 
 
-def _indented_line(fields: Dict[str, object], line: str) -> None:
+def _indented_line(fields: _Fields, line: str) -> None:
     """Add what a ``-k``/``-v`` continuation line says about the current device."""
     key, sep, value = line.strip().partition(": ")
     value = value.strip()
@@ -259,7 +263,7 @@ def _indented_line(fields: Dict[str, object], line: str) -> None:
         fields["modules"] = tuple(m.strip() for m in value.split(",") if m.strip())
 
 
-def _vmm_value(fields: Dict[str, object], key: str, value: str) -> None:
+def _vmm_value(fields: _Fields, key: str, value: str) -> None:
     if key == "Class":
         fields["class_name"], fields["class_code"] = _class_field(value)
     elif key == "Vendor":
@@ -277,7 +281,7 @@ def _vmm_value(fields: Dict[str, object], key: str, value: str) -> None:
     elif key == "Driver":
         fields["driver"] = value or None
     elif key == "Module" and value:
-        fields["modules"] = tuple(fields.get("modules", ())) + (value,)  # type: ignore[operator]
+        fields["modules"] = tuple(fields.get("modules", ())) + (value,)
     elif key == "NUMANode" and re.fullmatch(r"-?\d{1,9}", value):
         fields["numa_node"] = int(value)
     elif key == "IOMMUGroup":
@@ -289,32 +293,32 @@ def _vmm_value(fields: Dict[str, object], key: str, value: str) -> None:
 # --------------------------------------------------------------------------- assembly
 
 
-def _fill_known(fields: Dict[str, object]) -> None:
+def _fill_known(fields: _Fields) -> None:
     """Complete ids and names from the pci.ids excerpts, never overriding what lspci said."""
     if fields.get("class_code") is None and fields.get("class_name") in _CLASS_CODES:
-        fields["class_code"] = _CLASS_CODES[fields["class_name"]]  # type: ignore[index]
+        fields["class_code"] = _CLASS_CODES[fields["class_name"]]
     if fields.get("class_name") is None and fields.get("class_code") in CLASS_NAMES:
-        fields["class_name"] = CLASS_NAMES[fields["class_code"]]  # type: ignore[index]
+        fields["class_name"] = CLASS_NAMES[fields["class_code"]]
     if fields.get("vendor_id") is None and fields.get("vendor_name") in _VENDOR_IDS:
-        fields["vendor_id"] = _VENDOR_IDS[fields["vendor_name"]]  # type: ignore[index]
+        fields["vendor_id"] = _VENDOR_IDS[fields["vendor_name"]]
     if fields.get("subsystem_vendor_id") is None and fields.get("subsystem_vendor_name") in _VENDOR_IDS:
-        fields["subsystem_vendor_id"] = _VENDOR_IDS[fields["subsystem_vendor_name"]]  # type: ignore[index]
+        fields["subsystem_vendor_id"] = _VENDOR_IDS[fields["subsystem_vendor_name"]]
     if fields.get("vendor_name") is None and fields.get("vendor_id") in VENDOR_NAMES:
-        fields["vendor_name"] = VENDOR_NAMES[fields["vendor_id"]]  # type: ignore[index]
-    key = (fields.get("vendor_id"), fields.get("device_name"))
+        fields["vendor_name"] = VENDOR_NAMES[fields["vendor_id"]]
+    key: Tuple[Any, Any] = (fields.get("vendor_id"), fields.get("device_name"))
     if fields.get("device_id") is None and key in _DEVICE_IDS:
-        fields["device_id"] = _DEVICE_IDS[key]  # type: ignore[index]
+        fields["device_id"] = _DEVICE_IDS[key]
     if fields.get("device_name") is None and fields.get("description") is None:
-        ids = (fields.get("vendor_id"), fields.get("device_id"))
+        ids: Tuple[Any, Any] = (fields.get("vendor_id"), fields.get("device_id"))
         if ids in DEVICE_NAMES:
-            fields["device_name"] = DEVICE_NAMES[ids]  # type: ignore[index]
+            fields["device_name"] = DEVICE_NAMES[ids]
 
 
-def _build(fields: Dict[str, object]) -> LspciDevice:
+def _build(fields: _Fields) -> LspciDevice:
     _fill_known(fields)
     if fields.get("description") is None and fields.get("vendor_name") and fields.get("device_name"):
         fields["description"] = f"{fields['vendor_name']} {fields['device_name']}"
-    return LspciDevice(**fields)  # type: ignore[arg-type]
+    return LspciDevice(**fields)
 
 
 def parse_lspci(text: str) -> List[LspciDevice]:
@@ -322,7 +326,7 @@ def parse_lspci(text: str) -> List[LspciDevice]:
     if not isinstance(text, str):
         raise LspciParseError(f"lspci output must be text, not {type(text).__name__}")
     devices: List[LspciDevice] = []
-    current: Optional[Dict[str, object]] = None   # the device being read
+    current: Optional[_Fields] = None   # the device being read
     in_record = False                              # current came from a -vmm record
     bad: List[str] = []
 
@@ -352,7 +356,7 @@ def parse_lspci(text: str) -> List[LspciDevice]:
             slot = normalize_slot(m.group(1))
             rest = line[m.end() + 1:]
             parser = _machine_line if rest.startswith('"') else _terse_line
-            fields = parser(slot, rest) if slot else None  # type: ignore[arg-type]
+            fields = parser(slot, rest) if slot else None
             flush()
             if fields is None:
                 bad.append(stripped)

@@ -4,11 +4,16 @@ import os
 import shutil
 import subprocess
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, TypeVar
 
 from accelnet.readers import capturenames
 from accelnet.readers.host import CaptureUnavailable, CounterSample, Host, Produce, Sampler
 from accelnet.readers.platform import IMDS_DEFAULT_URL, fetch_imds
+
+if TYPE_CHECKING:  # the ioctls are imported where a capture needs them
+    from accelnet.kernel.ethtool import EthtoolReader
+
+T = TypeVar("T")
 
 COMMAND_TIMEOUT_S = 10.0
 #: The lspci form captured: -D always prints the domain (VF domains are never 0000), -nn
@@ -221,7 +226,7 @@ def sample_ethtool(
     return result
 
 
-def _ethtool_capture(ifname: str, request: str, read: Callable[..., object]) -> object:
+def _ethtool_capture(ifname: str, request: str, read: Callable[["EthtoolReader", str], T]) -> T:
     """One ethtool ioctl's answer for ``ifname``; CaptureUnavailable says which one failed."""
     from accelnet.kernel.ethtool import EthtoolError, EthtoolReader
 
@@ -237,7 +242,7 @@ def permanent_address_text(ifname: str) -> Optional[str]:
     from accelnet.parsers.ethtool_text import render_ethtool_permaddr
 
     address = _ethtool_capture(ifname, "GPERMADDR", lambda reader, name: reader.permanent_address(name))
-    return render_ethtool_permaddr(address)  # type: ignore[arg-type]
+    return render_ethtool_permaddr(address)
 
 
 def driver_info_text(ifname: str) -> Optional[str]:
@@ -245,5 +250,4 @@ def driver_info_text(ifname: str) -> Optional[str]:
     from accelnet.parsers.ethtool_text import render_ethtool_info
 
     info = _ethtool_capture(ifname, "GDRVINFO", lambda reader, name: reader.driver_info(name))
-    return render_ethtool_info(info.driver, info.version, info.fw_version,  # type: ignore[attr-defined]
-                               info.bus_info, info.n_stats)  # type: ignore[attr-defined]
+    return render_ethtool_info(info.driver, info.version, info.fw_version, info.bus_info, info.n_stats)

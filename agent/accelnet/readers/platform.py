@@ -7,9 +7,12 @@ else's address (or a black hole that costs a timeout), so a diagnostic must not 
 import io
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from accelnet.readers.host import Host
+
+if TYPE_CHECKING:  # imported where IMDS is asked, not by importing this
+    import socket
 
 DMI = "/sys/class/dmi/id"
 #: The asset tag Hyper-V sets on every Azure VM (and only there); on-premises Hyper-V VMs
@@ -154,7 +157,7 @@ class _DeadlineReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer) -> int:
         self._sock.settimeout(_time_left(self._deadline))
         return self._sock.recv_into(buffer)
 
@@ -170,23 +173,25 @@ class _DeadlineSocket:
         self._sock.settimeout(_time_left(self._deadline))
         self._sock.sendall(data)
 
-    def makefile(self, mode: str = "rb", *args, **kwargs) -> io.BufferedReader:  # type: ignore[no-untyped-def]
+    def makefile(self, mode: str = "rb", *args: object, **kwargs: object) -> io.BufferedReader:
         return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
 
     def close(self) -> None:
         """http.client closes the connection while the response still reads (``Connection:
         close``); the socket is closed by ``fetch_imds`` once it is done."""
 
-    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
 
 
-def _deadline_connection(base):  # type: ignore[no-untyped-def]
-    """``base`` (HTTPConnection or HTTPSConnection) whose socket keeps one deadline."""
+def _deadline_connection(base: Any) -> Any:
+    """``base`` (HTTPConnection or HTTPSConnection) whose socket keeps one deadline. Both are
+    ``Any`` to the checker: the class is made from a base chosen at run time."""
 
-    class DeadlineConnection(base):  # type: ignore[misc, valid-type]
+    class DeadlineConnection(base):
         deadline = 0.0
-        raw = None
+        raw: Any = None
+        sock: Any
 
         def connect(self) -> None:
             self.timeout = max(0.001, self.deadline - time.monotonic())

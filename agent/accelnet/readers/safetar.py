@@ -117,15 +117,15 @@ def decompressed(handle: io.BufferedIOBase) -> io.BufferedIOBase:
     """``handle``'s bytes, decompressed by what its first bytes say (gzip, bzip2, xz, none)."""
     magic = handle.peek(6)[:6] if hasattr(handle, "peek") else b""
     if magic.startswith(b"\x1f\x8b"):
-        return gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[return-value]
+        return gzip.GzipFile(fileobj=handle, mode="rb")
     if magic.startswith(b"BZh"):
-        return bz2.BZ2File(handle)  # type: ignore[return-value]
+        return bz2.BZ2File(handle)
     if magic.startswith(b"\xfd7zXZ\x00"):
         try:
             import lzma
         except ImportError:  # pragma: no cover - a Python built without liblzma
             raise SnapshotError("archive is xz-compressed and this Python has no lzma module") from None
-        return lzma.LZMAFile(handle)  # type: ignore[return-value]
+        return lzma.LZMAFile(handle)  # type: ignore[arg-type]  # typeshed asks IO[bytes]; a buffered binary file is one
     return handle
 
 

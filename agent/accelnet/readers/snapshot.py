@@ -121,7 +121,7 @@ def _open_regular(path: str) -> io.BufferedReader:
     except BaseException:
         os.close(fd)
         raise
-    return io.open(fd, "rb")  # type: ignore[return-value]
+    return io.open(fd, "rb")
 
 
 def _inside(top: str, name: str) -> Optional[str]:
