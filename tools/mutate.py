@@ -51,17 +51,17 @@ EQUIVALENT = Path(__file__).resolve().parent / "mutants-equivalent.txt"
 # module -> the fast tests that reach it (the first ones fail fastest).
 MODULE_TESTS: Dict[str, Sequence[str]] = {
     "versions": ("tests/parsers/test_parsers_versions.py", "tests/parsers/test_parsers_kernelrelease.py",
-                 "tests/core/test_distros.py"),
-    "kernelrelease": ("tests/parsers/test_parsers_kernelrelease.py", "tests/core/test_distros.py"),
+                 "tests/diagnosis/test_distros.py"),
+    "kernelrelease": ("tests/parsers/test_parsers_kernelrelease.py", "tests/diagnosis/test_distros.py"),
     "lspci": ("tests/parsers/test_parsers_lspci.py",),
-    "osrelease": ("tests/parsers/test_parsers_osrelease.py", "tests/core/test_distros.py"),
+    "osrelease": ("tests/parsers/test_parsers_osrelease.py", "tests/diagnosis/test_distros.py"),
     "ethtool_text": ("tests/parsers/test_parsers_ethtool_text.py",),
-    "counters": ("tests/core/test_counters.py", "tests/core/test_properties.py"),
-    "checks": ("tests/core/test_checks.py", "tests/core/test_check_decisions.py", "tests/core/test_field_checks.py", "tests/test_verdicts.py", "tests/test_golden.py"),
-    "finding": ("tests/core/test_check_decisions.py", "tests/core/test_checks.py", "tests/test_verdicts.py", "tests/test_golden.py"),
-    "status": ("tests/core/test_check_decisions.py", "tests/core/test_checks.py", "tests/test_verdicts.py", "tests/test_golden.py"),
-    "distros": ("tests/core/test_distros.py", "tests/test_verdicts.py", "tests/test_golden.py"),
-    "sizes": ("tests/provision/test_vm_size_names.py", "tests/provision/test_vm_sizes.py", "tests/test_verdicts.py"),
+    "counters": ("tests/diagnosis/test_counters.py",),
+    "checks": ("tests/diagnosis/test_checks.py", "tests/diagnosis/test_check_decisions.py", "tests/diagnosis/test_field_checks.py", "tests/diagnosis/test_verdicts.py", "tests/test_golden.py"),
+    "finding": ("tests/diagnosis/test_check_decisions.py", "tests/diagnosis/test_checks.py", "tests/diagnosis/test_verdicts.py", "tests/test_golden.py"),
+    "status": ("tests/diagnosis/test_check_decisions.py", "tests/diagnosis/test_checks.py", "tests/diagnosis/test_verdicts.py", "tests/test_golden.py"),
+    "distros": ("tests/diagnosis/test_distros.py", "tests/diagnosis/test_verdicts.py", "tests/test_golden.py"),
+    "sizes": ("tests/diagnosis/test_vm_size_names.py", "tests/diagnosis/test_vm_sizes.py", "tests/diagnosis/test_verdicts.py"),
     "macaddr": ("tests/parsers/test_parsers_imds_mac.py",),
 }
 

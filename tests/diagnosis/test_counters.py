@@ -1,6 +1,10 @@
 """Data path from two samples of the hv_netvsc counters."""
 
-from accelnet.diagnosis.counters import classify_datapath, synthetic_totals, vf_counters
+from hypothesis import given
+from hypothesis import strategies as st
+
+from accelnet.diagnosis.counters import (DATAPATH_IDLE, DATAPATH_SYNTHETIC, DATAPATH_UNKNOWN, DATAPATH_VF,
+                                         classify_datapath, synthetic_totals, vf_counters)
 
 BASE = {
     "tx_scattered": 0, "vf_rx_packets": 100, "vf_rx_bytes": 1000, "vf_tx_packets": 50,
@@ -69,3 +73,16 @@ def test_synthetic_totals_ignore_other_queue_counters():
              "tx_queue_x_packets": 100, "vf_rx_packets": 7, "rx_queue_0_bytes": 1}
     assert synthetic_totals(stats) == {"rx_packets": 7, "rx_bytes": 1}
     assert vf_counters({"vf_rx_packets": 7, "cpu0_vf_rx_packets": 2}) == {"vf_rx_packets": 7}
+
+
+STAT_NAMES = st.sampled_from(
+    ["vf_rx_packets", "vf_tx_packets", "vf_rx_bytes", "tx_queue_0_packets", "rx_queue_1_packets",
+     "rx_queue_12_bytes", "cpu0_vf_rx_packets", "tx_scattered"]
+) | st.text(max_size=30)
+STATS = st.dictionaries(STAT_NAMES, st.integers(min_value=0, max_value=2**64 - 1), max_size=20)
+
+
+@given(STATS, STATS)
+def test_datapath_is_always_one_of_four(before, after):
+    assert classify_datapath(before, after) in (DATAPATH_VF, DATAPATH_SYNTHETIC, DATAPATH_IDLE, DATAPATH_UNKNOWN)
+    assert all(v >= 0 for v in synthetic_totals(after).values())
