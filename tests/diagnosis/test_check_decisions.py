@@ -373,3 +373,26 @@ def test_a_nic_without_vf_on_a_size_that_supports_it_is_told_to_enable_it():
     assert outcome(checks.check_datapath(f)) == (
         "datapath.vf", "warning", "eth0: no VF: all traffic on the synthetic path", checks.enable_an_remedy(f, [MAC0]))
     assert checks.check_datapath(f, size_supported=False).remedy == checks.resize_remedy(f)
+
+
+def test_a_vf_enslaved_with_another_mac_that_a_manager_holds_gets_the_udev_rule_too():
+    held = vf_if("enP1s1", MAC1, master="eth0", management=NM)
+    f = facts(pairings=[Pairing(syn("eth0", MAC0), held, method="master")])
+    finding = checks.check_vf_bonded(f, [vf_dev("0001:00:02.0", nets=("enP1s1",))])
+    assert (finding.id, finding.status) == ("vf.bonded", "critical")
+    assert finding.summary.startswith("enP1s1 is enslaved to eth0 with a different MAC; ")
+    assert finding.remedy == checks._bond_remedy(f, True, "enP1s1") and udev_rule_remedy() in finding.remedy
+
+
+def test_a_nic_without_vf_beside_vfs_without_interfaces_names_the_first_of_them():
+    lone = syn("eth0", MAC0)
+    cx3 = PciDevice(slot="0002:00:02.0", vendor_id="15b3", device_id="1004", driver="mlx4_core", net_names=[],
+                    source="sysfs", vf_model=vf_table()[("15b3", "1004")])
+    idle = [vf_dev("0001:00:02.0"), cx3]
+    f = facts(interfaces=[lone], pairings=[Pairing(lone)], pci_devices=idle,
+              samples={"eth0": [CounterSample({"vf_rx_packets": 0})]})
+    assert outcome(checks.check_datapath(f)) == (
+        "datapath.vf", "warning",
+        "eth0: traffic on the synthetic path: the VF 0001:00:02.0 has no network interface (see vf.driver)",
+        checks._driver_remedy(idle[0]))
+    assert "modprobe mlx5_core" in checks.check_datapath(f).remedy

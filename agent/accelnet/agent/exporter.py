@@ -18,7 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from accelnet import __version__
 from accelnet.diagnosis import counters
 from accelnet.diagnosis.finding import CHECK_IDS
-from accelnet.diagnosis.status import SEVERITY
+from accelnet.diagnosis.status import SEVERITY, SKIPPED, UNKNOWN
 from accelnet.readers.host import CounterSample
 
 if TYPE_CHECKING:
@@ -223,8 +223,8 @@ class AccelnetCollector:
             labels=["check"],
         )
         for check in CHECK_IDS:
-            status = view.check_status.get(check, "unknown")
-            if status == "skipped":
+            status = view.check_status.get(check, UNKNOWN)
+            if status == SKIPPED:
                 continue  # 0 would read as "ok" on a host where the check does not apply
             family.add_metric([check], SEVERITY.get(status, 3))
         yield family

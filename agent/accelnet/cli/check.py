@@ -362,6 +362,7 @@ def _fail(message: str, as_json: bool) -> int:
     """The UNKNOWN answer: a first line on stdout (a report under --json, the message also on
     stderr then), exit 3."""
     from accelnet.diagnosis.report import status_line, unknown_report
+    from accelnet.diagnosis.status import UNKNOWN
 
     message = f"accelnet-check: {message}"
     if as_json:
@@ -370,7 +371,7 @@ def _fail(message: str, as_json: bool) -> int:
         print(safe_text(message, keep_pipes=True), file=sys.stderr)
         _write(json.dumps(unknown_report(message), indent=2) + "\n")
     else:
-        _write(status_line("unknown", message, keep_pipes=_is_tty(sys.stdout)) + "\n")
+        _write(status_line(UNKNOWN, message, keep_pipes=_is_tty(sys.stdout)) + "\n")
     return EXIT_UNKNOWN
 
 

@@ -15,6 +15,7 @@ from accelnet.diagnosis.finding import CheckId, Finding, Problem, decide
 from accelnet.diagnosis.status import CRITICAL, OK, SKIPPED, UNKNOWN, WARNING
 from accelnet.diagnosis.vfhistory import Removal, frequent_removals, logged_switch, removal_evidence
 from accelnet.parsers import kernellog
+from accelnet.readers.host import SampleState
 from accelnet.readers.netdev import NetInterface, Pairing, VmbusNic
 from accelnet.readers.pci import PciDevice
 
@@ -507,8 +508,8 @@ def _datapath_of(facts: Facts, p: Pairing) -> Tuple[Problem, Dict[str, object]]:
         row["source"] = "kernel log: " + logged.text
     upgrade = f"Upgrade the kernel: {distros.upgrade_command(facts.os_release)}"
     if first is None or first.stats is None:
-        state = first.state if first else "missing"
-        if state == "no-stats":
+        state = first.state if first else SampleState.MISSING
+        if state == SampleState.NO_STATS:
             return Problem(WARNING, f"{name}: hv_netvsc reports no statistics (a kernel without VF counters)", upgrade), row
         return Problem(UNKNOWN, f"{name}: counters {state}"), row
     if not vf_now:

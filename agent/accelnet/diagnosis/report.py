@@ -192,7 +192,7 @@ def nics_at_fault(report: Report) -> List[str]:
     def rank(iface: Dict[str, Any]) -> int:
         found = iface.get("vf")
         vf: Dict[str, Any] = found if isinstance(found, dict) else {}
-        if not healthy and (not vf or iface.get("datapath") in (counters.DATAPATH_SYNTHETIC, "unknown")):
+        if not healthy and (not vf or iface.get("datapath") in (counters.DATAPATH_SYNTHETIC, counters.DATAPATH_UNKNOWN)):
             return 0
         if {str(iface.get("name")), str(vf.get("name"))} & named:
             return 1

@@ -23,7 +23,7 @@ from accelnet import __version__
 from accelnet.parsers.imds import redact_imds
 from accelnet.parsers.intent import CONF_PATH as INTENT_CONF
 from accelnet.readers import capturenames
-from accelnet.readers.host import CounterSample, Host
+from accelnet.readers.host import CounterSample, Host, SampleState
 from accelnet.readers.options import Options
 from accelnet.readers.platform import read_dmi
 from accelnet.readers.safetar import remove_tree
@@ -123,7 +123,7 @@ def _format_ethtool(sample: CounterSample) -> str:
     from accelnet.parsers.ethtool_text import render_ethtool_stats
 
     if sample.stats is None:
-        return "no stats available\n" if sample.state == "no-stats" else ""
+        return "no stats available\n" if sample.state == SampleState.NO_STATS else ""
     return render_ethtool_stats(sample.stats)
 
 

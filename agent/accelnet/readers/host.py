@@ -39,18 +39,24 @@ MAX_SNAPSHOT_STEPS = 100_000
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
+class SampleState:
+    """Why a counter sample has no stats, in the words a report uses ("counters gone")."""
+
+    OK = "ok"
+    MISSING = "missing"            # not captured
+    NO_STATS = "no-stats"          # the driver has none
+    UNAVAILABLE = "unavailable"    # netvsc re-attaching (ENODEV)
+    GONE = "gone"                  # the interface vanished
+    UNPARSABLE = "unparsable"      # a capture we could not read
+
+
 @dataclass
 class CounterSample:
-    """One reading of an interface's ethtool stats.
-
-    ``stats`` is None when nothing could be read; ``state`` then says why, in the words a
-    report uses: ``missing`` (not captured), ``no-stats`` (the driver has none),
-    ``unavailable`` (netvsc re-attaching, ENODEV), ``gone`` (interface vanished),
-    ``unparsable`` (a capture we could not read).
-    """
+    """One reading of an interface's ethtool stats; ``stats`` is None when nothing could be
+    read, and ``state`` (a SampleState) then says why."""
 
     stats: Optional[Dict[str, int]]
-    state: str = "ok"
+    state: str = SampleState.OK
     detail: str = ""
     monotonic: float = 0.0
 

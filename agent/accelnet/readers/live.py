@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, TypeVar
 
 from accelnet.readers import capturenames
-from accelnet.readers.host import CaptureUnavailable, CounterSample, Host, Produce, Sampler
+from accelnet.readers.host import CaptureUnavailable, CounterSample, Host, Produce, Sampler, SampleState
 from accelnet.readers.platform import IMDS_DEFAULT_URL, fetch_imds
 
 if TYPE_CHECKING:  # the ioctls are imported where a capture needs them
@@ -194,15 +194,15 @@ def read_sample(reader, name: str) -> CounterSample:
 
     stamp = time.monotonic()
     try:
-        return CounterSample(reader.stats(name), "ok", "", stamp)
+        return CounterSample(reader.stats(name), SampleState.OK, "", stamp)
     except NoStats as exc:
-        return CounterSample(None, "no-stats", str(exc), stamp)
+        return CounterSample(None, SampleState.NO_STATS, str(exc), stamp)
     except CountersUnavailable as exc:
-        return CounterSample(None, "unavailable", str(exc), stamp)
+        return CounterSample(None, SampleState.UNAVAILABLE, str(exc), stamp)
     except NoSuchInterface as exc:
-        return CounterSample(None, "gone", str(exc), stamp)
+        return CounterSample(None, SampleState.GONE, str(exc), stamp)
     except EthtoolError as exc:
-        return CounterSample(None, "unavailable", str(exc), stamp)
+        return CounterSample(None, SampleState.UNAVAILABLE, str(exc), stamp)
 
 
 def sample_ethtool(
@@ -221,7 +221,7 @@ def sample_ethtool(
             # a driver without stats, or a NIC already gone, is not read again: a bundle
             # records those as one sample too (snapshot.py stops at the first failed one)
             for name in names:
-                if result[name][0].state == "ok":
+                if result[name][0].state == SampleState.OK:
                     result[name].append(read_sample(reader, name))
     return result
 

@@ -20,7 +20,7 @@ from typing import Dict, Iterator, List, Optional, Sequence
 
 from accelnet.errors import ParseError, SnapshotError, Terminated
 from accelnet.readers.capturenames import stats_sample
-from accelnet.readers.host import Captures, CounterSample, Host, RecordedCaptures, Sampler
+from accelnet.readers.host import Captures, CounterSample, Host, RecordedCaptures, Sampler, SampleState
 from accelnet.readers.safetar import MAX_DATA_BYTES, MAX_MEMBERS, extract, remove_tree
 
 SNAPSHOT_FORMAT = 1
@@ -218,16 +218,16 @@ def recorded_samples(captures: Captures, names: Sequence[str], interval: float) 
             text = captures.text(stats_sample(name, index))
             if text is None:
                 if index == 0:
-                    samples.append(CounterSample(None, "missing", "no ethtool -S capture"))
+                    samples.append(CounterSample(None, SampleState.MISSING, "no ethtool -S capture"))
                 break
             try:
                 stats = parse_ethtool_stats(text)
             except NoStatsAvailable as exc:
-                samples.append(CounterSample(None, "no-stats", str(exc), index * interval))
+                samples.append(CounterSample(None, SampleState.NO_STATS, str(exc), index * interval))
                 break
             except ParseError as exc:
-                samples.append(CounterSample(None, "unparsable", str(exc), index * interval))
+                samples.append(CounterSample(None, SampleState.UNPARSABLE, str(exc), index * interval))
                 break
-            samples.append(CounterSample(stats, "ok", "", index * interval))
+            samples.append(CounterSample(stats, SampleState.OK, "", index * interval))
         result[name] = samples
     return result
