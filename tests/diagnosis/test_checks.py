@@ -10,12 +10,14 @@ from accelnet.diagnosis.finding import CHECK_IDS, Finding
 from accelnet.diagnosis.source import NOT_ASKED, SOURCE_OK
 from accelnet.parsers.imds import ImdsInstance
 from accelnet.readers.host import CounterSample
+from accelnet.readers.management import Management
 from accelnet.readers.netdev import NetInterface, Pairing
 from accelnet.readers.pci import PciDevice, vf_table
 from accelnet.readers.platform import Dmi
 
 AZURE = Dmi("Microsoft Corporation", "Virtual Machine", "7783-7084-3265-9085-8269-3286-77", "090008")
 KVM = Dmi("QEMU", "Standard PC (Q35 + ICH9, 2009)", None, "1.16.2-debian-1.16.2-1")
+NM_MANAGED = Management(networkmanager=True, nm_managed=True)
 MAC0, MAC1 = "00:0d:3a:00:00:01", "00:0d:3a:00:00:02"
 CX5 = vf_table()[("15b3", "1018")]
 
@@ -131,25 +133,18 @@ def test_bound_to_a_driver_but_no_network_interface():
 
 
 def test_two_bonding_problems_at_once_the_critical_one_decides_and_gives_the_remedy():
-    class Managed:
-        def problem(self):
-            return "NetworkManager manages it"
-
-        def as_evidence(self):
-            return {"manager": "NetworkManager"}
-
     loose = vf_if("enP1s1", MAC0)                 # not enslaved
     managed = vf_if("enP2s2", MAC1, master="eth1")
-    managed.management = Managed()
+    managed.management = NM_MANAGED
     f = facts(pairings=[Pairing(syn("eth0", MAC0), loose, method="mac"),
                         Pairing(syn("eth1", MAC1), managed, method="master")])
     finding = checks.check_vf_bonded(f, [vf_dev("0001:00:02.0", nets=("enP1s1", "enP2s2"))])
     assert finding.status == "critical"
     assert finding.summary == ("enP1s1 has eth0's MAC but is not enslaved to it; "
-                               "enP2s2: NetworkManager manages it")
+                               "enP2s2: NetworkManager manages it (managed=true in its device state)")
     assert finding.remedy.startswith("hv_netvsc enslaves the VF itself")
     rows = {r["vf"]: r for r in finding.evidence["pairs"]}
-    assert rows["enP2s2"]["management"] == {"manager": "NetworkManager"}
+    assert rows["enP2s2"]["management"] == NM_MANAGED.as_evidence()
 
 
 def test_enslaved_with_a_different_mac():
@@ -304,18 +299,11 @@ def test_nic_named_by_its_mac_or_by_a_placeholder():
 
 
 def test_an_unpaired_vf_that_a_manager_holds_gets_the_udev_rule():
-    class Managed:
-        def problem(self):
-            return "NetworkManager manages it"
-
-        def as_evidence(self):
-            return {"manager": "NetworkManager"}
-
     loose = vf_if("enP1s1", MAC1)
     plain = checks.check_vf_bonded(facts(interfaces=[syn("eth0", MAC0), loose], pairings=[Pairing(syn("eth0", MAC0))]),
                                    [vf_dev("0001:00:02.0")])
     assert plain.status == "critical" and "udev" not in plain.remedy
-    loose.management = Managed()
+    loose.management = NM_MANAGED
     held = checks.check_vf_bonded(facts(interfaces=[syn("eth0", MAC0), loose], pairings=[Pairing(syn("eth0", MAC0))]),
                                   [vf_dev("0001:00:02.0")])
     assert held.status == "critical" and "68-azure-sriov-nm-unmanaged.rules" in held.remedy
