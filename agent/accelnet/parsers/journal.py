@@ -42,7 +42,7 @@ def parse_journal_kernel_records(text: str) -> List[Tuple[int, str]]:
             continue
         stamp = entry.get("_SOURCE_MONOTONIC_TIMESTAMP", entry.get("__MONOTONIC_TIMESTAMP"))
         try:
-            usec = int(stamp)  # type: ignore[arg-type]
+            usec = int(stamp)
         except (TypeError, ValueError):
             continue
         if usec < 0:
