@@ -60,7 +60,7 @@ def servicing_remedy(facts: Facts, names: List[str]) -> str:
     gives it back; nothing in the guest is to change. Turning AN off on the NIC while the VM
     runs removes the VF the same way, so the remedy says how to rule that out."""
     ref = _vm_ref(facts)
-    nics = ", ".join(names) or "the NIC"
+    nics = ", ".join(names)
     macs = [p.synthetic.mac for p in facts.pairings if p.synthetic.name in names and p.synthetic.mac]
     return (
         f"Azure removes the VF during host servicing and gives it back, usually within seconds to "
@@ -326,7 +326,7 @@ def check_vf_driver(facts: Facts, vfs: List[PciDevice]) -> Finding:
                   healthy="; ".join(bound + [note.text for note in owned]))
 
 
-def _bond_remedy(facts: Facts, manager_problem: bool, vf: str = "<vf>") -> str:
+def _bond_remedy(facts: Facts, manager_problem: bool, vf: str) -> str:
     from accelnet.readers.management import udev_rule_remedy
 
     upgrade = distros.upgrade_command(facts.os_release)
