@@ -98,7 +98,7 @@ def _tags(compute: Dict[str, Any]) -> Tuple[Tuple[str, str], ...]:
             where = f"compute.tagsList[{index}]"
             tag = _object(entry, where)
             name = _string(tag, "name", where)
-            if is_accelnet_tag(name):
+            if name is not None and is_accelnet_tag(name):
                 tags.append((name, _string(tag, "value", where) or ""))
         return tuple(tags)
     text = _string(compute, "tags", "compute")
