@@ -13,9 +13,12 @@ import json
 import os
 import sys
 import threading
-from typing import Any, List, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, TextIO
 
 from accelnet import __version__
+
+if TYPE_CHECKING:
+    from typing import NoReturn  # 3.6.2+ only: named as a string where used
 
 EXIT_UNKNOWN = 3
 EXAMPLE = ("examples:\n"
@@ -29,11 +32,11 @@ class BadArguments(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> "NoReturn":
         raise BadArguments(f"{message} (see {self.prog} --help)")
 
 
-def _number(low: float, high: float, integer: bool = False):  # type: ignore[no-untyped-def]
+def _number(low: float, high: float, integer: bool = False) -> Callable[[str], float]:
     def parse(text: str) -> float:
         try:
             value = int(text) if integer else float(text)

@@ -36,7 +36,8 @@ def read(host: Host, pairs: Sequence[Tuple[str, Optional[str]]]) -> Dict[str, Re
     samples = host.sample_counters([nic for nic, _vf in pairs], 0)
     found = {}
     for nic, vf in pairs:
-        sample = (samples.get(nic) or [None])[0]
+        readings = samples.get(nic) or []
+        sample = readings[0] if readings else None
         found[nic] = Reading(nic, vf, sample.monotonic if sample else time.monotonic(),
                              sample.stats if sample else None,
                              read_link_stats(host, vf) if vf else None)

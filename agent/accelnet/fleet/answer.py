@@ -50,8 +50,9 @@ def run_command_streams(doc: Any) -> Tuple[str, str]:
     for item in values:
         if not isinstance(item, Mapping):
             continue
-        code = item.get("code") if isinstance(item.get("code"), str) else ""
-        message = item.get("message") if isinstance(item.get("message"), str) else ""
+        code, message = item.get("code"), item.get("message")
+        code = code if isinstance(code, str) else ""
+        message = message if isinstance(message, str) else ""
         if "StdOut" in code:
             stdout.append(message)
         elif "StdErr" in code:

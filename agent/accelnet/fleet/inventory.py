@@ -15,7 +15,7 @@ to `az` as arguments (one that starts with '-' would be read as an option).
 """
 
 from dataclasses import dataclass
-from typing import Any, List, Mapping, Optional
+from typing import Any, List, Mapping, Optional, Tuple
 
 from accelnet.provision.errors import AzOutputError, Refused
 from accelnet.provision.names import check_name
@@ -126,7 +126,8 @@ def _agent(view: Mapping[str, Any]) -> tuple:
 def parse_view(doc: Any, what: str = "az vm get-instance-view") -> VmView:
     """A VM's view from `az vm get-instance-view` (or a Uniform instance of list-instances)."""
     vm = _obj(doc, what)
-    view = vm.get("instanceView") if isinstance(vm.get("instanceView"), Mapping) else {}
+    found = vm.get("instanceView")
+    view: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     agent, message = _agent(view)
     size = _str(_dig(vm, "hardwareProfile", "vmSize"), 64) or _str(_dig(vm, "sku", "name"), 64)
     return VmView(
@@ -152,11 +153,11 @@ def parse_vmss(doc: Any) -> ScaleSet:
                     _str(_dig(ss, "virtualMachineProfile", "storageProfile", "osDisk", "osType"), 16))
 
 
-def parse_uniform_instances(doc: Any, group: str, scale_set: ScaleSet, name: str) -> List[tuple]:
+def parse_uniform_instances(doc: Any, group: str, scale_set: ScaleSet, name: str) -> List[Tuple[Target, Optional[VmView]]]:
     """(Target, VmView) of each instance of `az vmss list-instances --expand instanceView`."""
     if not isinstance(doc, list):
         raise AzOutputError("az vmss list-instances: expected a list")
-    found = []
+    found: List[Tuple[Target, Optional[VmView]]] = []
     for item in doc:
         inst = _obj(item, "az vmss list-instances")
         instance_id = _str(inst.get("instanceId"), 16)
@@ -167,4 +168,9 @@ def parse_uniform_instances(doc: Any, group: str, scale_set: ScaleSet, name: str
             view = VmView(view.power, view.os_type or scale_set.os_type, view.size or scale_set.size,
                           view.agent, view.agent_message, view.os_name, view.os_version)
         found.append((target, view))
-    return sorted(found, key=lambda pair: int(pair[0].instance_id) if (pair[0].instance_id or "").isdigit() else 0)
+    return sorted(found, key=lambda pair: _instance_number(pair[0].instance_id))
+
+
+def _instance_number(instance_id: Optional[str]) -> int:
+    """A Uniform instance's id as a number, for the order (0 where it is not one)."""
+    return int(instance_id) if instance_id is not None and instance_id.isdigit() else 0

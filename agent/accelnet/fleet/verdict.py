@@ -145,7 +145,8 @@ def from_report(report: Any, via: str) -> Verdict:
     if status not in STATUSES:
         raise AnswerError(f"the report's status is {str(status)[:40]!r}")
     summary = _text(report.get("summary")) or ""
-    host = report.get("host") if isinstance(report.get("host"), Mapping) else {}
+    found = report.get("host")
+    host: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     findings = _findings(report)
     names = _nic_names(report)
     bad = [f for f in findings if f.status in ("critical", "warning", "unknown")]
