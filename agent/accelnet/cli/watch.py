@@ -13,13 +13,16 @@ its kernel log, shown once.
 import queue
 import shutil
 import time
-from typing import Callable, Dict, List, Optional, Sequence, TextIO, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from accelnet.diagnosis import watchview
 from accelnet.diagnosis.facts import Options, gather
 from accelnet.diagnosis.rates import NicRates, Reading, rates
 from accelnet.readers.host import Host
 from accelnet.readers.netdev import read_link_stats
+
+if TYPE_CHECKING:  # the monitor is imported where events are watched
+    from accelnet.kernel.events import VfEvent
 
 #: Intervals between two discoveries of the NICs when no VF event asks for one sooner.
 REDISCOVER_TICKS = 30
@@ -107,7 +110,7 @@ def live(host: Host, drivers: Sequence[str], screen: Screen, interval: float,
          duration: Optional[float] = None, clock: Callable[[], float] = time.monotonic,
          wall: Callable[[], float] = time.time) -> int:
     """Watch until Ctrl-C (or ``duration`` seconds); the caller maps the interrupt to exit 0."""
-    events: "queue.Queue[object]" = queue.Queue()
+    events: "queue.Queue[VfEvent]" = queue.Queue()
     monitor = None
     try:
         from accelnet.kernel.events import VfMonitor
@@ -135,8 +138,8 @@ def live(host: Host, drivers: Sequence[str], screen: Screen, interval: float,
             except queue.Empty:
                 happened = None
             if happened is not None:
-                at = wall() - (clock() - getattr(happened, "monotonic", clock()))
-                screen.event(watchview.Event(at, happened.synthetic, happened.vf, happened.kind), wall())  # type: ignore[attr-defined]
+                at = wall() - (clock() - happened.monotonic)
+                screen.event(watchview.Event(at, happened.synthetic, happened.vf, happened.kind), wall())
                 rediscover = True
                 continue
             if clock() < next_tick:

@@ -264,8 +264,8 @@ class Fleet:
         def one(index: int) -> None:
             target, view = targets[index]
             on_start(target)
-            results[index] = self.ask(target, view)
-            on_done(results[index])  # type: ignore[arg-type]
+            result = results[index] = self.ask(target, view)
+            on_done(result)
 
         workers = max(1, min(self.settings.max_parallel, len(targets) or 1))
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
