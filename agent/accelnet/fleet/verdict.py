@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from accelnet.diagnosis.facts import Options, parse_rfc3339
+from accelnet.diagnosis.status import CRITICAL, OK, RANK, SKIPPED, UNKNOWN, WARNING
 from accelnet.fleet.answer import AnswerError
 from accelnet.fleet.minibundle import Entry, write
 
-STATUSES = ("ok", "warning", "critical", "unknown")
-CHECK_STATUSES = STATUSES + ("skipped",)
+STATUSES = (OK, WARNING, CRITICAL, UNKNOWN)
+CHECK_STATUSES = STATUSES + (SKIPPED,)
 REMOVAL_EVENTS = ("vf_unregistered", "vf_slot_removed")
 #: Kernel-log lines of one removal (slot removed, data path switched, unregistering) come
 #: within a second; two removals of one NIC this close together are one.
@@ -133,10 +134,6 @@ def removals(report: Mapping[str, Any]) -> List[Removal]:
     return found[-MAX_REMOVALS:]
 
 
-def _rank(status: str) -> int:
-    return {"critical": 3, "warning": 2, "unknown": 1}.get(status, 0)
-
-
 def from_report(report: Any, via: str) -> Verdict:
     """The verdict a schema-1 report gives (raises AnswerError for anything else)."""
     if not isinstance(report, Mapping) or report.get("schema") != 1:
@@ -149,18 +146,18 @@ def from_report(report: Any, via: str) -> Verdict:
     host: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     findings = _findings(report)
     names = _nic_names(report)
-    bad = [f for f in findings if f.status in ("critical", "warning", "unknown")]
-    if status == "ok" or not bad:
-        cause = "Accelerated Networking works" if status == "ok" else general_cause("", summary, names)
+    bad = [f for f in findings if f.status in (CRITICAL, WARNING, UNKNOWN)]
+    if status == OK or not bad:
+        cause = "Accelerated Networking works" if status == OK else general_cause("", summary, names)
     else:
-        worst = max(bad, key=lambda f: (_rank(f.status), -findings.index(f)))
+        worst = max(bad, key=lambda f: (RANK[f.status], -findings.index(f)))
         cause = general_cause(worst.check, worst.summary, names)
     return Verdict(
         status=str(status), summary=summary, cause=cause, via=via,
         vm_size=_text(host.get("vm_size"), 64), os_id=_text(host.get("os_id"), 64),
         os_version=_text(host.get("os_version"), 64), kernel=_text(host.get("kernel"), 128),
         hostname=_text(host.get("hostname"), 128),
-        findings=[f for f in findings if f.status != "skipped"], removals=removals(report))
+        findings=[f for f in findings if f.status != SKIPPED], removals=removals(report))
 
 
 def diagnose_entries(entries: List[Entry], options: Options) -> Dict[str, Any]:
