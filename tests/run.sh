@@ -26,7 +26,20 @@ missing=""
 for pkg in $APT_PACKAGES; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
 done
+# A dpkg run cut short earlier (a killed run, a reboot mid-install) leaves packages half
+# configured, and apt refuses everything until 'dpkg --configure -a' finishes the job.
+# dpkg has no lock timeout of its own: retry while another apt/dpkg run holds the lock.
+finish_interrupted_dpkg() {
+  local tries=0
+  while [ -n "$($SUDO dpkg --audit 2>/dev/null)" ]; do
+    if DEBIAN_FRONTEND=noninteractive $SUDO dpkg --configure -a; then return 0; fi
+    tries=$((tries + 1))
+    [ "$tries" -lt 120 ] || { echo "tests/run.sh: dpkg --configure -a keeps failing" >&2; return 1; }
+    sleep 5
+  done
+}
 if [ -n "$missing" ]; then
+  finish_interrupted_dpkg
   # wait for another apt/dpkg run (a parallel test run, unattended-upgrades) instead of failing
   $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing
