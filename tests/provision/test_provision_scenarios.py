@@ -6,7 +6,7 @@ concurrently by default, with the same calls, is tested in test_provision_parall
 
 import pytest
 
-from provision_fakes import (ACCOUNT, RG, key, nic, tag_off, tag_on, vm, world)
+from provision_fakes import (ACCOUNT, RG, VM_TYPE, key, nic, rid, tag_off, tag_on, vm, world)
 
 W = f"--resource-group {RG} --name"
 SEQ = ("--max-parallel", "1")
@@ -169,14 +169,21 @@ def test_enable_scale_set_setting_automatic_says_what_it_does(fake_az):
     assert fake_az.state["vmss"][key("myvmss")]["upgradePolicy"] == "Automatic"
 
 
+def intent_on(name, kind=VM_TYPE):
+    """The step of disable that declares AN off on purpose (issue 19)."""
+    return f"tag update --resource-id {rid(name, kind)} --operation Merge --tags accelnet=off"
+
+
 def test_disable_single_vm(fake_az):
     fake_az.load(world(vms=[vm("myVM", "Standard_DS4_v2", ["myNic"])],
                        nics=[nic("myNic", "myVM", accelerated=True)]))
     code, _, err = fake_az.provision("disable", "-g", RG, "--vm", "myVM")
     assert (code, err) == (0, "")
-    assert fake_az.changes() == single_vm_changes(
+    changes = single_vm_changes(
         "myVM", "disable --vm myVM", f"network nic update {W} myNic --accelerated-networking false")
+    assert fake_az.changes() == changes[:3] + [intent_on("myVM")] + changes[3:]
     assert fake_az.state["nics"][key("myNic")]["accelerated"] is False
+    assert fake_az.state["vms"][key("myVM")]["tags"] == {"accelnet": "off"}
 
 
 def test_resize_to_size_with_an_is_direct(fake_az):

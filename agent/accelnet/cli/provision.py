@@ -109,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--also-start", type=_names, default=[], metavar="NAMES",
                          help="also start these (comma-separated) at the end (a rerun needs "
                          "no such help: it reads the journal tags of the failed run)")
+        sub.add_argument("--no-intent-tag", dest="intent_tag", action="store_false",
+                         help="leave the tag accelnet alone (by default disable sets "
+                         "accelnet=off, declaring AN off on purpose for accelnet-check and "
+                         "the agent, and enable removes it)")
 
     resize = subs.add_parser("resize", parents=[common], help="resize a VM, handling AN")
     resize.add_argument("--vm", required=True, metavar="NAME")
@@ -156,8 +160,11 @@ def _validated_command(args: argparse.Namespace) -> List[str]:
     if args.action == "resize":
         args.size = check_size(args.size)
         command += ["--size", args.size]
-    elif args.vmss and args.upgrade_policy != "keep":
-        command += ["--upgrade-policy", args.upgrade_policy]
+    else:
+        if args.vmss and args.upgrade_policy != "keep":
+            command += ["--upgrade-policy", args.upgrade_policy]
+        if not args.intent_tag:
+            command.append("--no-intent-tag")
     if args.allow_unknown_size:
         command.append("--allow-unknown-size")
     return command
@@ -168,6 +175,11 @@ def _build_plan(args: argparse.Namespace, command: List[str], reader: "Reader") 
     from accelnet.provision.state import Ref
 
     rg = args.resource_group
+    options = plans.Options(
+        also_start=tuple(getattr(args, "also_start", ())),
+        allow_unknown_size=args.allow_unknown_size,
+        intent_tag=getattr(args, "intent_tag", True),
+        upgrade_policy=getattr(args, "upgrade_policy", "keep"))
     if args.action == "create":
         spec = plans.CreateSpec(
             resource_group=rg, location=args.location, vnet=args.vnet_name,
@@ -175,17 +187,13 @@ def _build_plan(args: argparse.Namespace, command: List[str], reader: "Reader") 
             subnet_prefix=args.subnet_prefix, nsg=args.nsg, nic=args.nic, vm=args.vm,
             size=args.size, image=args.image, admin_username=args.admin_username,
             public_ip=args.public_ip, ssh_key_value=args.ssh_key_value)
-        return plans.plan_create(reader, command, spec, args.allow_unknown_size)
+        return plans.plan_create(reader, command, spec, options)
     if args.action == "resize":
-        return plans.plan_resize(reader, command, Ref(rg, args.vm), args.size,
-                                 args.also_start, args.allow_unknown_size)
+        return plans.plan_resize(reader, command, Ref(rg, args.vm), args.size, options)
     enable = args.action == "enable"
     if args.vmss:
-        return plans.plan_vmss_accelerated(reader, command, Ref(rg, args.vmss), enable,
-                                           args.upgrade_policy, args.also_start,
-                                           args.allow_unknown_size)
-    return plans.plan_vm_accelerated(reader, command, Ref(rg, args.vm), enable,
-                                     args.also_start, args.allow_unknown_size)
+        return plans.plan_vmss_accelerated(reader, command, Ref(rg, args.vmss), enable, options)
+    return plans.plan_vm_accelerated(reader, command, Ref(rg, args.vm), enable, options)
 
 
 def _wants_json(argv: Sequence[str]) -> bool:

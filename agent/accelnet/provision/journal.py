@@ -56,6 +56,8 @@ import shlex
 from dataclasses import dataclass
 from typing import List, Mapping, Optional, Sequence
 
+from accelnet.provision.tags import update_args
+
 TAG = "accelnet-provision"
 START = "start again"  # the resource was running: start it when the job is done
 LEAVE = "leave deallocated"  # it was not running: only the job itself is unfinished
@@ -229,10 +231,8 @@ def find(tags: Mapping[str, str], resource_id: str, name: str) -> Optional[Entry
 
 
 def write_args(resource_id: str, value: str) -> List[str]:
-    return ["tag", "update", "--resource-id", resource_id, "--operation", "Merge",
-            "--tags", f"{TAG}={value}"]
+    return update_args(resource_id, "Merge", TAG, value)
 
 
 def remove_args(entry: Entry) -> List[str]:
-    return ["tag", "update", "--resource-id", entry.resource_id, "--operation", "Delete",
-            "--tags", f"{TAG}={entry.value}"]
+    return update_args(entry.resource_id, "Delete", TAG, entry.value)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from accelnet.diagnosis.sizes import evaluate_size
+from accelnet.provision import intent as intents
 from accelnet.provision import journal as journals
 from accelnet.provision.errors import Refused
 from accelnet.provision.journal import Entry, Journal
@@ -63,6 +64,16 @@ class Plan:
     def resumed_starts(self) -> List[str]:
         """Names the plan starts only because an earlier run's journal says so."""
         return [s.starts for s in self.steps if s.starts and s.resumed]
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the command line asks beyond the target and the action."""
+
+    also_start: Tuple[str, ...] = ()  # also start these at the end
+    allow_unknown_size: bool = False  # go ahead with a size nothing can place
+    intent_tag: bool = True  # disable declares AN off on purpose (tag accelnet=off)
+    upgrade_policy: str = "keep"  # scale sets: "automatic" sets upgradePolicy.mode
 
 
 def _where(ref: Ref) -> List[str]:
@@ -205,6 +216,29 @@ def _start_group(plan: Plan, group: _VmGroup, also_start: Sequence[Ref],
         plan.notes.append("left deallocated (they were not running before): " + ", ".join(left))
 
 
+def _declare_intent(plan: Plan, resource_id: str, name: str, tags: Mapping[str, str],
+                    enable: bool) -> None:
+    """disable declares that AN is off on purpose (the tag accelnet=off, which accelnet-check
+    and the agent read through IMDS: the VM is then healthy by design, not broken); enable
+    takes that declaration back. Nothing is planned when the tag already says so."""
+    found = {k: v for k, v in tags.items() if k.lower() == intents.TAG}
+    if enable:
+        for key, value in found.items():
+            if value.strip().lower() == intents.OFF:
+                plan.add(intents.remove_args(resource_id, key, value),
+                         f"Remove the tag {key}={value} from {name}: it declares Accelerated "
+                         "Networking off on purpose, and it is on now")
+        return
+    if any(v == intents.OFF for v in found.values()):
+        plan.notes.append(f"{name} already carries the tag {intents.TAG}={intents.OFF}")
+        return
+    was = "".join(f" (was {k}={v!r})" for k, v in found.items())
+    plan.add(intents.set_args(resource_id),
+             f"Declare on {name} that Accelerated Networking is off on purpose (tag "
+             f"{intents.TAG}={intents.OFF}{was}): accelnet-check and accelnet-agent then "
+             "report it healthy by design; --no-intent-tag leaves the tags alone")
+
+
 def _set_reason(group: _VmGroup) -> str:
     if group.in_set:
         return (f"every VM of availability set {group.in_set.name} must be deallocated before "
@@ -213,17 +247,18 @@ def _set_reason(group: _VmGroup) -> str:
 
 
 def plan_vm_accelerated(reader: Reader, command: List[str], vm_ref: Ref, enable: bool,
-                        also_start: Sequence[str] = (), allow_unknown: bool = False,
+                        options: Options = Options(),
                         journal: Optional[Journal] = None) -> Plan:
     """enable/disable --vm: switch AN on (off) on every NIC of the VM."""
     plan = Plan(command)
     journal = journal or Journal.for_command(command)
     vm = reader.vm(vm_ref)
     if enable:
-        require_size(vm.size, allow_unknown, f"enable Accelerated Networking on {vm.ref.name}")
+        require_size(vm.size, options.allow_unknown_size,
+                     f"enable Accelerated Networking on {vm.ref.name}")
     nics = [reader.nic(ref) for ref in vm.nics]
     group = _read_group(reader, vm.ref, vm.availability_set, plan, journal)
-    restart = _check_also_start(also_start, group.members,
+    restart = _check_also_start(options.also_start, group.members,
                                 "this VM or a VM of its availability set")
     todo = [nic for nic in nics if nic.accelerated != enable]
     word = "on" if enable else "off"
@@ -235,26 +270,29 @@ def plan_vm_accelerated(reader: Reader, command: List[str], vm_ref: Ref, enable:
         for nic in todo:
             plan.add(["network", "nic", "update", *_where(nic.ref),
                       "--accelerated-networking", "true" if enable else "false"],
-                     f"Switch Accelerated Networking {word} for NIC {nic.ref.name} of {vm.ref.name}")
+                     f"Switch Accelerated Networking {word} for NIC {nic.ref.name} of "
+                     f"{vm.ref.name}")
+    if options.intent_tag:
+        status = group.status[vm.ref.key()]
+        _declare_intent(plan, status.resource_id, vm.ref.name, status.tags, enable)
     _start_group(plan, group, restart, bool(todo))
     plan.before = reader.state()
     return plan
 
 
 def plan_resize(reader: Reader, command: List[str], vm_ref: Ref, size: str,
-                also_start: Sequence[str] = (), allow_unknown: bool = False,
-                journal: Optional[Journal] = None) -> Plan:
+                options: Options = Options(), journal: Optional[Journal] = None) -> Plan:
     """resize --vm --size: directly to a size with AN, else switch AN off first."""
     plan = Plan(command)
     journal = journal or Journal.for_command(command)
     vm = reader.vm(vm_ref)
     verdict = evaluate_size(size)
-    if verdict.status == "unknown" and not allow_unknown:
+    if verdict.status == "unknown" and not options.allow_unknown_size:
         raise Refused(f"cannot resize {vm.ref.name}: {verdict.reason}; pass "
                       "--allow-unknown-size to resize anyway")
     nics = [reader.nic(ref) for ref in vm.nics]
     group = _read_group(reader, vm.ref, vm.availability_set, plan, journal)
-    restart = _check_also_start(also_start, group.members,
+    restart = _check_also_start(options.also_start, group.members,
                                 "this VM or a VM of its availability set")
     plan.before = reader.state()
     if vm.size.lower() == size.lower():
@@ -302,8 +340,7 @@ def plan_resize(reader: Reader, command: List[str], vm_ref: Ref, size: str,
 # --- scale sets -----------------------------------------------------------------------------
 
 def plan_vmss_accelerated(reader: Reader, command: List[str], ref: Ref, enable: bool,
-                          upgrade_policy: str = "keep", also_start: Sequence[str] = (),
-                          allow_unknown: bool = False,
+                          options: Options = Options(),
                           journal: Optional[Journal] = None) -> Plan:
     """enable/disable --vmss: deallocate, set the NIC configurations, apply, start.
 
@@ -316,7 +353,9 @@ def plan_vmss_accelerated(reader: Reader, command: List[str], ref: Ref, enable: 
     vmss = reader.vmss(ref)
     ref = vmss.ref
     if enable:
-        require_size(vmss.size, allow_unknown, f"enable Accelerated Networking on {ref.name}")
+        require_size(vmss.size, options.allow_unknown_size,
+                     f"enable Accelerated Networking on {ref.name}")
+    also_start = options.also_start
     for name in also_start:
         if name.lower() != ref.name.lower():
             raise Refused(f"--also-start {name!r} is not scale set {ref.name}")
@@ -335,7 +374,7 @@ def plan_vmss_accelerated(reader: Reader, command: List[str], ref: Ref, enable: 
             plan.notes.append(f"NIC configuration {config.name or i} already has Accelerated "
                               f"Networking {word}")
     mode = vmss.upgrade_mode
-    set_automatic = upgrade_policy == "automatic" and mode.lower() != "automatic"
+    set_automatic = options.upgrade_policy == "automatic" and mode.lower() != "automatic"
     if set_automatic:
         plan.warnings.append(AUTOMATIC_WARNING)
     final_mode = "Automatic" if set_automatic else mode
@@ -374,6 +413,8 @@ def plan_vmss_accelerated(reader: Reader, command: List[str], ref: Ref, enable: 
                  f"Start the instances of {ref.name} again" + (
                      " (an earlier, unfinished run of this command stopped them; its journal "
                      "tag is checked)" if resumed else ""), starts=ref.name, resumed=resumed)
+    if options.intent_tag:
+        _declare_intent(plan, vmss.resource_id, f"scale set {ref.name}", vmss.tags, enable)
     if entry is not None:
         plan.add(journals.remove_args(entry),
                  f"Remove the note (tag {journals.TAG}) from {ref.name}: done")
@@ -404,9 +445,9 @@ class CreateSpec:
 
 
 def plan_create(reader: Reader, command: List[str], spec: CreateSpec,
-                allow_unknown: bool = False) -> Plan:
+                options: Options = Options()) -> Plan:
     """The article's sequence, skipping what already exists."""
-    require_size(spec.size, allow_unknown, f"create {spec.vm} with Accelerated Networking")
+    require_size(spec.size, options.allow_unknown_size, f"create {spec.vm} with Accelerated Networking")
     plan = Plan(command)
     rg = spec.resource_group
     group_exists = reader.group_exists(rg)
