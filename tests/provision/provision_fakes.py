@@ -19,7 +19,7 @@ RG = "rg(test).1"  # parentheses and a dot: legal in Azure, must be quoted in sh
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"  # what the stand-in's account show says
 ACCOUNT = "account show"
 READ_WORDS = (" show ", " get-instance-view ", " list-vm-resize-options ", " list-instances ",
-              "group exists ")
+              "group exists ", " list-skus ", "vm list ")
 
 
 # in journal tags: a time, and the proof that depends on it
@@ -40,6 +40,12 @@ def tag_on(name: str, by: str, intent: str = "start again",
 
 def tag_off(name: str, by: str, intent: str = "start again", kind: str = VM_TYPE) -> str:
     return tag_on(name, by, intent, kind).replace("--operation Merge", "--operation Delete")
+
+
+def skus(size: str, location: str = "centralus") -> str:
+    """The call that asks Azure whether a size has AN there (as commands() shows it)."""
+    return (f"vm list-skus --location {location} --size {size} --all "
+            "--resource-type virtualMachines")
 
 
 def is_read(command: str) -> bool:
@@ -94,8 +100,23 @@ def spawn_in_process(path: str, argv: List[str], env: Dict[str, str],
     return code, out.getvalue(), err.getvalue()
 
 
+# Every az argv the stand-in saw, or a run printed as planned, by test (conftest.py fills
+# it after each test; test_real_az.py gives them all to the real Azure CLI).
+CORPUS: Dict[str, List[List[str]]] = {}
+
+
+def record(test: str, argvs: List[List[str]]) -> None:
+    CORPUS[test] = argvs
+    path = os.environ.get("ACCELNET_ARGV_CORPUS")
+    if path:
+        with open(path, "a", encoding="utf-8") as stream:
+            for argv in argvs:
+                stream.write(json.dumps({"test": test, "argv": argv}) + "\n")
+
+
 class FakeAz:
     def __init__(self, tmp: Path, monkeypatch: pytest.MonkeyPatch):
+        self.planned: List[List[str]] = []  # argvs of --output json documents' steps
         self.state_path = tmp / "state.json"
         self.log_path = tmp / "calls.log"
         self.monkeypatch = monkeypatch
@@ -159,7 +180,16 @@ class FakeAz:
         """Run accelnet-provision in-process; stdin is no terminal unless given."""
         out, err = io.StringIO(), io.StringIO()
         code = run(list(argv), out, err, stdin=io.StringIO("") if stdin is None else stdin)
+        self._keep_planned(out.getvalue())
         return code, out.getvalue(), err.getvalue()
+
+    def _keep_planned(self, out: str) -> None:
+        try:
+            doc = json.loads(out)
+        except ValueError:
+            return
+        if isinstance(doc, dict):
+            self.planned += [step["argv"][1:] for step in doc.get("steps") or ()]
 
 
 def clone(state: Dict[str, Any]) -> Dict[str, Any]:

@@ -6,7 +6,8 @@ concurrently by default, with the same calls, is tested in test_provision_parall
 
 import pytest
 
-from provision_fakes import (ACCOUNT, RG, VM_TYPE, key, nic, rid, tag_off, tag_on, vm, world)
+from provision_fakes import (ACCOUNT, RG, VM_TYPE, key, nic, rid, skus, tag_off, tag_on, vm,
+                             world)
 
 W = f"--resource-group {RG} --name"
 SEQ = ("--max-parallel", "1")
@@ -42,7 +43,16 @@ def vmss_world(mode="Manual"):
                         "nicConfigs": [{"name": "cfg0", "accelerated": False}]}])
 
 
-AVSET_READS = [ACCOUNT, f"vm show {W} vm2", f"network nic show {W} nic2a",
+# The last changes of the article's sequence (create): public IP, NIC, VM.
+CREATE_LAST = [
+    f"network public-ip create {W} myPublicIp --location centralus --sku Standard "
+    "--zone 1 2 3",
+    f"network nic create {W} myNic --location centralus --vnet-name myVnet "
+    "--subnet mySubnet --accelerated-networking true --network-security-group "
+    "myNetworkSecurityGroup --public-ip-address myPublicIp",
+    f"vm create {W} myVM --location centralus --image Ubuntu2204 --size Standard_DS4_v2 "
+    "--admin-username azureuser --generate-ssh-keys --nics myNic"]
+AVSET_READS = [ACCOUNT, f"vm show {W} vm2", skus("Standard_DS4_v2"), f"network nic show {W} nic2a",
                f"network nic show {W} nic2b", f"vm availability-set show {W} MYAVSET",
                f"vm get-instance-view {W} VM1", f"vm get-instance-view {W} vm2",
                f"vm get-instance-view {W} VM3"]
@@ -64,7 +74,7 @@ def test_create_runs_the_article_sequence_then_nothing(fake_az):
     code, out, err = fake_az.provision(*CREATE_ARGS)
     assert (code, err) == (0, "")
     assert fake_az.commands() == [
-        ACCOUNT, f"group exists --name {RG}",
+        ACCOUNT, skus("Standard_DS4_v2"), f"group exists --name {RG}",
         f"group create --name {RG} --location centralus",
         f"network vnet create {W} myVnet --location centralus --address-prefix 192.168.0.0/16 "
         "--subnet-name mySubnet --subnet-prefix 192.168.1.0/24",
@@ -73,12 +83,7 @@ def test_create_runs_the_article_sequence_then_nothing(fake_az):
         "--name Allow-SSH-Internet --access Allow --protocol Tcp --direction Inbound "
         "--priority 100 --source-address-prefix Internet --source-port-range * "
         "--destination-address-prefix * --destination-port-range 22",
-        f"network public-ip create {W} myPublicIp --location centralus",
-        f"network nic create {W} myNic --location centralus --vnet-name myVnet "
-        "--subnet mySubnet --accelerated-networking true --network-security-group "
-        "myNetworkSecurityGroup --public-ip-address myPublicIp",
-        f"vm create {W} myVM --location centralus --image Ubuntu2204 --size Standard_DS4_v2 "
-        "--admin-username azureuser --generate-ssh-keys --nics myNic",
+        *CREATE_LAST,
     ]
     assert fake_az.state["nics"][key("myNic")]["accelerated"] is True
     fake_az.reset_log()
@@ -92,7 +97,7 @@ def test_enable_single_vm(fake_az):
     code, out, err = fake_az.provision("enable", "-g", RG, "--vm", "myVM")
     assert (code, err) == (0, "")
     assert fake_az.commands() == [
-        ACCOUNT, f"vm show {W} myVM", f"network nic show {W} myNic",
+        ACCOUNT, f"vm show {W} myVM", skus("Standard_DS4_v2"), f"network nic show {W} myNic",
         f"vm get-instance-view {W} myVM"] + single_vm_changes(
             "myVM", "enable --vm myVM",
             f"network nic update {W} myNic --accelerated-networking true")
@@ -100,8 +105,8 @@ def test_enable_single_vm(fake_az):
     fake_az.reset_log()
     code, out, _ = fake_az.provision("enable", "-g", RG, "--vm", "myVM")
     assert code == 0 and "nothing to do" in out
-    assert fake_az.commands() == [ACCOUNT, f"vm show {W} myVM", f"network nic show {W} myNic",
-                                  f"vm get-instance-view {W} myVM"]
+    assert fake_az.commands() == [ACCOUNT, f"vm show {W} myVM", skus("Standard_DS4_v2"),
+                                  f"network nic show {W} myNic", f"vm get-instance-view {W} myVM"]
 
 
 def test_enable_vm_in_availability_set_of_three(fake_az):
@@ -137,7 +142,8 @@ def test_enable_scale_set_manual_policy(fake_az):
     assert (code, err) == (0, "")
     by = "enable --vmss myvmss"
     assert fake_az.commands() == [
-        ACCOUNT, f"vmss show {W} myvmss", f"vmss get-instance-view {W} myvmss --instance-id *",
+        ACCOUNT, f"vmss show {W} myvmss", skus("Standard_DS3_v2"),
+        f"vmss get-instance-view {W} myvmss --instance-id *",
         tag_on("myvmss", by, kind=VMSS_TYPE),
         f"vmss deallocate {W} myvmss",
         f"vmss update {W} myvmss --set virtualMachineProfile.networkProfile."
@@ -149,7 +155,7 @@ def test_enable_scale_set_manual_policy(fake_az):
     assert "tags" not in ss
     fake_az.reset_log()
     code, out, _ = fake_az.provision("enable", "-g", RG, "--vmss", "myvmss")
-    assert code == 0 and "nothing to do" in out and len(fake_az.commands()) == 3
+    assert code == 0 and "nothing to do" in out and len(fake_az.commands()) == 4
 
 
 def test_enable_scale_set_setting_automatic_says_what_it_does(fake_az):
@@ -193,7 +199,7 @@ def test_resize_to_size_with_an_is_direct(fake_az):
                                      "--size", "standard_d4s_v5")
     assert (code, err) == (0, "")
     assert fake_az.commands() == [
-        ACCOUNT, f"vm show {W} myVM", f"network nic show {W} myNic",
+        ACCOUNT, f"vm show {W} myVM", skus("Standard_D4s_v5"), f"network nic show {W} myNic",
         f"vm get-instance-view {W} myVM", f"vm list-vm-resize-options {W} myVM",
         f"vm resize {W} myVM --size Standard_D4s_v5"]
 
@@ -206,7 +212,7 @@ def test_resize_to_size_without_an_switches_it_off_first(fake_az):
     assert code == 0 and "has no Accelerated Networking" in err
     by = "resize --vm myVM --size Standard_A4_v2"
     assert fake_az.commands() == [
-        ACCOUNT, f"vm show {W} myVM", f"network nic show {W} myNic",
+        ACCOUNT, f"vm show {W} myVM", skus("Standard_A4_v2"), f"network nic show {W} myNic",
         f"vm get-instance-view {W} myVM", tag_on("myVM", by),
         f"vm deallocate {W} myVM",
         f"network nic update {W} myNic --accelerated-networking false",
@@ -228,7 +234,7 @@ def test_resize_in_availability_set_to_size_without_an_switches_it_off_set_wide(
     assert code == 0 and "has no Accelerated Networking" in err
     by = "resize --vm vm1 --size Standard_A4_v2"
     assert fake_az.commands() == [
-        ACCOUNT, f"vm show {W} vm1", f"network nic show {W} nic1",
+        ACCOUNT, f"vm show {W} vm1", skus("Standard_A4_v2"), f"network nic show {W} nic1",
         f"vm availability-set show {W} MYAVSET", f"vm get-instance-view {W} vm1",
         f"vm get-instance-view {W} VM2", f"vm get-instance-view {W} VM3",
         f"vm show {W} VM2", f"network nic show {W} nic2a", f"network nic show {W} nic2b",
@@ -264,10 +270,25 @@ def test_enable_refuses_size_without_an_before_any_change(fake_az, size):
     fake_az.load(world(vms=[vm("myVM", size, ["myNic"])], nics=[nic("myNic", "myVM")]))
     code, out, err = fake_az.provision("enable", "-g", RG, "--vm", "myVM")
     assert code == 1 and "refused" in err and size in err
-    assert fake_az.commands() == [ACCOUNT, f"vm show {W} myVM"]
+    assert "AcceleratedNetworkingEnabled=False (source: Azure's resource SKU list" in err
+    assert fake_az.commands() == [ACCOUNT, f"vm show {W} myVM", skus(size)]
 
 
 def test_missing_vm_is_refused_with_a_clear_message(fake_az):
     fake_az.load(world())
     code, _, err = fake_az.provision("enable", "-g", RG, "--vm", "nope")
     assert code == 1 and "VM 'nope'" in err and "not found" in err
+
+
+def test_create_in_an_existing_network_adds_only_the_subnet_and_what_is_missing(fake_az):
+    fake_az.load({"groups": {RG: {"location": "centralus"}},
+                  "vnets": {key("myVnet"): {"name": "myVnet", "rg": RG, "subnets": ["other"]}},
+                  "nsgs": {key("myNetworkSecurityGroup"): {"name": "myNetworkSecurityGroup",
+                                                           "rg": RG,
+                                                           "rules": ["Allow-SSH-Internet"]}}})
+    code, out, err = fake_az.provision(*CREATE_ARGS)
+    assert (code, err) == (0, "")
+    assert fake_az.changes() == [
+        f"network vnet subnet create --resource-group {RG} --vnet-name myVnet --name mySubnet "
+        "--address-prefixes 192.168.1.0/24", *CREATE_LAST]
+    assert "found: network security group myNetworkSecurityGroup exists already" in out

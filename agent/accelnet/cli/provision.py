@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="az calls at once when the VMs of a set are deallocated or "
                         "started (default 8; 1 = one after the other)")
     common.add_argument("--allow-unknown-size", action="store_true",
-                        help="go ahead with a size the rules cannot place")
+                        help="go ahead with a size neither Azure's SKU list (when it "
+                        "cannot be read) nor the bundled rules can place")
     common.add_argument("--az-timeout", type=float, metavar="SECONDS",
                         help="limit for each az call (default 600, env ACCELNET_AZ_TIMEOUT)")
     common.add_argument("--az-retries", type=int, metavar="N",

@@ -19,12 +19,12 @@ of them in a row.
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
-from accelnet.diagnosis.sizes import evaluate_size
 from accelnet.provision import intent as intents
 from accelnet.provision import journal as journals
 from accelnet.provision.errors import Refused
 from accelnet.provision.journal import Entry, Journal
 from accelnet.provision.reader import Reader
+from accelnet.provision.skus import SOURCE_AZURE, SizeDecision, decide
 from accelnet.provision.state import RUNNING_STATES, Ref, VmStatus
 
 AUTOMATIC_WARNING = (
@@ -80,14 +80,32 @@ def _where(ref: Ref) -> List[str]:
     return ["--resource-group", ref.resource_group, "--name", ref.name]
 
 
-def require_size(size: str, allow_unknown: bool, purpose: str) -> None:
-    """Refuse a size without AN (and one the rules cannot place, unless allowed)."""
-    verdict = evaluate_size(size)
-    if verdict.status == "unsupported":
-        raise Refused(f"cannot {purpose}: {verdict.reason} (source: {verdict.source})")
-    if verdict.status == "unknown" and not allow_unknown:
-        raise Refused(f"cannot {purpose}: {verdict.reason}; pass --allow-unknown-size "
+def offered_size(reader: Reader, plan: Plan, size: str, location: str, purpose: str,
+                 new: bool) -> SizeDecision:
+    """The size's decision, refused only where the size cannot be had: restricted here for
+    this subscription, or (``new``: the plan creates or resizes to it) not offered here."""
+    decision = decide(size, location, reader.sku(size, location))
+    plan.warnings += [w for w in decision.warnings if w not in plan.warnings]
+    if not decision.offered and (new or decision.source == SOURCE_AZURE):
+        raise Refused(f"cannot {purpose}: {decision.reason}" if decision.source == SOURCE_AZURE
+                      else f"cannot {purpose}: {size} is not offered in {location} (az vm "
+                      "list-skus lists no such size there)")
+    return decision
+
+
+def check_size(reader: Reader, plan: Plan, size: str, location: str, options: Options,
+               purpose: str, new: bool) -> SizeDecision:
+    """Azure's word on the size where it can be had (skus.py), else the bundled table's;
+    what they disagree on is a warning of the plan. Refused: a size without AN, one Azure
+    restricts here, one Azure does not offer here when the plan would create or resize to
+    it (``new``), and one nothing can place, unless --allow-unknown-size."""
+    decision = offered_size(reader, plan, size, location, purpose, new)
+    if decision.status == "unsupported":
+        raise Refused(f"cannot {purpose}: {decision.reason} (source: {decision.source})")
+    if decision.status == "unknown" and not options.allow_unknown_size:
+        raise Refused(f"cannot {purpose}: {decision.reason}; pass --allow-unknown-size "
                       "if `az vm list-skus` shows AcceleratedNetworkingEnabled=True for it")
+    return decision
 
 
 # --- VMs and availability sets -------------------------------------------------------------
@@ -254,8 +272,8 @@ def plan_vm_accelerated(reader: Reader, command: List[str], vm_ref: Ref, enable:
     journal = journal or Journal.for_command(command)
     vm = reader.vm(vm_ref)
     if enable:
-        require_size(vm.size, options.allow_unknown_size,
-                     f"enable Accelerated Networking on {vm.ref.name}")
+        check_size(reader, plan, vm.size, vm.location, options,
+                   f"enable Accelerated Networking on {vm.ref.name}", new=False)
     nics = [reader.nic(ref) for ref in vm.nics]
     group = _read_group(reader, vm.ref, vm.availability_set, plan, journal)
     restart = _check_also_start(options.also_start, group.members,
@@ -286,7 +304,8 @@ def plan_resize(reader: Reader, command: List[str], vm_ref: Ref, size: str,
     plan = Plan(command)
     journal = journal or Journal.for_command(command)
     vm = reader.vm(vm_ref)
-    verdict = evaluate_size(size)
+    verdict = offered_size(reader, plan, size, vm.location, f"resize {vm.ref.name} to {size}",
+                           new=True)
     if verdict.status == "unknown" and not options.allow_unknown_size:
         raise Refused(f"cannot resize {vm.ref.name}: {verdict.reason}; pass "
                       "--allow-unknown-size to resize anyway")
@@ -353,8 +372,8 @@ def plan_vmss_accelerated(reader: Reader, command: List[str], ref: Ref, enable: 
     vmss = reader.vmss(ref)
     ref = vmss.ref
     if enable:
-        require_size(vmss.size, options.allow_unknown_size,
-                     f"enable Accelerated Networking on {ref.name}")
+        check_size(reader, plan, vmss.size, vmss.location, options,
+                   f"enable Accelerated Networking on {ref.name}", new=False)
     also_start = options.also_start
     for name in also_start:
         if name.lower() != ref.name.lower():
@@ -447,8 +466,9 @@ class CreateSpec:
 def plan_create(reader: Reader, command: List[str], spec: CreateSpec,
                 options: Options = Options()) -> Plan:
     """The article's sequence, skipping what already exists."""
-    require_size(spec.size, options.allow_unknown_size, f"create {spec.vm} with Accelerated Networking")
     plan = Plan(command)
+    size = check_size(reader, plan, spec.size, spec.location, options,
+                      f"create {spec.vm} with Accelerated Networking", new=True)
     rg = spec.resource_group
     group_exists = reader.group_exists(rg)
 
@@ -489,9 +509,13 @@ def plan_create(reader: Reader, command: List[str], spec: CreateSpec,
                  "Open TCP port 22 from the internet so the VM can be reached with SSH")
     if spec.public_ip and missing(["network", "public-ip", "show", *in_rg,
                                    "--name", spec.public_ip], f"public IP {spec.public_ip}"):
+        zones = ["--zone", *size.zones] if size.zones else []
         plan.add(["network", "public-ip", "create", *in_rg, "--name", spec.public_ip,
-                  "--location", spec.location],
-                 f"Create public IP {spec.public_ip} to reach the VM from the internet")
+                  "--location", spec.location, "--sku", "Standard", *zones],
+                 f"Create public IP {spec.public_ip} to reach the VM from the internet "
+                 "(Standard" + (f", zone-redundant across zones {', '.join(size.zones)} of "
+                                f"{spec.location}" if zones else ", no zones: Azure lists "
+                                "none for the size here") + ")")
     nic = reader.optional_nic(Ref(rg, spec.nic)) if group_exists else None
     if nic is not None and not nic.accelerated:
         raise Refused(f"NIC {spec.nic} exists without Accelerated Networking; run "

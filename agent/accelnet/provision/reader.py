@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 from accelnet.provision.azcli import AzCli
-from accelnet.provision.errors import AzNotFound, Refused
+from accelnet.errors import ParseError
+from accelnet.provision.errors import AzNotFound, ProvisionError, Refused
 from accelnet.provision.journal import find
+from accelnet.provision.skus import SkuAnswer, list_skus_args, parse_skus
 from accelnet.provision.state import (NicState, Ref, VmssState, VmState, VmStatus,
                                       parse_account, parse_availability_set, parse_nic,
                                       parse_resize_options, parse_vm, parse_vm_status,
@@ -59,7 +61,8 @@ class Reader:
     def vm(self, ref: Ref) -> VmState:
         vm = parse_vm(self._show(["vm", "show", *_where(ref)],
                                  f"VM {ref.name!r} in resource group {ref.resource_group!r}"))
-        self._record("vms", vm.ref, size=vm.size, nics=[n.name for n in vm.nics],
+        self._record("vms", vm.ref, size=vm.size, location=vm.location,
+                     nics=[n.name for n in vm.nics],
                      availability_set=vm.availability_set.name if vm.availability_set else None)
         return vm
 
@@ -113,6 +116,22 @@ class Reader:
                                               f"scale set {ref.name!r}"))
         self._record("scale_sets", ref, latest_model_applied=latest)
         return latest
+
+    def sku(self, size: str, location: str) -> SkuAnswer:
+        """Azure's entry for a size in a location; an error (Azure cannot be asked, or
+        answered nonsense) is part of the answer: the bundled table then decides."""
+        try:
+            sku = parse_skus(self.cli.run(list_skus_args(size, location)), size, location)
+        except (ProvisionError, ParseError) as exc:
+            answer = SkuAnswer(error=str(exc) or type(exc).__name__)
+        else:
+            answer = SkuAnswer(sku)
+        self.seen.setdefault("skus", {})[f"{size.lower()} {location.lower()}"] = {
+            "size": size, "location": location, "listed": answer.sku is not None,
+            "accelerated": answer.sku.accelerated if answer.sku else None,
+            "restrictions": list(answer.sku.blocked) if answer.sku else [],
+            "error": answer.error}
+        return answer
 
     def resize_options(self, ref: Ref) -> List[str]:
         return parse_resize_options(self._show(["vm", "list-vm-resize-options", *_where(ref)],

@@ -34,6 +34,8 @@ class VmState:
     size: str
     nics: Tuple[Ref, ...]
     availability_set: Optional[Ref]
+    location: str = ""
+    scale_set: Optional[Ref] = None  # the Flexible scale set it is an instance of
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class VmssState:
     nic_configs: Tuple[NicConfig, ...]
     upgrade_mode: str  # "Automatic" | "Manual" | "Rolling"
     resource_id: str = ""
+    location: str = ""
+    orchestration: str = "Uniform"  # "Uniform" | "Flexible"
     tags: Mapping[str, str] = field(default_factory=dict)
     unique_id: str = ""  # uniqueId: what a journal entry's proof is checked against
 
@@ -104,8 +108,18 @@ def parse_vm(doc: Any) -> VmState:
         raise AzOutputError("az vm show: networkInterfaces is not a list")
     avset = vm.get("availabilitySet")
     avset_ref = parse_ref(_get(avset, "id", "az vm show")) if avset else None
+    scale_set = vm.get("virtualMachineScaleSet")
+    scale_set_ref = parse_ref(_get(scale_set, "id", "az vm show")) if scale_set else None
     return VmState(Ref(group, name), size,
-                   tuple(parse_ref(_get(n, "id", "az vm show")) for n in nics), avset_ref)
+                   tuple(parse_ref(_get(n, "id", "az vm show")) for n in nics), avset_ref,
+                   _location(vm, "az vm show"), scale_set_ref)
+
+
+def _location(doc: Mapping[str, Any], what: str) -> str:
+    location = doc.get("location") or ""
+    if not isinstance(location, str):
+        raise AzOutputError(f"{what}: location is not a string")
+    return location
 
 
 def parse_power_state(doc: Any) -> str:
@@ -182,20 +196,38 @@ def parse_availability_set(doc: Any) -> List[Ref]:
 
 
 def parse_vmss(doc: Any) -> VmssState:
+    """A Flexible scale set may have no model at all (its VMs made one by one): then it has
+    no NIC configurations and no size of its own, only instances."""
     vmss = _obj(doc, "az vmss show")
     what = "az vmss show"
-    configs = _get(vmss, "virtualMachineProfile.networkProfile.networkInterfaceConfigurations",
-                   what)
-    if not isinstance(configs, list):
-        raise AzOutputError(f"{what}: networkInterfaceConfigurations is not a list")
+    orchestration = _orchestration(vmss, what)
+    profile = vmss.get("virtualMachineProfile")
+    if profile is None and orchestration == "Flexible":
+        configs: Any = []
+        size = str((vmss.get("sku") or {}).get("name") or "")
+    else:
+        configs = _get(vmss, "virtualMachineProfile.networkProfile."
+                       "networkInterfaceConfigurations", what)
+        size = _get(vmss, "sku.name", what)
+    if not isinstance(configs, list) or not all(isinstance(c, Mapping) for c in configs):
+        raise AzOutputError(f"{what}: networkInterfaceConfigurations is not a list of objects")
     mode = (vmss.get("upgradePolicy") or {}).get("mode") or "Manual"
     return VmssState(
-        Ref(_get(vmss, "resourceGroup", what), _get(vmss, "name", what)),
-        _get(vmss, "sku.name", what),
+        Ref(_get(vmss, "resourceGroup", what), _get(vmss, "name", what)), str(size),
         tuple(NicConfig(str(c.get("name", "")), bool(c.get("enableAcceleratedNetworking")))
-              for c in configs if isinstance(c, Mapping)),
-        str(mode), str(vmss.get("id") or ""), parse_tags(vmss, what),
-        _unique_id(vmss, "uniqueId", what))
+              for c in configs),
+        str(mode), str(vmss.get("id") or ""), _location(vmss, what), orchestration,
+        parse_tags(vmss, what), _unique_id(vmss, "uniqueId", what))
+
+
+def _orchestration(vmss: Mapping[str, Any], what: str) -> str:
+    """Uniform or Flexible; Azure omits it for Uniform scale sets made before the mode
+    existed. Anything else is refused rather than planned as something it may not be."""
+    mode = vmss.get("orchestrationMode") or "Uniform"
+    if not isinstance(mode, str) or mode.lower() not in ("uniform", "flexible"):
+        raise AzOutputError(f"{what}: orchestrationMode {mode!r} is neither Uniform nor "
+                            "Flexible")
+    return "Flexible" if mode.lower() == "flexible" else "Uniform"
 
 
 def parse_vmss_latest(doc: Any) -> List[bool]:
