@@ -172,29 +172,32 @@ def _validated_command(args: argparse.Namespace) -> List[str]:
 
 
 def _build_plan(args: argparse.Namespace, command: List[str], reader: "Reader") -> "Plan":
-    from accelnet.provision import plan as plans
+    from accelnet.provision.plan import Options
+    from accelnet.provision.plan_create import CreateSpec, plan_create
+    from accelnet.provision.plan_vm import plan_resize, plan_vm_accelerated
+    from accelnet.provision.plan_vmss import plan_vmss_accelerated
     from accelnet.provision.state import Ref
 
     rg = args.resource_group
-    options = plans.Options(
+    options = Options(
         also_start=tuple(getattr(args, "also_start", ())),
         allow_unknown_size=args.allow_unknown_size,
         intent_tag=getattr(args, "intent_tag", True),
         upgrade_policy=getattr(args, "upgrade_policy", "keep"))
     if args.action == "create":
-        spec = plans.CreateSpec(
+        spec = CreateSpec(
             resource_group=rg, location=args.location, vnet=args.vnet_name,
             address_prefix=args.address_prefix, subnet=args.subnet_name,
             subnet_prefix=args.subnet_prefix, nsg=args.nsg, nic=args.nic, vm=args.vm,
             size=args.size, image=args.image, admin_username=args.admin_username,
             public_ip=args.public_ip, ssh_key_value=args.ssh_key_value)
-        return plans.plan_create(reader, command, spec, options)
+        return plan_create(reader, command, spec, options)
     if args.action == "resize":
-        return plans.plan_resize(reader, command, Ref(rg, args.vm), args.size, options)
+        return plan_resize(reader, command, Ref(rg, args.vm), args.size, options)
     enable = args.action == "enable"
     if args.vmss:
-        return plans.plan_vmss_accelerated(reader, command, Ref(rg, args.vmss), enable, options)
-    return plans.plan_vm_accelerated(reader, command, Ref(rg, args.vm), enable, options)
+        return plan_vmss_accelerated(reader, command, Ref(rg, args.vmss), enable, options)
+    return plan_vm_accelerated(reader, command, Ref(rg, args.vm), enable, options)
 
 
 def _wants_json(argv: Sequence[str]) -> bool:
