@@ -6,8 +6,10 @@ hostile IMDS answers.
 Part 1 runs ``accelnet-check --snapshot`` in a fresh child per input and reads that child's
 peak RSS and CPU from ``getrusage(RUSAGE_CHILDREN)`` of a measuring process that has no other
 child: a well-formed bundle (the baseline), a 0.5 MiB archive with a 512 MiB PAX header, the
-same with a GNU long name, a 1,500-deep directory tree, and a snapshot of symlink chains
-built to burn CPU in link resolution. Part 2 starts the real agent on a fixture and times
+same with a GNU long name, a 1,500-deep directory tree, a snapshot of symlink chains built to
+burn CPU in link resolution, back-to-back PAX headers of fresh keys, and archives the limits
+accept built to cost memory (PAX metadata at its bounds, 1 MiB ethtool captures of fresh
+names, 199,000 entries in one directory): every one must stay within 64 MiB. Part 2 starts the real agent on a fixture and times
 sequential scrapes with no attacker (the baseline), then while N clients hold connections
 (one header line every 3 s, or idle TCP connections), on plain HTTP and on TLS. Ratios are
 against the baselines of the same run. Part 3 times what a hostile IMDS (a stand-in on
@@ -31,7 +33,8 @@ sys.path[:0] = [os.path.join(REPO, "agent"), os.path.join(REPO, "tests", "securi
                 os.path.join(REPO, "tests")]
 
 from agent import Agent, SlowClients, scrape_latencies  # noqa: E402
-from hostile import FIXTURES, deep_tree_archive, fixture_archive, header_bomb, run_check  # noqa: E402
+from hostile import (FIXTURES, big_captures_archive, deep_tree_archive, fixture_archive, header_bomb,  # noqa: E402
+                     pax_pileup, run_check, wide_archive)
 from imdsserver import FakeImds, fixture_host, recorded_capture  # noqa: E402
 
 
@@ -57,21 +60,29 @@ def part1(work: str) -> None:
         ("512 MiB GNU long-name bomb", header_bomb(os.path.join(work, "gnu.tar.gz"), b"L")),
         ("1,500-deep directory tree", deep_tree_archive(os.path.join(work, "deep.tar.gz"), 1500)),
         ("symlink chains (directory)", link_chain_snapshot(os.path.join(work, "chains"))),
+        ("PAX pile-up, 600 x 60 KiB fresh keys", pax_pileup(os.path.join(work, "pileup.tar.gz"), headers=600)),
+        ("PAX at its limits, 500 members", pax_pileup(os.path.join(work, "paxok.tar.gz"), headers=1, members=500)),
+        ("1 MiB ethtool -S of fresh names", big_captures_archive(os.path.join(work, "stats.tar.gz"))),
+        ("199,000 interfaces in a directory", wide_archive(os.path.join(work, "net.tar.gz"))),
+        ("199,000 PCI devices in a directory", wide_archive(os.path.join(work, "pci.tar.gz"),
+                                                             where="sys/bus/pci/devices")),
     ]
-    print("accelnet-check --snapshot, one fresh child each")
+    print("accelnet-check --snapshot, one fresh child each (any archive: peak RSS at most 64 MiB)")
     print(f"{'input':34} {'size':>10} {'rc':>3} {'peak RSS':>11} {'CPU s':>7} {'wall s':>7} {'RSS x':>6} {'wall x':>6}")
     base = None
     for name, path in inputs:
         size = os.path.getsize(path) if os.path.isfile(path) else 0
-        r = run_check(["--snapshot", path, "--sample-seconds", "0"], env={"TMPDIR": work})
+        r = run_check(["--snapshot", path, "--sample-seconds", "0", "-t", "600"], env={"TMPDIR": work}, timeout=1800)
         if base is None:
             base = r
         print(f"{name:34} {size / 1024:>8.0f}Ki {r['rc']:>3} {r['maxrss_kib'] / 1024:>8.1f}MiB "
               f"{r['cpu_s']:>7.2f} {r['wall_s']:>7.2f} {r['maxrss_kib'] / base['maxrss_kib']:>6.2f} "
               f"{r['wall_s'] / base['wall_s']:>6.2f}")
-        first = (r["stderr"].strip().splitlines() or [""])[0]
+        first = (r["stderr"].strip().splitlines() or r["stdout"].strip().splitlines() or [""])[0]
         if r["rc"] == 3 and first:
             print(f"{'':34} -> {first[:110]}")
+        if r["maxrss_kib"] > 64 * 1024:
+            print(f"{'':34} !! over 64 MiB")
     left = [n for n in os.listdir(work) if n.startswith("accelnet-snapshot-")]
     print(f"temporary directories left behind: {len(left)}")
 

@@ -65,6 +65,86 @@ def header_bomb(path: str, kind: bytes = b"x", claimed: int = 512 << 20, written
     return path
 
 
+def _pax_block(records: bytes) -> bytes:
+    """One PAX ``x`` header block with ``records`` as its payload, padded to blocks."""
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type = tarfile.XHDTYPE
+    header.size = len(records)
+    return header.tobuf(format=tarfile.USTAR_FORMAT) + records + bytes(-len(records) % 512)
+
+
+def pax_record(key: str, value: str) -> bytes:
+    body = f" {key}={value}\n".encode()
+    length = len(body) + 1
+    while len(str(length)) + len(body) != length:
+        length += 1
+    return str(length).encode() + body
+
+
+def pax_pileup(path: str, headers: int = 600, per_header: int = 60 << 10, members: int = 1) -> str:
+    """Back-to-back PAX ``x`` headers, each just under the per-header limit and full of
+    fresh keys (``k<n>=``), before ``members`` small members: a reader that keeps every
+    key holds them all (600 headers: 36 MiB of records, some 2.5 million keys)."""
+    n = 0
+    with gzip.open(path, "wb", compresslevel=9) as out:
+        for member in range(members):
+            for _ in range(headers):
+                records = []
+                size = 0
+                while size < per_header - 32:
+                    record = pax_record(f"k{n}", "")
+                    records.append(record)
+                    size += len(record)
+                    n += 1
+                out.write(_pax_block(b"".join(records)))
+            info = tarfile.TarInfo(f"snap/root/f{member}")
+            info.size = 0
+            out.write(info.tobuf(format=tarfile.USTAR_FORMAT))
+        out.write(bytes(1024))
+    return path
+
+
+AZURE_TAG = b"7783-7084-3265-9085-8269-3286-77\n"
+
+
+def wide_archive(path: str, entries: int = 199_000, where: str = "sys/class/net") -> str:
+    """An Azure snapshot whose ``where`` holds ``entries`` empty directories (interfaces or
+    PCI devices), as many members as the limits allow: a diagnosis of all of them would
+    hold them all."""
+    members = [snapshot_json(), ("snap/root/sys/class/dmi/id/chassis_asset_tag", tarfile.REGTYPE, AZURE_TAG, "")]
+    members += [(f"snap/root/{where}/e{i}/", tarfile.DIRTYPE, b"", "") for i in range(entries)]
+    return write_archive(path, members)
+
+
+def fresh_stats_text(size: int = 1 << 20) -> str:
+    """``ethtool -S`` text of ``size`` bytes, every statistic a fresh name."""
+    lines = ["NIC statistics:\n"]
+    total, i = 0, 0
+    while total < size - 64:
+        line = "     stat_%07d: %d\n" % (i, i)
+        lines.append(line)
+        total += len(line)
+        i += 1
+    return "".join(lines)
+
+
+def big_captures_archive(path: str, fixture: str = "ubuntu2204-cx5-2nics", size: int = 1 << 20) -> str:
+    """A fixture whose every ``ethtool -S`` capture is ``size`` bytes of fresh statistics
+    (each within the reader's 1 MiB per file, all within the archive's limits)."""
+    top = os.path.join(FIXTURES, fixture)
+    text = fresh_stats_text(size).encode()
+    with tarfile.open(path, "w:gz") as tar:
+        def swap(info: tarfile.TarInfo) -> Optional[tarfile.TarInfo]:
+            return None if "/cmd/ethtool-S." in info.name else info
+        tar.add(top, arcname="snapshot", filter=swap)
+        for name in sorted(os.listdir(os.path.join(top, "root", "sys", "class", "net"))):
+            for index in (0, 1):
+                info = tarfile.TarInfo(f"snapshot/cmd/ethtool-S.{name}.{index}.txt")
+                info.size = len(text)
+                tar.addfile(info, io.BytesIO(text))
+    return path
+
+
 def deep_tree_archive(path: str, depth: int = 1500) -> str:
     """snap/root/d/d/d/... ``depth`` directories deep, one member per level, as tar makes it."""
     members = [snapshot_json(), ("snap/root/", tarfile.DIRTYPE, b"", "")]

@@ -5,6 +5,7 @@ Every archive is built here; each test is one class of attack.
 """
 
 import glob
+import json
 import os
 import signal
 import subprocess
@@ -19,8 +20,9 @@ from accelnet.readers import safetar
 from accelnet.readers.host import MAX_SNAPSHOT_STEPS, Host
 from accelnet.readers.snapshot import open_snapshot
 
-from hostile import (FIXTURES, REPO, climbing_chain, deep_tree_archive, fixture_archive, header_bomb,
-                     run_check, snapshot_json, write_archive)
+from hostile import (FIXTURES, REPO, pax_record, big_captures_archive, climbing_chain, deep_tree_archive,
+                     fixture_archive, header_bomb, pax_pileup, run_check, snapshot_json, wide_archive,
+                     write_archive)
 
 
 @pytest.fixture
@@ -280,3 +282,99 @@ def test_sigterm_removes_the_temporary_directory(tmp_path):
             proc.wait()
     assert proc.returncode == 3 and "terminated by" in out, (out, err)
     assert os.listdir(str(tmpdir)) == []
+
+
+# -- 5. metadata that piles up, and archives at every limit: 64 MiB at most -------------------
+
+#: What any archive the limits accept may cost the whole check (README).
+MAX_RSS_KIB = 64 * 1024
+
+
+def test_pax_headers_piling_up_are_refused_within_the_memory_bound(tmp_path):
+    """Back-to-back PAX headers of fresh keys (each under the per-header limit): 2.8 GiB RSS
+    before, when every key was kept; now the headers before one member are bounded."""
+    pileup = pax_pileup(str(tmp_path / "pileup.tar.gz"), headers=400)
+    attacked = run_check(["--snapshot", pileup, "--sample-seconds", "0"])
+    assert attacked["rc"] == 3 and "of headers before one member" in attacked["stdout"], attacked
+    assert attacked["maxrss_kib"] < MAX_RSS_KIB, attacked["maxrss_kib"]
+
+
+def test_metadata_is_bounded_per_member_and_per_archive_and_counts_as_members(tmp_path, monkeypatch):
+    twice = pax_pileup(str(tmp_path / "twice.tar.gz"), headers=2, per_header=40 << 10)
+    with pytest.raises(SnapshotError, match="more than 64 KiB of headers before one member"):
+        _open(twice)
+    spread = pax_pileup(str(tmp_path / "spread.tar.gz"), headers=1, per_header=40 << 10, members=30)
+    monkeypatch.setattr(safetar, "MAX_META_BYTES", 1 << 20)
+    with pytest.raises(SnapshotError, match="more than 1 MiB of headers"):
+        _open(spread)
+    monkeypatch.setattr(safetar, "MAX_META_BYTES", 32 << 20)
+    monkeypatch.setattr(safetar, "MAX_MEMBERS", 40)  # 30 members, 30 headers
+    with pytest.raises(SnapshotError, match="more than 40 members"):
+        _open(spread)
+
+
+def test_only_the_pax_keys_the_reader_uses_are_kept():
+    records = b"".join(pax_record(k, v) for k, v in (("mtime", "1"), ("path", "a/b"), ("k1", "x" * 100),
+                                                         ("linkpath", "c"), ("size", "7"), ("SCHILY.xattr.x", "y")))
+    assert safetar._pax_records(records) == {"path": "a/b", "linkpath": "c", "size": "7"}
+    assert safetar._pax_records(records, ()) == {}
+    with pytest.raises(SnapshotError, match="malformed PAX"):
+        safetar._pax_records(b"99 path=x\n")
+
+
+@pytest.mark.parametrize("size", ["\u0661\u0662", "1" * 21, "-1", "0x10", ""])
+def test_a_pax_size_is_plain_decimal_digits(tmp_path, size):
+    block = _pax_size_archive(size)
+    archive = tmp_path / "size.tar"
+    archive.write_bytes(block)
+    with pytest.raises(SnapshotError, match="bad PAX size"):
+        _open(str(archive))
+
+
+def _pax_size_archive(size: str) -> bytes:
+    records = pax_record("size", size)
+    pax = tarfile.TarInfo("././@PaxHeader")
+    pax.type = tarfile.XHDTYPE
+    pax.size = len(records)
+    member = tarfile.TarInfo("snap/root/f")
+    return (pax.tobuf(format=tarfile.USTAR_FORMAT) + records + bytes(-len(records) % 512)
+            + member.tobuf(format=tarfile.USTAR_FORMAT) + bytes(1024))
+
+
+def test_fresh_statistics_in_every_capture_stay_within_the_memory_bound(tmp_path):
+    """1 MiB of fresh names in each ethtool -S capture: each is read up to its bound, the
+    samples read as unparsable naming the file, and the check stays within 64 MiB."""
+    archive = big_captures_archive(str(tmp_path / "stats.tar.gz"))
+    result = run_check(["--snapshot", archive, "--sample-seconds", "0", "--json"])
+    assert result["maxrss_kib"] < MAX_RSS_KIB, result["maxrss_kib"]
+    report = json.loads(result["stdout"])
+    datapath = next(c for c in report["checks"] if c["id"] == "datapath.vf")
+    assert datapath["status"] == "unknown"
+    assert "cmd/ethtool-S.eth0.0.txt: more than 16384 statistics" in datapath["summary"]
+
+
+@pytest.mark.parametrize("where", ["sys/class/net", "sys/bus/pci/devices"])
+def test_a_directory_of_many_entries_is_read_within_the_memory_bound(tmp_path, where):
+    archive = wide_archive(str(tmp_path / "wide.tar.gz"), entries=30_000, where=where)
+    result = run_check(["--snapshot", archive, "--sample-seconds", "0", "--json", "-t", "300"], timeout=900)
+    assert result["maxrss_kib"] < MAX_RSS_KIB, result["maxrss_kib"]
+    report = json.loads(result["stdout"])  # one report, not two status lines
+    assert report["status"] in ("unknown", "critical")
+
+
+def test_directory_listings_and_path_memory_of_a_snapshot_are_bounded(tmp_path, monkeypatch):
+    from accelnet.readers import host as host_module
+
+    root = tmp_path / "root"
+    (root / "d").mkdir(parents=True)
+    for i in range(50):
+        (root / "d" / ("e%02d" % i)).mkdir()
+    monkeypatch.setattr(host_module, "MAX_DIR_ENTRIES", 20)
+    monkeypatch.setattr(host_module, "MAX_CACHED_PATHS", 30)
+    host = Host(root=str(root), live=False)
+    names = host.list_dir("/d")
+    assert len(names) == 20 and names == sorted(names)
+    for i in range(50):
+        host.read_text("/d/e%02d/attr" % i)
+    assert len(host._resolved) <= 30 and len(host._prefixes) <= 30
+    assert host.is_dir("/d/e07")  # forgetting costs work again, never an answer

@@ -338,6 +338,9 @@ def _diagnose(host, options, args: argparse.Namespace, stage: _Stage) -> int:
     facts = gather(host, options)
     stage.name = "diagnosing"
     report = build_report(facts, run_checks(facts))
+    # The verdict is reached: printing it, and removing an unpacked snapshot after it (200,000
+    # members take a while), are not timed, or a second status line would follow the first.
+    _arm_timeout(0)
     if args.json:
         _write(json.dumps(report, indent=2, sort_keys=False) + "\n")
     else:

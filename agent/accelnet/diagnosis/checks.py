@@ -511,7 +511,8 @@ def _datapath_of(facts: Facts, p: Pairing) -> Tuple[Problem, Dict[str, object]]:
         state = first.state if first else SampleState.MISSING
         if state == SampleState.NO_STATS:
             return Problem(WARNING, f"{name}: hv_netvsc reports no statistics (a kernel without VF counters)", upgrade), row
-        return Problem(UNKNOWN, f"{name}: counters {state}"), row
+        why = f" ({first.detail})" if first is not None and state == "unparsable" and first.detail else ""
+        return Problem(UNKNOWN, f"{name}: counters {state}{why}"), row
     if not vf_now:
         return Problem(WARNING, f"{name}: no vf_* counters: this hv_netvsc cannot report VF traffic", upgrade), row
     if path == counters.DATAPATH_SYNTHETIC:

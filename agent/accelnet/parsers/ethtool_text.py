@@ -78,8 +78,9 @@ class EthtoolFormatError(EthtoolParseError):
     """Text that is not ``ethtool -S`` output."""
 
 
-def parse_ethtool_stats(text: str) -> Dict[str, int]:
-    """Parse ``ethtool -S`` output (whole or grep-filtered) into an ordered dict."""
+def parse_ethtool_stats(text: str, max_stats: Optional[int] = None) -> Dict[str, int]:
+    """Parse ``ethtool -S`` output (whole or grep-filtered) into an ordered dict; more than
+    ``max_stats`` statistics (when given) is not ethtool output but a memory bill."""
     if not isinstance(text, str):
         raise EthtoolFormatError(f"ethtool output must be text, not {type(text).__name__}")
     stats: Dict[str, int] = {}
@@ -110,6 +111,8 @@ def parse_ethtool_stats(text: str) -> Dict[str, int]:
         if value > _U64_MAX:
             raise EthtoolFormatError(f"line {lineno}: {name.strip()!r} exceeds 64 bits")
         stats[name.strip()] = value
+        if max_stats is not None and len(stats) > max_stats:
+            raise EthtoolFormatError(f"more than {max_stats} statistics")
     if not stats and noise and not saw_header:
         raise EthtoolFormatError("no 'name: value' statistic found in ethtool output")
     return stats

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from accelnet.errors import ParseError
+from accelnet.parsers.jsontext import JsonTextError, load_json
 from accelnet.parsers.macaddr import MacAddressError, normalize_mac
 
 __all__ = ["ImdsError", "ImdsInstance", "is_accelnet_tag", "parse_imds_instance", "redact_imds", "redact_imds_document"]
@@ -116,11 +117,9 @@ def parse_imds_instance(text: str) -> ImdsInstance:
     if not isinstance(text, str):
         raise ImdsError(f"IMDS document must be text, not {type(text).__name__}")
     try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        raise ImdsError(f"IMDS document is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise ImdsError("IMDS document is nested too deeply to be an IMDS answer") from None
+        doc = load_json(text, "IMDS document")
+    except JsonTextError as exc:
+        raise ImdsError(str(exc)) from None
     if not isinstance(doc, dict):
         raise ImdsError(f"IMDS document is {type(doc).__name__}, expected an object")
     compute = _object(doc.get("compute"), "compute")
@@ -244,8 +243,8 @@ def redact_imds(text: Optional[str]) -> Optional[str]:
     if text is None:
         return None
     try:
-        doc = json.loads(text)
-    except (ValueError, RecursionError):
+        doc = load_json(text, "IMDS document")
+    except JsonTextError:
         return None
     kept, _ = redact_imds_document(doc)
     return json.dumps(kept, indent=2, sort_keys=True) + "\n"

@@ -108,10 +108,15 @@ def parse_kernel_log(text: str) -> List[KernelEvent]:
     return events
 
 
+#: How far back a rename looks for the registration it renames: udev renames a VF within a
+#: second of it, and a log of renames that name nothing must not cost n² (a 1 MiB log).
+_RENAME_WINDOW = 64
+
+
 def _apply_rename(events: List[KernelEvent], old: str, new: str) -> None:
     """udev renames a VF right after it registered under its probe name: the registration
     (the latest one naming ``old``) is about the renamed interface."""
-    for event in reversed(events):
+    for event in reversed(events[-_RENAME_WINDOW:]):
         if event.vf == old:
             if event.event == VF_REGISTERED:
                 event.vf = new

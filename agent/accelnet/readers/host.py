@@ -14,6 +14,7 @@ root, and the work spent on resolving links is bounded per path and per snapshot
 """
 
 import errno
+import itertools
 import os
 import stat
 from dataclasses import dataclass, field
@@ -35,6 +36,15 @@ MAX_RESOLVE_STEPS = 1024
 #: largest fixture takes a few thousand; a snapshot of link chains built to burn CPU
 #: stops here and reads as missing files.
 MAX_SNAPSHOT_STEPS = 100_000
+
+#: A snapshot directory is read as at most this many entries (a VM has a few dozen NICs and
+#: PCI devices; an archive of 200,000 entries in one directory must not cost their memory).
+MAX_DIR_ENTRIES = 4096
+
+#: Resolved paths and prefixes remembered per snapshot; past it the memory starts over (a
+#: diagnosis of the largest fixture remembers a few hundred, and the work stays bounded
+#: by MAX_SNAPSHOT_STEPS).
+MAX_CACHED_PATHS = 16384
 
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
@@ -182,6 +192,8 @@ class JailedFiles:
         if cached is not None or path in self._resolved:
             return cached
         real = self._resolve_in_root(path)
+        if len(self._resolved) >= MAX_CACHED_PATHS:
+            self._resolved.clear()
         self._resolved[path] = real
         return real
 
@@ -236,6 +248,8 @@ class JailedFiles:
                             return None  # a bound, or a dangling link: not remembered
                     else:
                         current = current + (name,)
+            if len(self._prefixes) >= MAX_CACHED_PATHS:
+                self._prefixes.clear()
             self._prefixes[parts[:index + 1]] = current
         return current
 
@@ -287,7 +301,10 @@ class JailedFiles:
         if fd is None:
             return []
         try:
-            return sorted(os.listdir(fd))
+            if os.scandir in os.supports_fd:  # Python >= 3.7: stop reading at the bound
+                with os.scandir(fd) as entries:
+                    return sorted(itertools.islice((e.name for e in entries), MAX_DIR_ENTRIES))
+            return sorted(os.listdir(fd))[:MAX_DIR_ENTRIES]
         except OSError:
             return []
         finally:
@@ -373,7 +390,8 @@ class Host:
         return self.files.resolve(path)
 
     def list_dir(self, path: str) -> List[str]:
-        """Sorted entries of a directory; empty when it is missing or unreadable."""
+        """Sorted entries of a directory; empty when it is missing or unreadable. A
+        snapshot's directory gives at most MAX_DIR_ENTRIES of them."""
         return self.files.list_dir(path)
 
     def is_dir(self, path: str) -> bool:

@@ -9,6 +9,11 @@ symlinks that earlier members created, so a chain of harmless-looking links (``a
   larger than :data:`MAX_HEADER_BYTES` before reading it, and stops after
   :data:`MAX_STREAM_BYTES` of decompressed data, :data:`MAX_MEMBERS` members or a name
   nested deeper than :data:`MAX_DEPTH` directories;
+* metadata (PAX ``x``/``g`` records, GNU long names) is bounded per member
+  (:data:`MAX_HEADER_BYTES` for all the headers before one member) and per archive
+  (:data:`MAX_META_BYTES`), each header counts as a member, and of PAX records only the
+  keys the reader uses are kept (``path``, ``linkpath``, ``size``): back-to-back headers of
+  fresh keys cost a header's memory at a time, not the archive's;
 * nothing is ever written through a link: parent directories are walked with directory
   file descriptors opened ``O_NOFOLLOW|O_DIRECTORY``, files are created
   ``O_CREAT|O_EXCL|O_NOFOLLOW``, symlinks are created as links and never followed, and a
@@ -23,6 +28,7 @@ import errno
 import gzip
 import io
 import os
+import re
 import stat
 import struct
 import zlib
@@ -33,8 +39,12 @@ from accelnet.errors import SnapshotError
 
 BLOCK = 512
 #: A PAX record set (``x``/``g``) or a GNU long name/link (``L``/``K``); real ones hold a
-#: path or two, so 64 KiB is generous.
+#: path or two, so 64 KiB is generous. It also bounds all the headers before one member.
 MAX_HEADER_BYTES = 64 << 10
+#: Metadata payloads of a whole archive (a real bundle has a few hundred KiB at most).
+MAX_META_BYTES = 32 << 20
+#: The PAX keys the reader uses; the others are validated and dropped.
+PAX_KEYS = ("path", "linkpath", "size")
 #: Bytes of file data written (hard links count as the copies they become).
 MAX_DATA_BYTES = 256 << 20
 #: Decompressed bytes read in all (data, headers, padding): bounds the CPU a bomb costs.
@@ -48,6 +58,8 @@ MAX_NAME_BYTES = 4096
 _FD_CACHE = 256
 
 _COPY_CHUNK = 1 << 16
+#: A size in decimal: ASCII digits only (``isdigit`` takes any script's), at most 20.
+_DIGITS = re.compile(r"[0-9]{1,20}\Z")
 _ZERO_BLOCK = bytes(BLOCK)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _O_CLOEXEC
@@ -154,9 +166,11 @@ def _text(raw: bytes) -> str:
     return raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
-def _pax_records(payload: bytes) -> Dict[str, str]:
-    """``"%d %s=%s\\n"`` records; the length counts the whole record."""
+def _pax_records(payload: bytes, keep: Tuple[str, ...] = PAX_KEYS) -> Dict[str, str]:
+    """The ``keep`` keys of ``"%d %s=%s\\n"`` records (the length counts the whole record);
+    every record is checked, the others are dropped as they are read."""
     records: Dict[str, str] = {}
+    wanted = {k.encode("ascii"): k for k in keep}
     pos = 0
     while pos < len(payload) and payload[pos:pos + 1] != b"\0":
         space = payload.find(b" ", pos, pos + 21)
@@ -170,7 +184,8 @@ def _pax_records(payload: bytes) -> Dict[str, str]:
         key, sep, value = payload[space + 1:end - 1].partition(b"=")
         if not sep:
             raise SnapshotError("archive has a malformed PAX record")
-        records[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
+        if key in wanted:
+            records[wanted[key]] = value.decode("utf-8", "surrogateescape")
         pos = end
     return records
 
@@ -188,6 +203,8 @@ class TarReader:
         long_name: Optional[str] = None
         long_link: Optional[str] = None
         count = 0
+        member_meta = 0  # metadata bytes read for the member to come
+        archive_meta = 0
         while True:
             self._stream.skip(self._unread + self._padding)
             self._unread = self._padding = 0
@@ -204,34 +221,41 @@ class TarReader:
             size = _number(block[124:136], "size")
             if size < 0:
                 raise SnapshotError("archive header has a negative size")
+            count += 1  # metadata headers count too: a header is a header's work
+            if count > MAX_MEMBERS:
+                raise SnapshotError(f"archive has more than {MAX_MEMBERS} members")
             if typeflag in _META:
                 if size > MAX_HEADER_BYTES:
                     raise SnapshotError(f"archive has a {_META[typeflag]} of {size} bytes "
                                         f"(limit {MAX_HEADER_BYTES >> 10} KiB)")
+                member_meta += size
+                archive_meta += size
+                if member_meta > MAX_HEADER_BYTES:
+                    raise SnapshotError(f"archive has more than {MAX_HEADER_BYTES >> 10} KiB of "
+                                        "headers before one member")
+                if archive_meta > MAX_META_BYTES:
+                    raise SnapshotError(f"archive has more than {MAX_META_BYTES >> 20} MiB of headers")
                 payload = self._stream.exact(size)
                 self._stream.skip(-size % BLOCK)
                 if typeflag == b"x":
                     pax.update(_pax_records(payload))
                 elif typeflag == b"g":
-                    _pax_records(payload)  # validated; nothing in it matters to a snapshot
+                    _pax_records(payload, ())  # validated; nothing in it matters to a snapshot
                 elif typeflag == b"L":
                     long_name = _text(payload)
                 else:
                     long_link = _text(payload)
                 continue
-            count += 1
-            if count > MAX_MEMBERS:
-                raise SnapshotError(f"archive has more than {MAX_MEMBERS} members")
             name = _text(block[0:100])
             if block[257:263] == b"ustar\0" and block[345] != 0:
                 name = _text(block[345:500]) + "/" + name
             name = pax.get("path", long_name if long_name is not None else name)
             linkname = pax.get("linkpath", long_link if long_link is not None else _text(block[157:257]))
             if "size" in pax:
-                if not pax["size"].isdigit():
+                if not _DIGITS.match(pax["size"]):
                     raise SnapshotError(f"archive member {_short(name)!r}: bad PAX size")
                 size = int(pax["size"])
-            pax, long_name, long_link = {}, None, None
+            pax, long_name, long_link, member_meta = {}, None, None, 0
             if typeflag == b"\0" and name.endswith("/"):
                 typeflag = b"5"  # old tar: a directory is a regular entry named with a slash
             if typeflag in _REGULAR:

@@ -9,7 +9,6 @@ or a directory is opened: a FIFO or a device would block or never end.
 """
 
 import io
-import json
 import os
 import signal
 import stat
@@ -19,6 +18,7 @@ from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Sequence
 
 from accelnet.errors import ParseError, SnapshotError, Terminated
+from accelnet.parsers.jsontext import load_json
 from accelnet.readers.capturenames import stats_sample
 from accelnet.readers.host import Captures, CounterSample, Host, RecordedCaptures, Sampler, SampleState
 from accelnet.readers.safetar import MAX_DATA_BYTES, MAX_MEMBERS, extract, remove_tree
@@ -170,6 +170,10 @@ def _looks_like_snapshot(path: str) -> bool:
     )
 
 
+#: The longest sampling interval a bundle may claim (the writers allow 3600 s).
+MAX_SAMPLE_INTERVAL_S = 86400.0
+
+
 def read_meta(top: str) -> Dict[str, object]:
     """snapshot.json, with defaults: every file of a snapshot is optional (CONTRACT.md)."""
     meta: Dict[str, object] = {"format": SNAPSHOT_FORMAT, "sample_interval_s": DEFAULT_SAMPLE_INTERVAL}
@@ -179,20 +183,28 @@ def read_meta(top: str) -> Dict[str, object]:
         with io.open(fd, "rb") as handle:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise ValueError("not a regular file")
-            loaded = json.loads(handle.read(65536).decode("utf-8"))
+            loaded = load_json(handle.read(65536).decode("utf-8"), "snapshot.json")
     except FileNotFoundError:
         return meta
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # JsonTextError and UnicodeDecodeError are ValueErrors
         meta["error"] = f"snapshot.json unreadable: {exc}"
         return meta
     if isinstance(loaded, dict):
         interval = loaded.get("sample_interval_s")
-        if isinstance(interval, (int, float)) and not isinstance(interval, bool) and interval >= 0:
+        if isinstance(interval, (int, float)) and not isinstance(interval, bool) and \
+                0 <= interval <= MAX_SAMPLE_INTERVAL_S:
             meta["sample_interval_s"] = float(interval)
         for key in ("format", "captured_at"):
             if key in loaded:
                 meta[key] = loaded[key]
     return meta
+
+
+#: ``ethtool -S`` statistics read from one capture, and from all captures of one reading
+#: (an M-series VM with 416 vCPUs counts ~3,900 per synthetic NIC; hostile captures of 1 MiB
+#: of fresh names would cost ~100 MiB per interface): past them a sample is unparsable.
+MAX_CAPTURE_STATS = 16384
+MAX_READING_STATS = 100_000
 
 
 def _sample_interval(meta: Dict[str, object]) -> float:
@@ -212,6 +224,7 @@ def recorded_samples(captures: Captures, names: Sequence[str], interval: float) 
     from accelnet.parsers.ethtool_text import NoStatsAvailable, parse_ethtool_stats
 
     result: Dict[str, List[CounterSample]] = {}
+    budget = MAX_READING_STATS
     for name in names:
         samples: List[CounterSample] = []
         for index in (0, 1):
@@ -220,14 +233,20 @@ def recorded_samples(captures: Captures, names: Sequence[str], interval: float) 
                 if index == 0:
                     samples.append(CounterSample(None, SampleState.MISSING, "no ethtool -S capture"))
                 break
+            where = f"cmd/{stats_sample(name, index)}.txt"
             try:
-                stats = parse_ethtool_stats(text)
+                stats = parse_ethtool_stats(text, max_stats=MAX_CAPTURE_STATS)
             except NoStatsAvailable as exc:
                 samples.append(CounterSample(None, SampleState.NO_STATS, str(exc), index * interval))
                 break
             except ParseError as exc:
-                samples.append(CounterSample(None, SampleState.UNPARSABLE, str(exc), index * interval))
+                samples.append(CounterSample(None, SampleState.UNPARSABLE, f"{where}: {exc}", index * interval))
                 break
+            if len(stats) > budget:
+                samples.append(CounterSample(None, SampleState.UNPARSABLE, f"{where}: the captures hold more "
+                                             f"than {MAX_READING_STATS} statistics in all", index * interval))
+                break
+            budget -= len(stats)
             samples.append(CounterSample(stats, SampleState.OK, "", index * interval))
         result[name] = samples
     return result
