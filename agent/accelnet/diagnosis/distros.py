@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 from accelnet.diagnosis.status import CRITICAL, OK, UNKNOWN, WARNING
 from accelnet.errors import ParseError
+from accelnet.parsers.numbers import decimal
 
 if TYPE_CHECKING:
     from accelnet.parsers.kernelrelease import KernelRelease
@@ -55,14 +56,33 @@ def find_rule(os_release: Optional["OsRelease"]) -> Tuple[Optional[dict], str]:
     return None, ""
 
 
-def _version_tuple(text: Optional[str]) -> Tuple[int, ...]:
+#: A version component has a few digits; VERSION_ID=999…(5,000 digits) is no version.
+_MAX_COMPONENT_DIGITS = 9
+
+
+def _version_tuple(text: Optional[str]) -> Optional[Tuple[int, ...]]:
+    """``22.04`` as (22, 4): the ASCII digits of each dotted piece, up to the first piece
+    without any; None when a piece has more than _MAX_COMPONENT_DIGITS of them."""
     parts = []
     for piece in (text or "").split("."):
-        digits = "".join(c for c in piece if c.isdigit())
+        digits = "".join(c for c in piece if "0" <= c <= "9")
         if not digits:
             break
-        parts.append(int(digits))
+        number = decimal(digits, _MAX_COMPONENT_DIGITS)
+        if number is None:
+            return None
+        parts.append(number)
     return tuple(parts)
+
+
+def _rule_version(text: Optional[str]) -> Tuple[int, ...]:
+    """A version from the rules files (ours, well-formed)."""
+    return _version_tuple(text) or ()
+
+
+def _short(text: Optional[str], limit: int = 40) -> str:
+    text = text or ""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _os_name(os_release: "OsRelease") -> str:
@@ -103,7 +123,14 @@ def evaluate_distribution(os_release: Optional["OsRelease"], error: Optional[str
             f"{name} is derived from {rule['name']} but is not itself documented for Accelerated Networking",
             evidence,
         )
-    if since and version and _version_tuple(version) < _version_tuple(since):
+    ours = _version_tuple(version) if version else ()
+    if ours is None:
+        return Verdict(
+            UNKNOWN,
+            f"{name}: VERSION_ID {_short(version)!r} in /etc/os-release is not a version",
+            evidence,
+        )
+    if since and ours and ours < _rule_version(since):
         return Verdict(
             CRITICAL,
             f"{name} is older than {rule['name']} {since}, the first release documented for Accelerated Networking",
@@ -160,7 +187,7 @@ def mana_documented(os_release: Optional["OsRelease"]) -> Tuple[Optional[bool], 
     version = _version_tuple(os_release.version_id)
     if not releases or not version:
         return (False if not releases else None), releases
-    listed = [_version_tuple(r) for r in releases]
+    listed = [_rule_version(r) for r in releases]
     for first in listed:
         if version[0] == first[0] and version >= first:
             return True, releases
@@ -184,7 +211,7 @@ def _mana_problem(os_release: Optional["OsRelease"], kernel: str, release: "Kern
     else:
         minimum = rules()["mana"]["kernel_min_mainline"]
         checked.append(f"MANA needs {minimum}")
-        if not release.version < _version_tuple(minimum):
+        if not release.version < _rule_version(minimum):
             return None
         summary = f"kernel {kernel} is older than {minimum}, the first with the MANA driver"
     documented, releases = mana_documented(os_release)
@@ -248,7 +275,7 @@ def evaluate_kernel(
         fallback = (rule or {}).get("kernel_min_mainline") or rules()["fallback"]["kernel_min_mainline"]
         evidence.update({"minimum": fallback, "compared_as": "mainline", "source": source("mainline")})
         checked.append(f"mainline {fallback}")
-        if release.version < _version_tuple(fallback):
+        if release.version < _rule_version(fallback):
             problems.append(Verdict(CRITICAL, f"kernel {kernel} is older than {fallback}, whose hv_netvsc pairs the VF"))
 
     image_min = rule.get("image_min") if rule else None

@@ -80,7 +80,9 @@ class Pairing:
 
 
 def _int(text: Optional[str], base: int = 10) -> Optional[int]:
-    if text is None:
+    """A sysfs number (``ifindex``, ``mtu``; ``flags`` in hex): a few ASCII characters, or
+    not a number (int() of a snapshot's 64 KiB attribute would be slow, or refused)."""
+    if text is None or len(text) > 24 or any(ord(c) > 127 for c in text):
         return None
     try:
         return int(text, base)

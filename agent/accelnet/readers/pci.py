@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Dict, List, Optional, Tuple
 
 from accelnet.errors import ParseError
+from accelnet.parsers.numbers import decimal
 from accelnet.readers import capturenames
 from accelnet.readers.host import Host
 
@@ -184,6 +185,7 @@ def read_pci_slots(host: Host) -> Dict[int, str]:
     slots = {}
     for name in host.list_dir(PCI_SLOTS):
         address = host.read_attr(f"{PCI_SLOTS}/{name}/address")
-        if name.isdigit() and address:
-            slots[int(name)] = address.lower()
+        serial = decimal(name, max_digits=10)
+        if serial is not None and address:
+            slots[serial] = address.lower()
     return slots
