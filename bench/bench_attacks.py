@@ -1,7 +1,8 @@
 """What attacks cost: accelnet-check on hostile snapshots, scrapes under slow clients, and
 hostile IMDS answers.
 
-    python3 bench/bench_attacks.py [--scrapes 100] [--slow-clients 64] [--skip-imds]
+    python3 bench/bench_attacks.py [--scrapes 100] [--slow-clients 64] [--guessers 150]
+                                   [--pipeliners 20] [--skip-snapshots] [--skip-scrapes] [--skip-imds]
 
 Part 1 runs ``accelnet-check --snapshot`` in a fresh child per input and reads that child's
 peak RSS and CPU from ``getrusage(RUSAGE_CHILDREN)`` of a measuring process that has no other
@@ -11,8 +12,10 @@ burn CPU in link resolution, back-to-back PAX headers of fresh keys, and archive
 accept built to cost memory (PAX metadata at its bounds, 1 MiB ethtool captures of fresh
 names, 199,000 entries in one directory): every one must stay within 64 MiB. Part 2 starts the real agent on a fixture and times
 sequential scrapes with no attacker (the baseline), then while N clients hold connections
-(one header line every 3 s, or idle TCP connections), on plain HTTP and on TLS. Ratios are
-against the baselines of the same run. Part 3 times what a hostile IMDS (a stand-in on
+(one header line every 3 s, or idle TCP connections), 150 clients from 150 addresses sending
+a wrong basic-auth password, and 20 connections each pipelining 1,500 GETs and never reading,
+on plain HTTP and on TLS, basic auth on (the scraper's credentials cached, as Prometheus's
+are after its first scrape). Ratios are against the baselines of the same run. Part 3 times what a hostile IMDS (a stand-in on
 loopback) costs each client against an honest one: accelnet-collect under dash and busybox
 sh (the whole run, curl), the check's fetch, and the agent's --once refresh; the servers
 redirect elsewhere, answer 1 MiB, or drip one byte every 1.5 s; and the agent's refresh
@@ -33,6 +36,7 @@ sys.path[:0] = [os.path.join(REPO, "agent"), os.path.join(REPO, "tests", "securi
                 os.path.join(REPO, "tests")]
 
 from agent import Agent, SlowClients, scrape_latencies  # noqa: E402
+from webhelpers import PipeliningReaders, WrongPasswordClients  # noqa: E402
 from hostile import (FIXTURES, big_captures_archive, deep_tree_archive, fixture_archive, header_bomb,  # noqa: E402
                      pax_pileup, run_check, wide_archive)
 from imdsserver import FakeImds, fixture_host, recorded_capture  # noqa: E402
@@ -92,38 +96,56 @@ def _pct(values, p):
     return ordered[min(len(ordered) - 1, int(round(p / 100.0 * (len(ordered) - 1))))]
 
 
-def part2(work: str, scrapes: int, slow: int) -> None:
+def part2(work: str, scrapes: int, slow: int, guessers: int, pipeliners: int) -> None:
+    import bcrypt
     from webhelpers import make_pki
 
     pki_dir = os.path.join(work, "pki")
     os.mkdir(pki_dir)
     pki = make_pki(pki_dir)
-    print(f"\nscrape latency of the real agent, {scrapes} sequential scrapes each")
-    print(f"{'server':6} {'attackers':28} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'p50 x':>6} {'p99 x':>6}")
+    users = "basic_auth_users:\n  alice: %s\n" % bcrypt.hashpw(b"secret", bcrypt.gensalt(10)).decode()
+    alice = {"Authorization": "Basic YWxpY2U6c2VjcmV0"}
+    print(f"\nscrape latency of the real agent (basic auth, bcrypt cost 10; the scraper's credentials "
+          f"cached), {scrapes} sequential scrapes each")
+    print(f"{'server':6} {'attackers':44} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'p50 x':>6} {'p99 x':>6}")
+    modes = [
+        (None, "none (baseline)"),
+        ("drip", f"{slow} x one header line / 3 s"),
+        ("idle", f"{slow} x idle TCP connection"),
+        ("guess", f"{guessers} x wrong password, {guessers} addresses"),
+        ("pipeline", f"{pipeliners} x 1,500 pipelined GETs, never read"),
+    ]
     for tls in (False, True):
         config = os.path.join(work, f"web-{tls}.yml")
         with open(config, "w") as f:
-            f.write(f"tls_server_config:\n  cert_file: {pki.server_cert}\n  key_file: {pki.server_key}\n" if tls
-                    else "http_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\n")
+            f.write((f"tls_server_config:\n  cert_file: {pki.server_cert}\n  key_file: {pki.server_key}\n"
+                     if tls else "") + users)
         agent = Agent(work, config)
         ctx = pki.client_context() if tls else None
         try:
             agent.wait_serving(ctx)
+            assert agent.status(context=ctx, headers=alice) == 200
             base = None
-            for mode in (None, "drip", "idle"):
-                attackers = SlowClients(agent.port, slow, mode, every=3.0, context=ctx) if mode else None
+            for mode, label in modes:
+                if mode in ("drip", "idle"):
+                    attackers = SlowClients(agent.port, slow, mode, every=3.0, context=ctx)
+                elif mode == "guess":
+                    attackers = WrongPasswordClients(agent.port, guessers, sources=guessers, context=ctx)
+                elif mode == "pipeline":
+                    attackers = PipeliningReaders(agent.port, pipeliners, 1500, context=ctx,
+                                                  headers="Authorization: Basic YWxpY2U6c2VjcmV0\r\n")
+                else:
+                    attackers = None
                 try:
                     time.sleep(1.0 if mode else 0)
-                    lat = scrape_latencies(agent, scrapes, ctx, timeout=30.0, interval=0.05)
+                    lat = scrape_latencies(agent, scrapes, ctx, headers=alice, timeout=30.0, interval=0.05)
                 finally:
                     if attackers is not None:
                         attackers.close()
                 p50, p99 = statistics.median(lat), _pct(lat, 99)
                 if base is None:
                     base = (p50, p99)
-                label = "none (baseline)" if mode is None else (
-                    f"{slow} x one header line / 3 s" if mode == "drip" else f"{slow} x idle TCP connection")
-                print(f"{'TLS' if tls else 'HTTP':6} {label:28} {p50 * 1000:>8.1f} {p99 * 1000:>8.1f} "
+                print(f"{'TLS' if tls else 'HTTP':6} {label:44} {p50 * 1000:>8.1f} {p99 * 1000:>8.1f} "
                       f"{max(lat) * 1000:>8.1f} {p50 / base[0]:>6.2f} {p99 / base[1]:>6.2f}")
         finally:
             agent.stop()
@@ -198,6 +220,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scrapes", type=int, default=100)
     parser.add_argument("--slow-clients", type=int, default=64)
+    parser.add_argument("--guessers", type=int, default=150)
+    parser.add_argument("--pipeliners", type=int, default=20)
     parser.add_argument("--skip-snapshots", action="store_true")
     parser.add_argument("--skip-scrapes", action="store_true")
     parser.add_argument("--skip-imds", action="store_true")
@@ -206,7 +230,7 @@ def main() -> None:
         if not args.skip_snapshots:
             part1(work)
         if not args.skip_scrapes:
-            part2(work, args.scrapes, args.slow_clients)
+            part2(work, args.scrapes, args.slow_clients, args.guessers, args.pipeliners)
         if not args.skip_imds:
             part3(work)
 

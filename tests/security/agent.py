@@ -148,3 +148,4 @@ def scrape_latencies(agent: Agent, count: int, context: Optional[ssl.SSLContext]
         out.append(time.monotonic() - t0)
         time.sleep(interval)
     return out
+

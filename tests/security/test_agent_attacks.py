@@ -1,5 +1,6 @@
 """The real agent under attack: a web-config reload never fails open, and slow or idle
-clients never keep a scrape from being answered (plain HTTP and TLS)."""
+clients, wrong passwords and clients that pipeline without reading never keep a scrape from
+being answered (plain HTTP and TLS)."""
 
 import os
 import statistics
@@ -11,6 +12,7 @@ import bcrypt
 import pytest
 
 from agent import FIXTURE, REPO, Agent, SlowClients, scrape_latencies
+from webhelpers import PipeliningReaders, WrongPasswordClients
 
 USERS = "basic_auth_users:\n  alice: {}\n".format(bcrypt.hashpw(b"secret", bcrypt.gensalt(4)).decode())
 ALICE = {"Authorization": "Basic YWxpY2U6c2VjcmV0"}  # alice:secret
@@ -117,13 +119,51 @@ def test_scrapes_answered_while_64_slow_clients_hold_connections(tmp_path, agent
     agent = agents(str(config))
     ctx = pki.client_context() if tls else None
     agent.wait_serving(ctx)
-    attackers = SlowClients(agent.port, 64, mode, every=3.0, context=ctx)
+    # each scrape must be answered within 5 s (urlopen's timeout), over several of the slow
+    # clients' header lines
+    _scrapes_under(agent, ctx, SlowClients(agent.port, 64, mode, every=3.0, context=ctx), 16, 0.5)
+
+
+def _scrapes_under(agent, ctx, attackers, count, interval, headers=None):
+    """``count`` scrapes while ``attackers`` run, each answered 200 within 5 s; the agent lives."""
     try:
-        # each scrape must be answered within 5 s (urlopen's timeout), over several of the
-        # slow clients' header lines
-        latencies = scrape_latencies(agent, 16, ctx, timeout=5.0, interval=0.5)
+        time.sleep(1.0)
+        latencies = scrape_latencies(agent, count, ctx, headers=headers, timeout=5.0, interval=interval)
     finally:
         attackers.close()
-    print(f"{mode} {'tls' if tls else 'http'}: p50 {statistics.median(latencies) * 1000:.1f} ms, "
+    print(f"{type(attackers).__name__} {'tls' if ctx else 'http'}: p50 {statistics.median(latencies) * 1000:.1f} ms, "
           f"max {max(latencies) * 1000:.1f} ms over {len(latencies)} scrapes")
     assert agent.proc.poll() is None
+
+
+def _with_users(pki, tls: bool) -> str:
+    users = "basic_auth_users:\n  alice: {}\n".format(bcrypt.hashpw(b"secret", bcrypt.gensalt(10)).decode())
+    return _tls(pki, users) if tls else users
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "tls"])
+def test_scrapes_answered_while_150_clients_send_wrong_passwords(tmp_path, agents, pki, tls):
+    """150 clients from 150 addresses sending a wrong password (bcrypt at cost 10) starved
+    every authenticated scrape before (all 503): bcrypt ran in the shared pool under one
+    lock. Now every scrape with the scraper's (cached) credentials is answered."""
+    config = tmp_path / "web.yml"
+    config.write_text(_with_users(pki, tls))
+    agent = agents(str(config))
+    ctx = pki.client_context() if tls else None
+    agent.wait_serving(ctx)
+    assert agent.status(context=ctx, headers=ALICE) == 200  # its credentials are cached now
+    attackers = WrongPasswordClients(agent.port, 150, sources=150, context=ctx)
+    _scrapes_under(agent, ctx, attackers, 20, 0.25, headers=ALICE)
+    print(f"the attackers got {attackers.answers} answers: {attackers.statuses}")
+    assert set(attackers.statuses) <= {401}
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "tls"])
+def test_scrapes_answered_while_20_clients_pipeline_1500_requests_and_never_read(tmp_path, agents, pki, tls):
+    """Each held a worker in a blocking write (10 s) before: scrapes took 7-9 s."""
+    config = tmp_path / "web.yml"
+    config.write_text(_tls(pki) if tls else "http_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\n")
+    agent = agents(str(config))
+    ctx = pki.client_context() if tls else None
+    agent.wait_serving(ctx)
+    _scrapes_under(agent, ctx, PipeliningReaders(agent.port, 20, 1500, context=ctx), 20, 0.25)

@@ -3,8 +3,10 @@ importing it never picks up another directory's conftest)."""
 
 import http.client
 import os
+import socket
 import ssl
 import subprocess
+import threading
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
@@ -132,3 +134,92 @@ def make_pki(d: str) -> PKI:
     p = lambda n: os.path.join(d, n)  # noqa: E731
     return PKI(d, p("ca.crt"), p("server.crt"), p("server.key"), p("client.crt"),
                p("client.key"), p("other.crt"), p("other.key"), p("rogue.crt"), p("rogue.key"))
+
+
+def _tls_or_plain(sock: socket.socket, context: Optional[ssl.SSLContext]) -> socket.socket:
+    return context.wrap_socket(sock, server_hostname="localhost") if context is not None else sock
+
+
+class WrongPasswordClients:
+    """``count`` clients sending a wrong basic-auth password, each on its own keep-alive
+    connection (again after the server closes it), from ``sources`` loopback addresses in
+    turn (127.0.1.1, 127.0.1.2, …): per-address throttling alone cannot hold them back."""
+
+    def __init__(self, port: int, count: int, sources: int = 1, context: Optional[ssl.SSLContext] = None,
+                 authorization: str = "Basic YWxpY2U6d3Jvbmc=") -> None:  # alice:wrong
+        self.port, self.context = port, context
+        self.request = (f"GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: {authorization}\r\n\r\n").encode()
+        self.answers = 0
+        self.statuses: Dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(f"127.0.1.{1 + i % sources}",), daemon=True)
+                         for i in range(count)]
+        for t in self._threads:
+            t.start()
+
+    def _run(self, source: str) -> None:
+        sock = None
+        while not self._stop.is_set():
+            try:
+                if sock is None:
+                    raw = socket.create_connection(("127.0.0.1", self.port), timeout=30, source_address=(source, 0))
+                    sock = _tls_or_plain(raw, self.context)
+                sock.sendall(self.request)
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        raise OSError("closed")
+                    head += chunk
+                status = int(head.split(b" ", 2)[1])
+                with self._lock:
+                    self.answers += 1
+                    self.statuses[status] = self.statuses.get(status, 0) + 1
+                if b"connection: close" in head.lower():
+                    raise OSError("closed")
+            except (OSError, ValueError, IndexError):
+                if sock is not None:
+                    sock.close()
+                sock = None
+                self._stop.wait(0.05)
+        if sock is not None:
+            sock.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=60)
+
+
+class PipeliningReaders:
+    """``count`` connections that each send ``requests`` GETs at once (HTTP/1.1 pipelining)
+    and never read an answer."""
+
+    def __init__(self, port: int, count: int, requests: int = 1500, context: Optional[ssl.SSLContext] = None,
+                 headers: str = "") -> None:
+        one = f"GET /metrics HTTP/1.1\r\nHost: x\r\n{headers}\r\n".encode()
+        self.socks = []
+        for _ in range(count):
+            sock = _tls_or_plain(socket.create_connection(("127.0.0.1", port), timeout=30), context)
+            self.socks.append(sock)
+        self._threads = [threading.Thread(target=self._send, args=(s, one * requests), daemon=True) for s in self.socks]
+        for t in self._threads:
+            t.start()
+
+    @staticmethod
+    def _send(sock: socket.socket, data: bytes) -> None:
+        try:
+            sock.sendall(data)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        for s in self.socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)  # unblocks a sendall still under way
+            except OSError:
+                pass
+            s.close()
+        for t in self._threads:
+            t.join(timeout=60)

@@ -16,7 +16,17 @@ stdlib HTTP parser (``BaseHTTPRequestHandler``) and adds what an exporter on eve
 * request framing per RFC 9112: several or conflicting ``Content-Length`` headers, or one
   together with ``Transfer-Encoding``, are answered 400 (request smuggling);
 * basic auth checked with bcrypt, successful checks cached so a scrape does not pay bcrypt's
-  cost (exporter-toolkit does the same); failures always pay it, also for unknown users;
+  cost (exporter-toolkit does the same); failures always pay it, also for unknown users.
+  bcrypt never runs on the worker pool: a password the cache does not know is checked by
+  one auth thread, half of its time at most, one per client at a time, a client's failures
+  delaying its next check more and more (webauth.FailureThrottle) while its request waits
+  in the reception thread: guessing costs the guesser, never a scrape with cached
+  credentials;
+* answers are written without blocking: what the client does not take waits in the
+  reception thread (bounded in all), and a connection that pipelines requests gets
+  :data:`MAX_PIPELINED` answers ahead, then ``Connection: close``; pipelined requests wait
+  behind new ones for a worker, so a client that sends many and reads none costs a few
+  scrapes and a socket;
 * every answer is bounded: request head size, socket timeouts, 400/404/405/414/431/500/503.
 
 ``import accelnet.agent.web`` does not import yaml, bcrypt or cryptography: they are loaded only
@@ -27,6 +37,7 @@ import collections
 import gzip
 import html
 import http.client
+import io
 import logging
 import os
 import selectors
@@ -35,11 +46,11 @@ import ssl  # already loaded by http.server (through http.client): costs nothing
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple, Union
 from urllib.parse import parse_qs, urlsplit
 
 from accelnet import __version__
-from accelnet.agent.webauth import BasicAuth, TokenBucket
+from accelnet.agent.webauth import BasicAuth, FailureThrottle, TokenBucket, client_key
 from accelnet.errors import ParseError
 from accelnet.agent.webconfig import (WebConfig, WebConfigError, build_ssl_context, describe, load_web_config,
                                       san_allowed, weakening)
@@ -67,6 +78,27 @@ MAX_RECEPTION_BYTES = 16 << 20
 #: What the reception thread buffers before handing over anyway: enough for the handler to
 #: answer 414 (request line over 64 KiB) or 431 (head over MAX_REQUEST_HEAD).
 MAX_BUFFERED_HEAD = 65537 + MAX_REQUEST_HEAD + 2
+
+#: Answers one connection gets to requests it sent before reading the previous answer
+#: (HTTP/1.1 pipelining), after the answer to its first: the last says Connection: close,
+#: and what was sent after it is dropped. A client that sends 1,500 requests and reads none
+#: costs 1 + MAX_PIPELINED scrapes.
+MAX_PIPELINED = 8
+
+#: Requests a worker answers from one connection's buffer before the others get a turn.
+PIPELINE_TURN = 2
+
+#: Bytes of answers written but not yet taken by their clients, all connections together;
+#: past it the connection holding the most is dropped.
+MAX_UNSENT_BYTES = 64 << 20
+
+#: Requests whose password waits for bcrypt in the auth thread's queue (more wait in the
+#: reception thread, each its client's turn).
+MAX_AUTH_QUEUE = 32
+
+#: One TLS record: what a non-blocking write offers at a time (and again, the same, when
+#: the socket was full).
+_SEND_CHUNK = 16384
 
 
 class ListenAddressError(ParseError):
@@ -134,6 +166,19 @@ def framing_problem(lengths: List[str], encodings: List[str]) -> Optional[str]:
     if lengths and encodings:
         return "both Content-Length and Transfer-Encoding"
     return None
+
+
+def head_authorization(buf: bytes) -> Optional[str]:
+    """The Authorization header of the first request head in ``buf``, read by the parser the
+    handler uses (http.client's); None without one, or when the head does not parse."""
+    end = buf.find(b"\n")
+    if end < 0:
+        return None
+    try:
+        headers = http.client.parse_headers(io.BytesIO(buf[end + 1:]))
+    except (http.client.HTTPException, ValueError):
+        return None
+    return headers.get("Authorization")
 
 
 def head_complete(buf: bytes) -> bool:
@@ -215,6 +260,14 @@ class _Reader:
     def leftover(self) -> bytes:
         return bytes(self._buf)
 
+    def _more(self) -> bytes:
+        """What the socket has now: the reception thread hands over whole heads, so a
+        worker never waits for bytes (the socket does not block)."""
+        try:
+            return self._sock.recv(16384)
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            return b""
+
     def readline(self, limit: int = -1) -> bytes:
         while True:
             nl = self._buf.find(b"\n")
@@ -222,14 +275,14 @@ class _Reader:
                 return self._take(nl + 1)
             if 0 <= limit <= len(self._buf):
                 return self._take(limit)
-            chunk = self._sock.recv(16384)
+            chunk = self._more()
             if not chunk:
                 return self._take(len(self._buf))
             self._buf += chunk
 
     def read(self, n: int = -1) -> bytes:
         while n < 0 or len(self._buf) < n:
-            chunk = self._sock.recv(16384)
+            chunk = self._more()
             if not chunk:
                 break
             self._buf += chunk
@@ -249,11 +302,12 @@ class _Reader:
 
 
 class _Writer:
-    """Collects a whole response and sends it with one sendall on flush: headers and body
-    in one segment, so Nagle and delayed ACK never add 40 ms to a scrape."""
+    """Collects a whole response and, on flush, writes it without blocking: headers and body
+    in one segment (Nagle and delayed ACK never add 40 ms to a scrape), and what the socket
+    does not take now stays in the connection's outbox for the reception thread."""
 
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
+    def __init__(self, conn: "_Conn") -> None:
+        self._conn = conn
         self._parts: List[bytes] = []
 
     def write(self, data: bytes) -> int:
@@ -262,8 +316,9 @@ class _Writer:
 
     def flush(self) -> None:
         if self._parts:
-            data, self._parts = b"".join(self._parts), []
-            self._sock.sendall(data)
+            self._conn.out += b"".join(self._parts)
+            self._parts = []
+            self._conn.send_some()
 
     def close(self) -> None:
         self._parts = []
@@ -300,18 +355,17 @@ class _Handler(BaseHTTPRequestHandler):
     #: end the connection after this response (and say so in a Connection header)
     close_after = False
 
-    def __init__(self, request: socket.socket, client_address: Any, server: "Server",
-                 buffered: bytes = b"") -> None:
-        self._buffered = buffered
+    def __init__(self, conn: "_Conn", server: "Server") -> None:
+        self._conn = conn
         #: set when the connection stays open for another request: it goes back to the
-        #: reception thread with what is left in the buffer
+        #: reception thread with what is left in the buffer (and in its outbox)
         self.keep_alive = False
-        super().__init__(request, client_address, server)  # type: ignore[arg-type]  # typeshed's BaseServer: a Server is one
+        super().__init__(conn.sock, conn.addr, server)  # type: ignore[arg-type]  # typeshed's BaseServer: a Server is one
 
     def setup(self) -> None:
         self.connection = self.request
-        self.rfile = _Reader(self.connection, self._buffered)
-        self.wfile = _Writer(self.connection)
+        self.rfile = _Reader(self.connection, bytes(self._conn.buf))
+        self.wfile = _Writer(self._conn)
 
     def finish(self) -> None:
         try:
@@ -320,16 +374,24 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
     def handle(self) -> None:
-        """The requests whose heads are buffered; then the connection waits elsewhere."""
+        """The requests whose heads are buffered, a turn of them; then the connection waits
+        in the reception thread (its answers taken, its next head, its next password)."""
         self.close_connection = True
-        while True:
+        conn = self._conn
+        for _ in range(PIPELINE_TURN):
             self.rfile.budget = 65537  # the stdlib itself answers 414 past 65536 bytes
             self.handle_one_request()
             self.wfile.flush()
             if self.close_connection or self.server.stopping:
+                self.keep_alive = False
                 return
+            self.keep_alive = True
             if not self.rfile.next_head_buffered():
-                self.keep_alive = True
+                conn.pipelined = 0
+                return
+            conn.pipelined += 1  # sent before it read this answer
+            conn.bulk = True
+            if conn.out or self.server.needs_bcrypt(self.rfile.leftover()):
                 return
 
     def parse_request(self) -> bool:
@@ -394,11 +456,13 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Content-Length", "0").strip() not in ("", "0") or \
                 "Transfer-Encoding" in self.headers:
             self.close_after = True  # a body is never read: it must not pass for a request
+        if self._conn.pipelined >= MAX_PIPELINED:
+            self.close_after = True  # enough answers ahead of the client: the rest is dropped
         settings = srv.settings
         if settings.limiter is not None and not settings.limiter.allow():
             self._reply(429, b"Too Many Requests\n", head=head)
             return
-        if settings.auth is not None and not settings.auth.check(self.headers.get("Authorization")):
+        if settings.auth is not None and not self._authorized(settings.auth):
             self._reply(401, b"Unauthorized\n", extra=(("WWW-Authenticate", "Basic"),), head=head)
             return
         url = urlsplit(self.path)
@@ -418,6 +482,16 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reply(503, b"Not ready\n", extra=(("Retry-After", "1"),), head=head)
         else:
             self._reply(404, b"Not Found\n", head=head)
+
+    def _authorized(self, auth: BasicAuth) -> bool:
+        """Cached credentials pass, none or malformed ones fail, and the others were checked
+        by the auth thread before this request reached a worker (the verdict it left)."""
+        header = self.headers.get("Authorization")
+        known = auth.screen(header)
+        verdict, self._conn.verdict = self._conn.verdict, None
+        if known is not None:
+            return known
+        return verdict is not None and verdict[0] == header and verdict[1]
 
     def _metrics(self, query: str, head: bool) -> None:
         from prometheus_client.exposition import choose_encoder
@@ -504,10 +578,12 @@ def _bind(host: str, port: int, backlog: int) -> socket.socket:
 
 
 class _Conn:
-    """A connection in the reception thread: its bytes so far and its one deadline."""
+    """A connection: its bytes in and out so far, and its one deadline while it is in the
+    reception thread (for its head, its answer to be taken, or its next request)."""
 
     __slots__ = ("sock", "addr", "buf", "deadline", "handshaking", "allowed_sans", "idle",
-                 "since", "fd", "host")
+                 "since", "fd", "host", "out", "close_when_sent", "pipelined", "bulk", "verdict",
+                 "client", "write_waits_read")
 
     def __init__(self, sock: socket.socket, addr: Any, deadline: float, handshaking: bool,
                  allowed_sans: Optional[Tuple[str, ...]]) -> None:
@@ -521,6 +597,37 @@ class _Conn:
         self.since = time.monotonic()
         self.fd = sock.fileno()
         self.host = str(addr[0]) if addr else "-"
+        #: answers written but not taken by the client yet
+        self.out = bytearray()
+        self.close_when_sent = False
+        #: answers in a row to requests sent before the previous answer was read
+        self.pipelined = 0
+        #: its next request was pipelined: it waits behind new ones for a worker
+        self.bulk = False
+        #: (Authorization header, bcrypt's answer) for the head the auth thread checked
+        self.verdict: Optional[Tuple[Optional[str], bool]] = None
+        self.client = client_key(self.host)
+        #: the last write could not go on before TLS reads (a key update): wait to read
+        self.write_waits_read = False
+
+    def send_some(self) -> int:
+        """Write what the socket takes now (never blocks); the bytes sent. A TLS write the
+        socket could not take is offered again later with the same bytes."""
+        sent = 0
+        self.write_waits_read = False
+        while self.out:
+            try:
+                n = self.sock.send(self.out[:_SEND_CHUNK])
+            except ssl.SSLWantReadError:
+                self.write_waits_read = True
+                break
+            except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError):
+                break
+            if not n:
+                break
+            del self.out[:n]
+            sent += n
+        return sent
 
 
 class Server:
@@ -553,6 +660,8 @@ class Server:
         # counted under one lock so that "is a worker free for this one?" is never stale.
         self.max_queue = max_queue
         self._pending: Deque[_Conn] = collections.deque()
+        #: connections whose next request was pipelined: served when no new one waits
+        self._bulk: Deque[_Conn] = collections.deque()
         self._lock = threading.Lock()
         self._wakeup = threading.Condition(self._lock)
         self._workers: List[threading.Thread] = []
@@ -562,6 +671,22 @@ class Server:
         self._last_reject_log = 0.0
         # Connections handed back by workers for their next keep-alive request.
         self._returned: Deque[_Conn] = collections.deque()
+        # Passwords bcrypt must check: per client, the requests waiting for their turn
+        # (reception thread only), and the auth thread's bounded queue; a client has one
+        # password in the queue or being checked at a time (``_auth_busy``).
+        self._throttle = FailureThrottle()
+        self._waiting: Dict[str, Deque[Tuple[_Conn, Optional[str]]]] = {}
+        self._parked: Dict[int, _Conn] = {}
+        self._auth_lock = threading.Lock()
+        self._auth_ready = threading.Condition(self._auth_lock)
+        self._auth_queue: Deque[Tuple[_Conn, Optional[str]]] = collections.deque()
+        self._auth_busy: Set[str] = set()
+        self._auth_thread: Optional[threading.Thread] = None
+        self._stopped = threading.Event()
+        #: bcrypt runs started (one per password the cache did not know)
+        self.bcrypt_runs = 0
+        #: bytes of answers not taken by their clients, at the last count (MAX_UNSENT_BYTES)
+        self.unsent = 0
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -593,7 +718,12 @@ class Server:
         return self._rejected
 
     def backlogged(self) -> bool:
-        return bool(self._pending)
+        return bool(self._pending or self._bulk)
+
+    def needs_bcrypt(self, buffered: bytes) -> bool:
+        """Whether the first head in ``buffered`` carries credentials only bcrypt can judge."""
+        auth = self.settings.auth
+        return auth is not None and auth.screen(head_authorization(buffered)) is None
 
     def is_ready(self) -> bool:
         try:
@@ -652,8 +782,10 @@ class Server:
         conns: Dict[int, _Conn] = {}
         try:
             while not self.stopping:
+                self._pump_auth()
                 now = time.monotonic()
-                timeout = min([c.deadline for c in conns.values()] or [now + 1.0]) - now
+                wakes = [c.deadline for c in conns.values()] + [c.deadline for c in self._parked.values()]
+                timeout = min(wakes + [now + 1.0, now + self._next_turn()]) - now
                 try:
                     events = sel.select(max(0.0, min(timeout, 1.0)))
                 except InterruptedError:  # pragma: no cover - PEP 475 retries
@@ -670,11 +802,19 @@ class Server:
                 now = time.monotonic()
                 for c in [c for c in conns.values() if c.deadline <= now]:
                     log.debug("%s: %s", c.host, "idle keep-alive connection closed" if c.idle
+                              else "answer not taken in time: closed" if c.out
                               else "request head not received in time: closed")
                     self._drop(sel, conns, c)
+                for c in [c for c in self._parked.values() if c.deadline <= now]:
+                    log.debug("%s: its password's turn did not come in time: closed", c.host)
+                    del self._parked[c.fd]
+                    self._close(c.sock)
         finally:
             for c in list(conns.values()):
                 self._drop(sel, conns, c)
+            for c in list(self._parked.values()):
+                self._close(c.sock)
+            self._parked.clear()
             sel.close()
 
     def _accept_some(self, sel: "selectors.BaseSelector", conns: Dict[int, "_Conn"]) -> None:
@@ -732,8 +872,12 @@ class Server:
             sel.unregister(c.sock)
         except (KeyError, ValueError, OSError):
             pass
+        self._close(c.sock)
+
+    @staticmethod
+    def _close(sock: socket.socket) -> None:
         try:
-            c.sock.close()
+            sock.close()
         except OSError:
             pass
 
@@ -756,6 +900,9 @@ class Server:
                     log.info("%s: client certificate has none of the allowed SANs", c.host)
                     self._drop(sel, conns, c)
                     return
+            if c.out or c.close_when_sent:
+                self._flush(sel, conns, c)
+                return
             while len(c.buf) <= MAX_BUFFERED_HEAD:
                 try:
                     chunk = c.sock.recv(16384)
@@ -769,6 +916,7 @@ class Server:
                     return
                 if c.idle:  # a keep-alive request starts: the head deadline starts too
                     c.idle = False
+                    c.bulk = False
                     c.deadline = time.monotonic() + self.io_timeout
                 c.buf += chunk
             if sum(len(x.buf) for x in conns.values()) > MAX_RECEPTION_BYTES:
@@ -781,7 +929,7 @@ class Server:
             if head_complete(bytes(c.buf)) or len(c.buf) > MAX_BUFFERED_HEAD:
                 conns.pop(c.fd, None)
                 sel.unregister(c.sock)
-                self._submit(c)
+                self._route(c)
             else:
                 sel.modify(c.sock, selectors.EVENT_READ, c)
         except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as e:  # port probes, early closes
@@ -794,13 +942,115 @@ class Server:
             log.debug("%s: connection ended: %s", c.host, e)
             self._drop(sel, conns, c)
 
+    def _flush(self, sel: "selectors.BaseSelector", conns: Dict[int, "_Conn"], c: "_Conn") -> None:
+        """Give the client what it has not taken of its answers; then its next request."""
+        if c.send_some():
+            c.deadline = time.monotonic() + self.io_timeout
+        if c.out:
+            sel.modify(c.sock, selectors.EVENT_READ if c.write_waits_read else selectors.EVENT_WRITE, c)
+            unsent = sum(len(x.out) for x in conns.values())
+            while unsent > MAX_UNSENT_BYTES:
+                biggest = max(conns.values(), key=lambda x: len(x.out))
+                log.debug("%s: dropped, holding the most of %d MiB of answers not taken",
+                          biggest.host, MAX_UNSENT_BYTES >> 20)
+                unsent -= len(biggest.out)
+                self._drop(sel, conns, biggest)
+            self.unsent = unsent
+            return
+        if c.close_when_sent:
+            self._drop(sel, conns, c)
+            return
+        sel.modify(c.sock, selectors.EVENT_READ, c)
+        self._progress(sel, conns, c)  # its next head may be buffered already
+
+    def _route(self, c: "_Conn") -> None:
+        """A whole head: to a worker, or first to the auth thread when its password needs
+        bcrypt (waiting here, a socket and no worker, until its client's turn comes)."""
+        auth = self.settings.auth
+        if auth is not None:
+            header = head_authorization(bytes(c.buf))
+            if auth.screen(header) is None:
+                self._waiting.setdefault(c.client, collections.deque()).append((c, header))
+                self._parked[c.fd] = c
+                self._pump_auth()
+                return
+        self._submit(c)
+
+    def _next_turn(self) -> float:
+        """Seconds until a waiting client's next password may go to the auth queue (a full
+        queue: the auth thread wakes this thread when it has room)."""
+        if len(self._auth_queue) >= MAX_AUTH_QUEUE:
+            return 1.0
+        waits = [self._throttle.wait(k) for k in self._waiting if k not in self._auth_busy]
+        return min(waits) if waits else 1.0
+
+    def _pump_auth(self) -> None:
+        """Move waiting passwords whose client's turn has come into the auth queue."""
+        if not self._waiting:
+            return
+        with self._auth_lock:
+            for client in list(self._waiting):
+                if len(self._auth_queue) >= MAX_AUTH_QUEUE:
+                    break
+                if client in self._auth_busy or self._throttle.wait(client) > 0:
+                    continue
+                queue = self._waiting[client]
+                while queue:
+                    c, header = queue.popleft()
+                    if self._parked.get(c.fd) is c:  # not closed at its deadline meanwhile
+                        del self._parked[c.fd]
+                        self._auth_busy.add(client)
+                        self._auth_queue.append((c, header))
+                        self._auth_ready.notify()
+                        break
+                if not queue:
+                    del self._waiting[client]
+            if self._auth_queue and self._auth_thread is None:
+                self._auth_thread = threading.Thread(target=self._auth_loop, name="accelnet-web-auth",
+                                                     daemon=True)
+                self._auth_thread.start()
+
+    def _auth_loop(self) -> None:
+        """bcrypt for one password at a time, and then as long again idle: guessing gets at
+        most half of one CPU, whatever the number of guessers."""
+        while True:
+            with self._auth_lock:
+                while not self._auth_queue and not self.stopping:
+                    self._auth_ready.wait()
+                if self.stopping:
+                    return
+                c, header = self._auth_queue.popleft()
+            auth = self.settings.auth
+            started = time.monotonic()
+            self.bcrypt_runs += 1
+            ok = auth.verify(header) if auth is not None else True
+            spent = time.monotonic() - started
+            if ok:
+                self._throttle.succeeded(c.client)
+            else:
+                self._throttle.failed(c.client)
+            c.verdict = (header, ok)
+            with self._auth_lock:
+                self._auth_busy.discard(c.client)
+            self._submit(c)
+            self._wake()  # the client's next password may go now, or after its delay
+            if self._stopped.wait(spent):
+                return
+
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass
+
     def _submit(self, c: "_Conn") -> None:
         with self._wakeup:
-            full = len(self._pending) >= self.max_queue
+            queue = self._bulk if c.bulk else self._pending
+            full = len(queue) >= self.max_queue
             if not full:
-                self._pending.append(c)
-                # each idle worker takes one pending connection; start a worker for the rest
-                if len(self._pending) > self._idle and len(self._workers) < self.max_workers:
+                queue.append(c)
+                # each idle worker takes one waiting connection; start a worker for the rest
+                if len(self._pending) + len(self._bulk) > self._idle and len(self._workers) < self.max_workers:
                     t = threading.Thread(target=self._work, daemon=True,
                                          name=f"accelnet-web-{len(self._workers)}")
                     self._workers.append(t)
@@ -831,16 +1081,16 @@ class Server:
         while True:
             with self._wakeup:
                 self._idle += 1
-                while not self._pending and not self.stopping:
+                while not self._pending and not self._bulk and not self.stopping:
                     self._wakeup.wait()
                 self._idle -= 1
                 if self.stopping:
                     return
-                c = self._pending.popleft()
+                c = self._pending.popleft() if self._pending else self._bulk.popleft()
             self._serve_connection(c)
 
     def _serve_connection(self, c: "_Conn") -> None:
-        conn, addr = c.sock, c.addr
+        conn = c.sock
         key = id(conn)
         with self._lock:
             self._active[key] = conn
@@ -848,33 +1098,27 @@ class Server:
         try:
             if self.stopping:
                 return
-            conn.settimeout(self.io_timeout)  # blocking, for writing the answer
-            handler = _Handler(conn, addr, self, bytes(c.buf))
-        except OSError as e:  # resets, timeouts
+            conn.setblocking(False)  # a worker never waits on a client: unsent answers wait
+            handler = _Handler(c, self)
+        except OSError as e:  # resets
             log.debug("%s: connection ended: %s", c.host, e)
         except Exception:  # a bug here must not take a worker away
             log.exception("unexpected error serving %s", c.host)
         finally:
             with self._lock:
                 self._active.pop(key, None)
-                back = handler is not None and handler.keep_alive and not self.stopping
+                back = handler is not None and not self.stopping and (handler.keep_alive or bool(c.out))
                 if back:
-                    conn.setblocking(False)
+                    c.close_when_sent = not handler.keep_alive  # type: ignore[union-attr]  # back is True only with a handler
                     c.buf = bytearray(handler.rfile.leftover())  # type: ignore[union-attr]  # back is True only with a handler
-                    c.idle = True
                     c.since = time.monotonic()
-                    c.deadline = c.since + self.keepalive_timeout
+                    c.idle = not c.out
+                    c.deadline = c.since + (self.io_timeout if c.out else self.keepalive_timeout)
                     self._returned.append(c)
             if back:
-                try:
-                    self._wake_w.send(b"x")
-                except OSError:
-                    pass
+                self._wake()
             else:
-                try:
-                    conn.close()
-                except OSError:
-                    pass
+                self._close(conn)
 
     # -- stopping --
     def shutdown(self, timeout: float = 1.0) -> None:
@@ -884,19 +1128,22 @@ class Server:
         if self.stopping:
             return
         self.stopping = True
-        try:
-            self._wake_w.send(b"x")
-        except OSError:
-            pass
+        self._stopped.set()
+        self._wake()
+        with self._auth_lock:
+            self._auth_ready.notify_all()
+            checking = [c for c, _ in self._auth_queue]
+            self._auth_queue.clear()
         self._acceptor.join(max(0.0, deadline - time.monotonic()))
         self._sock.close()
         with self._wakeup:
-            pending = list(self._pending)  # connections still waiting are never served
+            pending = list(self._pending) + list(self._bulk)  # connections waiting are never served
             self._pending.clear()
+            self._bulk.clear()
             workers = list(self._workers)
             self._wakeup.notify_all()
-        for c in pending:
-            c.sock.close()
+        for c in pending + checking:
+            self._close(c.sock)
         grace = time.monotonic() + max(0.0, (deadline - time.monotonic()) / 2)
         for t in workers:
             t.join(max(0.0, grace - time.monotonic()))

@@ -1,4 +1,5 @@
-"""Who may scrape: exporter-toolkit's basic auth (bcrypt) and request rate limit.
+"""Who may scrape: exporter-toolkit's basic auth (bcrypt), the throttle that makes failed
+passwords cost their sender, and the request rate limit.
 
 Kept apart from the HTTP server so each can be read (and audited) on its own.
 """
@@ -55,6 +56,27 @@ class BasicAuth:
         self._bcrypt_lock = threading.Lock()
 
     def check(self, authorization: Optional[str]) -> bool:
+        known = self.screen(authorization)
+        return known if known is not None else self.verify(authorization)
+
+    def screen(self, authorization: Optional[str]) -> Optional[bool]:
+        """What is known without bcrypt: True for credentials that passed before (cached),
+        False for none or malformed ones, None when only bcrypt can tell (the server then
+        checks them off its worker pool, on the auth budget)."""
+        creds = _parse_basic(authorization)
+        if creds is None:
+            return False
+        with self._cache_lock:
+            if self._cache_key(*creds) in self._cache:
+                return True
+        return None
+
+    def _cache_key(self, user: bytes, password: bytes) -> bytes:
+        hashed = self._users.get(user, self._dummy)
+        return hmac.new(self._key, b"\0".join((user, hashed, password)), hashlib.sha256).digest()
+
+    def verify(self, authorization: Optional[str]) -> bool:
+        """bcrypt's answer (slow on purpose); a success is cached."""
         creds = _parse_basic(authorization)
         if creds is None:
             return False
@@ -63,7 +85,7 @@ class BasicAuth:
         known = hashed is not None
         if hashed is None:
             hashed = self._dummy
-        key = hmac.new(self._key, b"\0".join((user, hashed, password)), hashlib.sha256).digest()
+        key = self._cache_key(user, password)
         with self._cache_lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
@@ -82,6 +104,59 @@ class BasicAuth:
             while len(self._cache) > self.CACHE_SIZE:
                 self._cache.popitem(last=False)
         return True
+
+
+def client_key(address: Optional[str]) -> str:
+    """Whom a failure is counted against: the IPv4 address, or the /64 of an IPv6 one (one
+    host is given a /64 and can use all of it)."""
+    if not address or ":" not in address:
+        return address or "-"
+    import ipaddress
+
+    try:
+        ip = ipaddress.IPv6Address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
+
+
+class FailureThrottle:
+    """Failed passwords cost their sender: after FREE failures in a row from one client, its
+    next password is checked only after a delay that doubles with each failure (from BASE_S
+    up to CAP_S), and one at a time; a success clears it. The server parks a delayed
+    request (a socket, no worker), so a guesser waits and a scraper whose credentials are
+    cached never does. At most MAX_CLIENTS are remembered (the oldest go first)."""
+
+    FREE = 5
+    BASE_S = 0.25
+    CAP_S = 30.0
+    MAX_CLIENTS = 4096
+
+    def __init__(self, clock=time.monotonic) -> None:  # type: ignore[no-untyped-def]
+        self._clock = clock
+        self._lock = threading.Lock()
+        #: client -> (failures in a row, earliest next check)
+        self._clients: "collections.OrderedDict[str, Tuple[int, float]]" = collections.OrderedDict()
+
+    def wait(self, client: str) -> float:
+        """Seconds before ``client``'s next password may be checked (0: now)."""
+        with self._lock:
+            entry = self._clients.get(client)
+        return max(0.0, entry[1] - self._clock()) if entry else 0.0
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            failures = self._clients.pop(client, (0, 0.0))[0] + 1
+            delay = 0.0 if failures <= self.FREE else min(self.CAP_S, self.BASE_S * 2 ** (failures - self.FREE - 1))
+            self._clients[client] = (failures, self._clock() + delay)
+            while len(self._clients) > self.MAX_CLIENTS:
+                self._clients.popitem(last=False)
+
+    def succeeded(self, client: str) -> None:
+        with self._lock:
+            self._clients.pop(client, None)
 
 
 class TokenBucket:
