@@ -378,3 +378,39 @@ def test_directory_listings_and_path_memory_of_a_snapshot_are_bounded(tmp_path, 
         host.read_text("/d/e%02d/attr" % i)
     assert len(host._resolved) <= 30 and len(host._prefixes) <= 30
     assert host.is_dir("/d/e07")  # forgetting costs work again, never an answer
+
+
+def test_a_timeout_during_the_removal_waits_until_the_tree_is_gone(tmp_path, monkeypatch):
+    """accelnet-check's --timeout is SIGALRM raising where it strikes: in the middle of
+    removing an unpacked snapshot (or a bundle's work directory) it left the rest behind.
+    The signal now waits until the tree is gone, then raises."""
+    top = tmp_path / "tree"
+    top.mkdir()
+    for i in range(300):
+        (top / ("f%03d" % i)).write_text("x")
+    _deep_dirs(top, 50, "d")
+
+    class Timeout(Exception):
+        pass
+
+    def on_alarm(signum, frame):
+        raise Timeout()
+
+    real_unlink = os.unlink
+    calls = []
+
+    def unlink(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 100:  # the timeout strikes halfway
+            os.kill(os.getpid(), signal.SIGALRM)
+        return real_unlink(*args, **kwargs)
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    monkeypatch.setattr(os, "unlink", unlink)
+    try:
+        with pytest.raises(Timeout):
+            safetar.remove_tree(str(top))
+    finally:
+        monkeypatch.undo()
+        signal.signal(signal.SIGALRM, previous)
+    assert len(calls) > 100 and not top.exists()
