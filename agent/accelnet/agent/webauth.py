@@ -12,7 +12,7 @@ import hmac
 import os
 import threading
 import time
-from typing import Mapping, Optional, Tuple
+from typing import Callable, Mapping, Optional, Tuple
 
 
 def _parse_basic(header: Optional[str]) -> Optional[Tuple[bytes, bytes]]:
@@ -134,7 +134,7 @@ class FailureThrottle:
     CAP_S = 30.0
     MAX_CLIENTS = 4096
 
-    def __init__(self, clock=time.monotonic) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         #: client -> (failures in a row, earliest next check)
