@@ -27,7 +27,7 @@ def _templates(names, variables):
 def test_the_sh_collector_writes_exactly_the_files_of_the_table():
     script = _read("scripts", "accelnet-collect")
     written = set(re.findall(r'\$CMD/([\w.$-]+\.(?:txt|json))', script))
-    written |= set(re.findall(r'^\s*capture\s+"?([\w.$-]+\.(?:txt|json))', script, re.M))
+    written |= set(re.findall(r'^\s*capture(?:_modules)?\s+"?([\w.$-]+\.(?:txt|json))', script, re.M))
     written |= set(re.findall(r'not_captured\s+"?cmd/([\w.$-]+\.(?:txt|json))', script))
     assert _templates(written, r"\$\w+") == set(capturenames.FILES.values())
 

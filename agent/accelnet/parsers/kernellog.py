@@ -22,7 +22,7 @@ skipped: an event needs its boot-relative time.
 
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 VF_REGISTERED = "vf_registered"
 VF_UNREGISTERED = "vf_unregistered"
@@ -88,16 +88,20 @@ def parse_message(boot_s: float, message: str) -> Optional[KernelEvent]:
     return None
 
 
-def parse_kernel_log(text: str) -> List[KernelEvent]:
-    """Every VF event of a kernel log, oldest first, VF names as udev renamed them."""
-    events: List[KernelEvent] = []
+def records(text: str) -> Iterator[Tuple[float, str]]:
+    """(seconds since boot, message) of every record of a kernel log, in its order."""
     for line in text.splitlines():
         if not line or line[0].isspace() and not line.lstrip().startswith("["):
             continue  # kmsg continuation lines (" SUBSYSTEM=...") carry no message
         record = split_record(line.strip())
-        if record is None:
-            continue
-        boot_s, message = record
+        if record is not None:
+            yield record
+
+
+def parse_kernel_log(text: str) -> List[KernelEvent]:
+    """Every VF event of a kernel log, oldest first, VF names as udev renamed them."""
+    events: List[KernelEvent] = []
+    for boot_s, message in records(text):
         rename = _RENAME.match(message.rstrip())
         if rename:
             _apply_rename(events, old=rename.group(2), new=rename.group(1))

@@ -16,6 +16,8 @@ IMDS = "imds"            # the IMDS instance document, redacted
 ETHTOOL_INFO = "ethtool-i"        # per interface: its driver
 ETHTOOL_PERMADDR = "ethtool-P"    # per interface: its permanent MAC
 ETHTOOL_STATS = "ethtool-S"       # per interface and sample: its statistics
+MODULES_DEP = "modules-dep"          # the AN lines of /lib/modules/$(uname -r)/modules.dep
+MODULES_BUILTIN = "modules-builtin"  # ... and of modules.builtin (parsers/kmod.py)
 
 #: Each capture's file in a bundle's ``cmd/``; ``{ifname}`` and ``{index}`` are filled in.
 FILES: Dict[str, str] = {
@@ -26,6 +28,8 @@ FILES: Dict[str, str] = {
     LSPCI: "lspci.txt",
     IMDS: "imds.json",
     ETHTOOL_STATS: "ethtool-S.{ifname}.{index}.txt",
+    MODULES_DEP: "modules-dep.txt",
+    MODULES_BUILTIN: "modules-builtin.txt",
 }
 
 

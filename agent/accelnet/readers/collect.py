@@ -3,7 +3,8 @@
 Only what the checks read is captured (CONTRACT.md's snapshot layout, every file listed in
 docs/bundle.md): a few /etc and /proc files, the sysfs attributes of network interfaces, PCI
 and VMBus devices and DMI, ``lspci``, ``ip -o addr``, the kernel log, ``ethtool -i/-P`` per
-interface, two ``ethtool -S`` samples and the IMDS document. sysfs symlinks are kept as the kernel lays
+interface, two ``ethtool -S`` samples, the AN modules (/sys/module, modules.dep, modules.builtin)
+and the IMDS document. sysfs symlinks are kept as the kernel lays
 them out (relative), so a snapshot is read by the same code as the live host. DMI serial
 numbers and UUIDs are left out on purpose: a support bundle travels.
 """
@@ -17,7 +18,7 @@ import stat
 import tarfile
 import tempfile
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from accelnet import __version__
 from accelnet.parsers.imds import redact_imds
@@ -180,6 +181,7 @@ def collect_tree(host: Host, top: str, options: Options) -> None:
             tree.copy_attrs(f"/sys/bus/{bus}/devices/{device}")
     for slot in host.list_dir("/sys/bus/pci/slots"):
         tree.copy_file(f"/sys/bus/pci/slots/{slot}/address")
+    _copy_modules(host, tree, capture)
 
     capture(capturenames.LSPCI)
     if read_dmi(host).is_azure and options.imds:
@@ -200,6 +202,19 @@ def collect_tree(host: Host, top: str, options: Options) -> None:
     with open(os.path.join(top, "snapshot.json"), "w", encoding="utf-8") as out:
         json.dump(meta, out, indent=2)
         out.write("\n")
+
+
+def _copy_modules(host: Host, tree: _Tree, capture: Callable[[str], None]) -> None:
+    """Which AN modules are loaded (/sys/module/<name>), built in or installed (the AN lines
+    of modules.builtin and modules.dep): what tells a missing module from a failed probe."""
+    from accelnet.parsers.kmod import AN_MODULES
+
+    tree.materialize("/sys/module")  # whether it exists: /sys/module was read
+    for name in AN_MODULES:
+        if host.is_dir(f"/sys/module/{name}"):
+            tree.copy_attrs(f"/sys/module/{name}", follow=False)
+    capture(capturenames.MODULES_DEP)
+    capture(capturenames.MODULES_BUILTIN)
 
 
 def _write_capture(cmd: str, name: str, text: Optional[str]) -> None:

@@ -86,12 +86,41 @@ def produce_capture(name: str, imds_url: str) -> Optional[str]:
     ifname = capturenames.interface_of(capturenames.ETHTOOL_PERMADDR, name)
     if ifname is not None:
         return permanent_address_text(ifname)
+    if name in MODULE_LISTS:
+        return module_list_text(MODULE_LISTS[name])
     if name == capturenames.IMDS:
         try:
             return fetch_imds(imds_url)
         except (OSError, ValueError) as exc:
             raise CaptureUnavailable(f"IMDS did not answer: {exc}") from None
     return None
+
+
+#: Captures of the running kernel's depmod files, AN lines only (docs/bundle.md).
+MODULE_LISTS = {capturenames.MODULES_DEP: "modules.dep", capturenames.MODULES_BUILTIN: "modules.builtin"}
+MODULE_LIST_MAX_BYTES = 16 << 20
+
+
+def module_list_text(filename: str, root: str = "/") -> str:
+    """The lines of /lib/modules/$(uname -r)/<filename> that name an AN module."""
+    from accelnet.parsers.kmod import an_module_lines
+
+    try:
+        with open(os.path.join(root, "proc/sys/kernel/osrelease"), encoding="utf-8") as handle:
+            release = handle.read(256).strip()
+    except OSError as exc:
+        raise CaptureUnavailable(f"the kernel release could not be read: {exc.strerror or exc}") from None
+    if not release or "/" in release or release.startswith("."):
+        raise CaptureUnavailable(f"not a kernel release: {release!r}")
+    path = os.path.join(root, "lib/modules", release, filename)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MODULE_LIST_MAX_BYTES + 1)
+    except OSError as exc:
+        raise CaptureUnavailable(f"{path}: {exc.strerror or exc}") from None
+    if len(data) > MODULE_LIST_MAX_BYTES:
+        raise CaptureUnavailable(f"{path} is larger than {MODULE_LIST_MAX_BYTES >> 20} MiB")
+    return an_module_lines(data.decode("utf-8", errors="replace"))
 
 
 def run_command(argv: List[str], limit: Optional[int] = None) -> Optional[str]:
