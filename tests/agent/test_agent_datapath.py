@@ -30,3 +30,15 @@ def test_each_refresh_pairs_with_the_previous_reading():
     gone.samples = {"eth0": [CounterSample(None, "unavailable")]}
     agent._pair_with_previous(gone)  # netvsc re-attaching: no pair, and no crash
     assert len(gone.samples["eth0"]) == 1
+
+
+def test_the_vfs_own_counters_pair_too_so_the_agent_judges_their_drops():
+    agent = Agent(AgentConfig())
+    first = facts_with(BASE)
+    first.vf_samples = {"enP1s1": [CounterSample({"rx_out_of_buffer": 0}, "ok", "", 0.0)]}
+    agent._pair_with_previous(first)
+    second = facts_with(dict(BASE, vf_rx_packets=4010))
+    second.vf_samples = {"enP1s1": [CounterSample({"rx_out_of_buffer": 400}, "ok", "", 30.0)]}
+    agent._pair_with_previous(second)
+    assert [s.stats["rx_out_of_buffer"] for s in second.vf_samples["enP1s1"]] == [0, 400]
+    assert [s.stats["vf_rx_packets"] for s in second.samples["eth0"]] == [10, 4010]

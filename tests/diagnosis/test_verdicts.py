@@ -36,6 +36,14 @@ EXPECTED = {
     "ubuntu2204-cx5-mtu-mismatch": ("warning", 1, {"vf.bonded": "warning", "datapath.vf": "ok"}),
     "ubuntu2204-dpdk-netvsc-pmd": ("ok", 0, {"nic.synthetic": "ok", "vf.driver": "ok", "vf.bonded": "ok", "datapath.vf": "ok"}),
     "ubuntu2204-cx5-vf-vfio": ("ok", 0, {"vf.present": "ok", "vf.driver": "ok", "vf.bonded": "skipped", "datapath.vf": "ok"}),
+    # issue 20: a VF the guest cannot take, a failed probe, drops on the VF path
+    "ubuntu2204-custom-kernel-no-pci-hyperv": ("critical", 2, {"vf.present": "critical", "vf.driver": "skipped",
+                                                               "datapath.vf": "warning"}),
+    "fedora40-kernel-core-no-mlx5": ("critical", 2, {"vf.present": "ok", "vf.driver": "critical", "datapath.vf": "warning"}),
+    "ubuntu2204-cx5-probe-fw-timeout": ("critical", 2, {"vf.present": "ok", "vf.driver": "critical", "datapath.vf": "warning"}),
+    "ubuntu2204-mana-probe-failed": ("critical", 2, {"vf.present": "ok", "vf.driver": "critical", "datapath.vf": "warning"}),
+    "ubuntu2204-cx5-vf-tx-drops": ("warning", 1, {"vf.bonded": "ok", "datapath.vf": "warning"}),
+    "ubuntu2204-cx5-vf-rx-drops": ("critical", 2, {"vf.bonded": "ok", "datapath.vf": "critical"}),
 }
 
 
@@ -248,3 +256,52 @@ def test_host_block_says_who_and_when():
     assert host["hostname"] == "ubuntu2204-cx5-vf-flapping"
     assert host["time"] == "2025-06-03T17:43:12Z"
     assert host["vm_id"] and host["tool_version"]
+
+
+ENABLE_AN = ("--accelerated-networking", "az network nic update", "deallocate")
+
+
+def test_an_offered_but_no_pci_hyperv_is_not_an_off():
+    report = _golden_report("ubuntu2204-custom-kernel-no-pci-hyperv")
+    present = _check(report, "vf.present")
+    assert "Accelerated Networking is on at the host" in present["summary"]
+    assert "'VF slot 1 added'" in present["summary"] and "no pci-hyperv" in present["summary"]
+    assert "CONFIG_PCI_HYPERV=m" in present["remedy"] and "linux-azure" in present["remedy"]
+    for check in report["checks"]:
+        assert not any(word in (check["remedy"] or "") for word in ENABLE_AN), check["id"]
+    assert present["evidence"]["offered"]["interfaces"] == ["eth0"]
+    assert present["evidence"]["offered"]["module_state"] == {"loaded": False, "builtin": False, "file": ""}
+
+
+def test_a_missing_vf_driver_names_the_package_not_modprobe_alone():
+    driver = _check(_golden_report("fedora40-kernel-core-no-mlx5"), "vf.driver")
+    assert "mlx5_core is not installed" in driver["summary"]
+    assert "sudo dnf install -y kernel-modules-$(uname -r)" in driver["remedy"]
+    assert not any(word in driver["remedy"] for word in ENABLE_AN)
+
+
+@pytest.mark.parametrize("name, module, said, errno", [
+    ("ubuntu2204-cx5-probe-fw-timeout", "mlx5_core", "Firmware over 120000 MS in pre-initializing state, aborting", -16),
+    ("ubuntu2204-mana-probe-failed", "mana", "VfVerifyVersionOutput: -110, status=0x0", -110),
+])
+def test_a_failed_probe_takes_its_remedy_from_the_error(name, module, said, errno):
+    report = _golden_report(name)
+    driver = _check(report, "vf.driver")
+    assert said in driver["summary"] and f"error {errno}" in driver["summary"]
+    assert f"{module} is loaded: nothing to load" in driver["remedy"]
+    assert "modprobe" not in driver["remedy"] and "az vm redeploy" in driver["remedy"]
+    assert driver["evidence"]["virtual_functions"][0]["cause"]["errno"] == errno
+    assert _check(report, "datapath.vf")["remedy"] == driver["remedy"]
+
+
+@pytest.mark.parametrize("name, counter, share, per_second", [
+    ("ubuntu2204-cx5-vf-tx-drops", "netvsc_tx", 0.007947, 31.0),
+    ("ubuntu2204-cx5-vf-rx-drops", "vf_rx", 0.020019, 86.0),
+])
+def test_drops_are_rates_and_shares(name, counter, share, per_second):
+    datapath = _check(_golden_report(name), "datapath.vf")
+    (row,) = datapath["evidence"]["interfaces"]
+    bad = [d for d in row["drops"] if d["status"] != "ok"]
+    assert [(d["counter"], d["share"], d["per_second"]) for d in bad] == [(counter, share, per_second)]
+    assert f"{share:.2%}" in datapath["summary"] and f"{per_second:,.1f}/s" in datapath["summary"]
+    assert "warns from 0.1%" in datapath["remedy"] and "critical from 1%" in datapath["remedy"]

@@ -40,6 +40,7 @@ def test_the_azure_probe_race_sequence():
         (183.192623, "mlx5_core", "468b:00:02.0", PROBE_FAILED, -16),
     ]
     assert failures[-1].text == "mlx5_core: probe of 468b:00:02.0 failed with error -16"
+    assert failures[1].said == "Firmware over 120000 MS in pre-initializing state, aborting"
     assert all(f.is_pci for f in failures)
 
 
@@ -63,6 +64,8 @@ def test_mana_hardware_channel_timeouts():
     ("mana 7870:00:00.0: gdma probe failed: err = -71", ("mana", "7870:00:00.0", DRIVER_ERROR, -71)),
     ("mana 7870:00:00.0: mana_gd_setup failed (error -110)", ("mana", "7870:00:00.0", DRIVER_ERROR, -110)),
     ("mana 7870:00:00.0: VfVerifyVersionOutput: 0, status=0x1", ("mana", "7870:00:00.0", PROTOCOL_VERSION, None)),
+    ("mana 7870:00:00.0: VfVerifyVersionOutput: -110, status=0x0", ("mana", "7870:00:00.0", FIRMWARE_TIMEOUT, -110)),
+    ("mana 7870:00:00.0: VfVerifyVersionOutput: -12, status=0x0", ("mana", "7870:00:00.0", DRIVER_ERROR, -12)),
     ("mana 7870:00:00.0: HWC: Failed hw_channel req: 0x2", ("mana", "7870:00:00.0", DRIVER_ERROR, None)),
     # mlx5 main.c / cmd.c, older and newer prefixes
     ("mlx5_core 0001:00:02.0: Firmware over 120000 MS in initializing state, aborting",

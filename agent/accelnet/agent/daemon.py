@@ -425,14 +425,15 @@ class Agent:
 
     def _pair_with_previous(self, facts: Facts) -> None:
         latest: Dict[str, CounterSample] = {}
-        for name, samples in facts.samples.items():
-            if not samples:
-                continue
-            now = samples[-1]
-            before = self._last_samples.get(name)
-            if before is not None and before.stats is not None and now.stats is not None:
-                facts.samples[name] = [before, now]
-            latest[name] = now
+        for taken in (facts.samples, facts.vf_samples):  # the VFs' own counters too (their drops)
+            for name, samples in taken.items():
+                if not samples:
+                    continue
+                now = samples[-1]
+                before = self._last_samples.get(name)
+                if before is not None and before.stats is not None and now.stats is not None:
+                    taken[name] = [before, now]
+                latest[name] = now
         self._last_samples = latest
 
     # -- what the collector asks for ---------------------------------------------------------

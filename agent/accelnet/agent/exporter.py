@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Mapp
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, UntypedMetricFamily
 
 from accelnet import __version__
-from accelnet.diagnosis import counters
+from accelnet.diagnosis import counters, drops
 from accelnet.diagnosis.finding import CHECK_IDS
 from accelnet.diagnosis.status import SEVERITY, SKIPPED, UNKNOWN
 from accelnet.readers.host import CounterSample
@@ -35,6 +35,17 @@ VF_METRICS = (
     ("vf_tx_packets", "accelnet_vf_tx_packets", "Packets sent through the VF (hv_netvsc vf_tx_packets)."),
     ("vf_tx_bytes", "accelnet_vf_tx_bytes", "Bytes sent through the VF (hv_netvsc vf_tx_bytes)."),
     ("vf_tx_dropped", "accelnet_vf_tx_dropped", "Packets hv_netvsc dropped sending to the VF (hv_netvsc vf_tx_dropped)."),
+)
+#: The VF interface's own drop counters (diagnosis/drops.py VF_DRIVER_DROPS), labelled with the
+#: synthetic NIC like every VF series: with accelnet_vf_*_packets_total they give the shares the
+#: alerting rules judge. They restart from 0 with each new VF (a counter reset to Prometheus).
+VF_DRIVER_DROP_METRICS = (
+    ("rx", "accelnet_vf_driver_rx_dropped",
+     "Packets the VF dropped on receive, before hv_netvsc saw them (its driver's own counters: mlx4_en rx_dropped, "
+     "mlx5 rx_out_of_buffer, mana hc_rx_discards_no_wqe and hc_rx_err_vport_disabled)."),
+    ("tx", "accelnet_vf_driver_tx_dropped",
+     "Packets the VF's driver dropped after accepting them to send (mlx4_en tx_dropped, mlx5 tx_queue_dropped, "
+     "mana hc_tx_err_*)."),
 )
 SYNTHETIC_METRICS = (
     ("rx_packets", "accelnet_synthetic_rx_packets", "Packets received on the synthetic (VMBus) path: sum of rx_queue_N_packets."),
@@ -259,9 +270,15 @@ class AccelnetCollector:
         yield datapath
 
     def _counters(self, view: AgentView, samples: Dict[str, CounterSample]) -> Iterator[Metric]:
-        self._read_counters([i.name for i in view.interfaces], samples)
+        # The VF interface of each synthetic NIC that has one: its own drop counters are read too.
+        vfs: Dict[str, Tuple[str, Optional[str]]] = {}
+        for iface in view.interfaces:
+            vf_name = iface.vf.get("name") if iface.vf else None
+            if iface.vf and vf_name:
+                vfs[iface.name] = (vf_name, iface.vf.get("driver"))
+        self._read_counters([i.name for i in view.interfaces] + [name for name, _ in vfs.values()], samples)
         families = {}
-        for stat, name, doc in VF_METRICS + SYNTHETIC_METRICS:
+        for stat, name, doc in VF_METRICS + SYNTHETIC_METRICS + VF_DRIVER_DROP_METRICS:
             families[stat] = CounterMetricFamily(name, doc, labels=["device"])
         for iface in view.interfaces:
             sample = samples.get(iface.name)
@@ -271,6 +288,11 @@ class AccelnetCollector:
                 families[stat].add_metric([iface.name], value)
             for stat, value in counters.synthetic_totals(sample.stats).items():
                 families[stat].add_metric([iface.name], value)
+            vf_name, vf_driver = vfs.get(iface.name, ("", None))
+            own = samples.get(vf_name) if vf_name else None
+            if own is not None and own.stats is not None:
+                for direction, value in drops.driver_dropped(vf_driver, own.stats).items():
+                    families[direction].add_metric([iface.name], value)
         yield from families.values()
 
     @staticmethod

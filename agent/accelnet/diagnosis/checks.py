@@ -9,8 +9,8 @@ that looks at several things (each VF, each NIC) collects :class:`Problem` value
 import dataclasses
 from typing import Dict, List, Optional, Tuple
 
-from accelnet.diagnosis import counters, distros
-from accelnet.diagnosis.facts import USER_SPACE_DRIVERS, Facts
+from accelnet.diagnosis import counters, distros, drops, vfbinding
+from accelnet.diagnosis.facts import USER_SPACE_DRIVERS, Facts, current_slot
 from accelnet.diagnosis.finding import CheckId, Finding, Problem, decide
 from accelnet.diagnosis.status import CRITICAL, OK, SKIPPED, UNKNOWN, WARNING
 from accelnet.diagnosis.vfhistory import Removal, frequent_removals, logged_switch, removal_evidence
@@ -258,8 +258,14 @@ def check_vf_present(facts: Facts, vfs: List[PciDevice], size_supported: bool = 
     without = [p for p in facts.pairings if p.vf is None and p.vf_pci is None]
     found = {p.synthetic.name: removal_evidence(facts, p) for p in without}
     gone = {name: removal for name, removal in found.items() if removal is not None}
-    never = [p for p in without if p.synthetic.name not in gone]
+    offered = offered_nics(facts, [p for p in without if p.synthetic.name not in gone])
+    never = [p for p in without if p.synthetic.name not in gone and p not in offered]
     problems: List[Problem] = []
+    if offered:
+        cause = offer_cause(facts)
+        evidence["offered"] = {"interfaces": [p.synthetic.name for p in offered], **cause.evidence}
+        problems.append(Problem(CRITICAL, "; ".join(_offer_text(facts, p) for p in offered) + ": " + cause.summary,
+                                cause.remedy))
     if gone:
         evidence["removed"] = [removal.as_evidence() for removal in gone.values()]
         problems.append(Problem(WARNING, "; ".join(_gone_text(removal) for removal in gone.values()),
@@ -279,15 +285,39 @@ def check_vf_present(facts: Facts, vfs: List[PciDevice], size_supported: bool = 
         problems.append(Problem(WARNING, "; ".join(texts), flapping_remedy(facts, sorted(flaps))))
     if not vfs and not facts.is_azure:
         return Finding(CheckId.VF_PRESENT, SKIPPED, "not an Azure VM: no Accelerated Networking VF expected", evidence)
-    if not vfs and (never or not gone):
+    if not vfs and (never or not gone and not offered):
         macs = [p.synthetic.mac for p in never if p.synthetic.mac]
         problems.append(Problem(
             CRITICAL,
             "no Accelerated Networking VF (Mellanox ConnectX or MANA) on the PCI bus: Accelerated Networking is off for "
-            + (f"{', '.join(p.synthetic.name for p in never)}" if never and gone else "this VM's NICs"),
+            + (f"{', '.join(p.synthetic.name for p in never)}" if never and (gone or offered) else "this VM's NICs"),
             enable_an_remedy(facts, macs) if size_supported else resize_remedy(facts),
         ))
     return decide(CheckId.VF_PRESENT, problems, evidence, healthy="; ".join(_vf_text(d) for d in vfs))
+
+
+def offered_nics(facts: Facts, candidates: List[Pairing]) -> List[Pairing]:
+    """Synthetic NICs without a VF whose VF the host offers all the same: the kernel log's
+    current ``VF slot <n> added``, or as many VMBus PCI pass-through devices that put no VF on
+    a PCI bus as there are such NICs (which NIC each belongs to, only pci-hyperv could say)."""
+    if facts.captures_only:
+        return []
+    logged = [p for p in candidates if current_slot(facts.history, p.synthetic.name) is not None]
+    waiting = vfbinding.waiting_bridges(facts)
+    if candidates and len(waiting) >= len(candidates):
+        return list(candidates)
+    return logged if waiting or not any(d.is_an_vf for d in facts.pci_devices) else []
+
+
+def offer_cause(facts: Facts) -> vfbinding.Cause:
+    return vfbinding.offer_cause(facts, vfbinding.waiting_bridges(facts), _vm_ref(facts))
+
+
+def _offer_text(facts: Facts, pairing: Pairing) -> str:
+    slot = current_slot(facts.history, pairing.synthetic.name)
+    seen = f"the kernel logged 'VF slot {slot} added'" if slot is not None else "a VMBus PCI pass-through device is there"
+    return (f"{pairing.synthetic.name}: Accelerated Networking is on at the host ({seen}), but the guest cannot take "
+            "the VF")
 
 
 def _driver_remedy(device: PciDevice) -> str:
@@ -315,11 +345,15 @@ def check_vf_driver(facts: Facts, vfs: List[PciDevice]) -> Finding:
                                  "nested VM), the kernel has no interface for it by design"))
         elif device.source == "lspci" and not device.driver:
             problems.append(Problem(UNKNOWN, f"{device.slot}: seen only by lspci, driver unknown"))
-        elif not device.driver:
-            problems.append(Problem(CRITICAL, f"{_vf_text(device)} has no driver bound", _driver_remedy(device)))
-        elif device.source == "sysfs" and not device.net_names:
-            problems.append(Problem(CRITICAL, f"{_vf_text(device)} is bound to {device.driver} but has no network interface",
-                                    _driver_remedy(device)))
+        elif not device.driver or device.source == "sysfs" and not device.net_names:
+            what = (f"{_vf_text(device)} has no driver bound" if not device.driver
+                    else f"{_vf_text(device)} is bound to {device.driver} but has no network interface")
+            cause = vfbinding.unbound_cause(facts, device, _vm_ref(facts))
+            if cause is None:
+                problems.append(Problem(CRITICAL, what, _driver_remedy(device)))
+            else:
+                row["cause"] = cause.evidence
+                problems.append(Problem(CRITICAL, f"{what}: {cause.summary}", cause.remedy))
     bound = [f"{d.slot} bound to {d.driver} ({', '.join(d.net_names) or 'lspci'})"
              for d in vfs if d.driver not in USER_SPACE_DRIVERS]
     return decide(CheckId.VF_DRIVER, problems + owned, {"virtual_functions": rows},
@@ -524,11 +558,60 @@ def _datapath_of(facts: Facts, p: Pairing) -> Tuple[Problem, Dict[str, object]]:
             return Problem(WARNING, f"{name}: traffic on the synthetic path: {vf} is not enslaved (see vf.bonded)",
                            "Fix vf.bonded first: hv_netvsc moves traffic to the VF as soon as it enslaves it"), row
         return Problem(WARNING, f"{name}: traffic on the synthetic path, not {the_vf} (fallback)", fallback_remedy(vf)), row
+    rates = vf_drop_rates(facts, p)
+    if any(r.dropped for r in rates):
+        row["drops"] = [r.as_evidence() for r in rates]
+    dropping = [Problem(r.status, _drop_text(r, vf), drop_remedy(r, vf)) for r in rates if r.status != OK]
+    if dropping:
+        worst = decide(CheckId.DATAPATH_VF, dropping)
+        return Problem(worst.status, f"{name}: traffic on {the_vf}, but {worst.summary}", worst.remedy), row
     notes = {
         counters.DATAPATH_VF: f"{name}: traffic on {the_vf}" + (" (the kernel log's last data-path switch)" if logged else ""),
         counters.DATAPATH_IDLE: f"{name}: idle while sampled (vf_* counters present)",
     }
     return Problem(OK, notes.get(path, f"{name}: vf_* counters present (not sampled twice)")), row
+
+
+def vf_drop_rates(facts: Facts, p: Pairing) -> List[drops.DropRate]:
+    """The VF path's drop counters between the first and last samples (diagnosis/drops.py)."""
+    usable = [(s.monotonic, s.stats) for s in facts.samples.get(p.synthetic.name) or [] if s.stats is not None]
+    if len(usable) < 2 or p.vf is None:
+        return []
+    (start, before), (end, after) = usable[0], usable[-1]
+    seconds = end - start if end > start else facts.sample_interval
+    own = [s.stats for s in facts.vf_samples.get(p.vf.name) or [] if s.stats is not None]
+    vf_driver = p.vf_pci.driver if p.vf_pci is not None else p.vf.driver
+    if len(own) < 2:
+        return drops.drop_rates(before, after, seconds, vf_driver)
+    return drops.drop_rates(before, after, seconds, vf_driver, own[0], own[-1])
+
+
+def _drop_text(rate: drops.DropRate, vf: str) -> str:
+    what = {
+        drops.NETVSC_TX: f"{vf}'s transmit queue refused {rate.share:.2%} of the packets hv_netvsc sent it",
+        drops.VF_TX: f"{vf} dropped {rate.share:.2%} of the packets it accepted to send",
+        drops.VF_RX: f"{vf} dropped {rate.share:.2%} of the packets it received",
+    }[rate.counter]
+    return f"{what} ({', '.join(rate.names)}: {rate.per_second:,.1f}/s)"
+
+
+def drop_remedy(rate: drops.DropRate, vf: str) -> str:
+    """What to do about one kind of drop on the VF path (the counters of diagnosis/drops.py)."""
+    thresholds = (f"datapath.vf warns from {drops.WARNING_SHARE:.1%} of a counter's packets dropped and is critical "
+                  f"from {drops.CRITICAL_SHARE:.0%} (at {drops.MIN_RATE:g} drop/s or more)")
+    if rate.counter == drops.VF_RX:
+        return (f"{vf}'s receive rings overflow (a packet arrived with no buffer posted): the CPUs serving its queues "
+                f"do not keep up. Raise its rings to the maximum (ethtool -g {vf}; sudo ethtool -G {vf} rx <maximum>), "
+                f"use all its channels (ethtool -l {vf}; sudo ethtool -L {vf} combined <maximum>) and spread their "
+                f"interrupts over the CPUs (irqbalance). {thresholds}")
+    if rate.counter == drops.VF_TX:
+        return (f"{vf}'s driver dropped packets it had accepted: see which counter grows (ethtool -S {vf} | grep -iE "
+                f"'drop|err') and the kernel log; packets larger than the VF's MTU (see vf.bonded) or a VF being "
+                f"removed by the host are the usual causes. {thresholds}")
+    return (f"{vf}'s transmit queue is full or stopped when hv_netvsc hands it packets: check the VF's link and "
+            f"queues (ip -s link show {vf}; ethtool -S {vf} | grep -iE 'drop|stop|wake'), give it all its channels "
+            f"and a larger transmit ring (sudo ethtool -L {vf} combined <maximum>; sudo ethtool -G {vf} tx <maximum>), "
+            f"and check whether the VM reaches its size's expected network bandwidth. {thresholds}")
 
 
 def _datapath_without_vf(facts: Facts, p: Pairing, size_supported: bool) -> Tuple[Problem, Dict[str, object]]:
@@ -545,10 +628,15 @@ def _datapath_without_vf(facts: Facts, p: Pairing, size_supported: bool) -> Tupl
     if removal_evidence(facts, p) is not None:
         return Problem(WARNING, f"{name}: traffic on the synthetic path: its VF was removed (see vf.present)",
                        servicing_remedy(facts, [name])), row
+    if p in offered_nics(facts, [q for q in facts.pairings if q.vf is None and q.vf_pci is None
+                                 and removal_evidence(facts, q) is None]):
+        return Problem(WARNING, f"{name}: traffic on the synthetic path: the host offers a VF the guest cannot take "
+                       "(see vf.present)", offer_cause(facts).remedy), row
     idle_vfs = [d for d in facts.pci_devices if d.is_an_vf and not d.net_names and d.driver not in USER_SPACE_DRIVERS]
     if idle_vfs:
+        cause = vfbinding.unbound_cause(facts, idle_vfs[0], _vm_ref(facts))
         return Problem(WARNING, f"{name}: traffic on the synthetic path: the VF {idle_vfs[0].slot} has no network "
-                       "interface (see vf.driver)", _driver_remedy(idle_vfs[0])), row
+                       "interface (see vf.driver)", cause.remedy if cause is not None else _driver_remedy(idle_vfs[0])), row
     remedy = enable_an_remedy(facts, [p.synthetic.mac] if p.synthetic.mac else []) if size_supported else resize_remedy(facts)
     return Problem(WARNING, f"{name}: no VF: all traffic on the synthetic path", remedy), row
 

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Dict, List, Optional
 from accelnet.diagnosis.source import NOT_ASKED, NOT_CAPTURED, SOURCE_OK, UNAVAILABLE, SourceKind, SourceState
 from accelnet.errors import ParseError
 from accelnet.parsers.ipaddr import Address
+from accelnet.parsers.driverlog import DriverFailure
 from accelnet.parsers.kernellog import KernelEvent
 from accelnet.readers import capturenames
 from accelnet.readers.host import CounterSample, Host
 from accelnet.readers.options import Options
 from accelnet.readers.netdev import HV_NETVSC, NetInterface, Pairing, VmbusNic, pair_interfaces, read_interfaces, read_vmbus_nics
-from accelnet.readers.pci import PciDevice, read_pci_devices, read_pci_slots
+from accelnet.readers.modules import ModuleState, read_modules
+from accelnet.readers.pci import HvPciBridge, PciDevice, read_hv_pci_bridges, read_pci_devices, read_pci_slots
 from accelnet.readers.platform import Dmi, count_cpus, read_dmi, read_kernel_release, read_os_release_text
 
 if TYPE_CHECKING:  # the parsers are imported where a host is read, not by importing this
@@ -61,6 +63,14 @@ class Facts:
     history_state: SourceState = NOT_CAPTURED
     #: /sys/bus/pci/slots: slot serial -> "domain:bus:device".
     pci_slots: Dict[int, str] = field(default_factory=dict)
+    #: VMBus PCI pass-through devices: the VFs the host offers, taken by pci-hyperv or not.
+    hv_pci_bridges: List[HvPciBridge] = field(default_factory=list)
+    #: The AN modules: loaded, installed, built in (readers/modules.py).
+    modules: Dict[str, ModuleState] = field(default_factory=dict)
+    #: What the VF drivers and hv_pci logged when they failed, oldest first.
+    driver_failures: List[DriverFailure] = field(default_factory=list)
+    #: The VF interfaces' own ethtool samples, taken with the synthetic NICs' (by VF name).
+    vf_samples: Dict[str, List[CounterSample]] = field(default_factory=dict)
 
     @property
     def boot_epoch(self) -> Optional[float]:
@@ -109,11 +119,17 @@ def gather(host: Host, options: Options) -> Facts:
     _read_management(host, facts.interfaces, facts.pci_devices)
     facts.pairings = pair_interfaces(facts.interfaces, facts.pci_devices, options.synthetic_drivers)
     facts.pci_slots = read_pci_slots(host)
+    facts.hv_pci_bridges = read_hv_pci_bridges(host)
+    facts.modules = read_modules(host)
     _pair_user_space_vfs(facts)
     synthetic = [p.synthetic.name for p in facts.pairings]
-    missing = [n for n in synthetic if n not in facts.samples]
+    vfs = [p.vf.name for p in facts.pairings if p.vf is not None and p.vf.name not in synthetic]
+    # One sampling of both sides: a VF's own drops are judged against the synthetic NIC's
+    # vf_* counters of the same moments.
+    missing = [n for n in synthetic + vfs if n not in facts.samples]
     if missing:
         facts.samples.update(host.sample_counters(missing, options.sample_seconds))
+    facts.vf_samples = {n: facts.samples[n] for n in vfs if n in facts.samples}
     facts.samples = {n: facts.samples[n] for n in synthetic}
     return facts
 
@@ -200,9 +216,11 @@ def _read_history(host: Host, facts: Facts) -> None:
         error = host.capture_problem(capturenames.DMESG)
         facts.history_state = SourceState(SourceKind.UNREADABLE, error) if error else _missing(host)
         return
+    from accelnet.parsers.driverlog import parse_driver_failures
     from accelnet.parsers.kernellog import parse_kernel_log
 
     facts.history = parse_kernel_log(text)
+    facts.driver_failures = parse_driver_failures(text)
     facts.history_state = SOURCE_OK
 
 

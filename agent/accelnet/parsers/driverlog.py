@@ -25,8 +25,9 @@ so a log that starts mid-way still gives what it holds.
   mfunc interface, aborting``, ``Failed to init command interface, aborting``, ``QUERY_FW
   command failed, aborting``…: lines of the device that say failed/aborting.
 * mana (drivers/net/ethernet/microsoft/mana/gdma_main.c): ``gdma probe failed: err = <n>``,
-  ``mana_gd_setup failed (error <n>)``, ``VfVerifyVersionOutput: <n>, status=0x<s>`` (older
-  ``VfVerResp err: …``: the host refused the driver's protocol version), ``Failed to query
+  ``mana_gd_setup failed (error <n>)``, ``VfVerifyVersionOutput: <err>, status=0x<s>`` (the version
+  handshake: an errno when the request failed, err 0 and a status when the host refused the
+  driver's protocol version), ``Failed to query
   resource info: …``, ``Failed to detect devices: …``, ``test_eq timed out on queue <n>``; hw_channel.c ``HWC: Request timed out!`` (later ``…: <ms> ms``),
   ``HWC: Failed hw_channel req: 0x<status>`` (the probe then fails with -EPROTO, -71).
 * hv_pci (drivers/pci/controller/pci-hyperv.c, ``dev_err`` on the VMBus device): e.g.
@@ -64,13 +65,14 @@ _DEVICE_LINE = re.compile(r"^(%s):? (%s)(?: [^\s:]+)?: (.*)$" % (_DRIVER, _DEVIC
 #: mlx5_core_err/warn put the C function, line and pid before the text.
 _MLX5_PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:\d+:\(pid \d+\): ")
 _CLASSIFIED = (
-    (re.compile(r"^Firmware over \d+ MS in (?:pre-)?initializing state, aborting$"), FIRMWARE_TIMEOUT),
     (re.compile(r"^\S+\(0x[0-9a-fA-F]+\) timeout\. Will cause a leak of a command resource$"), FIRMWARE_TIMEOUT),
     (re.compile(r"^test_eq timed out on queue \d+$"), FIRMWARE_TIMEOUT),
     (re.compile(r"^HWC: Request timed out\b.*$"), FIRMWARE_TIMEOUT),
+    (re.compile(r"^Firmware over \d+ MS in (?:pre-)?initializing state, aborting$"), FIRMWARE_TIMEOUT),
     (re.compile(r"^firmware version: 65535\.65535\.65535$"), DEVICE_GONE),
-    (re.compile(r"^(?:VfVerifyVersionOutput|VfVerResp)\b.*$"), PROTOCOL_VERSION),
 )
+#: mana's version handshake: an errno when the request failed, else the host's refusal.
+_VF_VERSION = re.compile(r"^VfVerifyVersionOutput: (-?\d{1,4}), status=0x[0-9a-fA-F]+$")
 _PROGRESS = re.compile(r"^Waiting for FW\b")
 _FAILURE_WORDS = re.compile(r"\b(?:fail(?:ed|ure|s)?|abort(?:ing|ed)?|timed out|timeout)\b", re.IGNORECASE)
 #: The errno a driver's own failure line names (``error code -110``, ``err = -71``,
@@ -88,6 +90,7 @@ class DriverFailure:
     kind: str
     errno: Optional[int]  # negative, where the line names one
     text: str  # the message, without its timestamp
+    said: str = ""  # what the driver said, without its driver/device/function prefixes
 
     @property
     def is_pci(self) -> bool:
@@ -99,21 +102,28 @@ def parse_message(boot_s: float, message: str) -> Optional[DriverFailure]:
     text = message.strip()
     match = _CORE_OLD.match(text)
     if match:
-        return DriverFailure(boot_s, match.group(1), match.group(2).lower(), PROBE_FAILED, int(match.group(3)), text)
+        return DriverFailure(boot_s, match.group(1), match.group(2).lower(), PROBE_FAILED, int(match.group(3)), text,
+                             f"probe failed with error {match.group(3)}")
     match = _CORE_NEW.match(text)
     if match:
-        return DriverFailure(boot_s, match.group(2), match.group(1).lower(), PROBE_FAILED, int(match.group(3)), text)
+        return DriverFailure(boot_s, match.group(2), match.group(1).lower(), PROBE_FAILED, int(match.group(3)), text,
+                             f"probe failed with error {match.group(3)}")
     match = _DEVICE_LINE.match(text)
     if not match:
         return None
     driver, device, body = match.group(1), match.group(2).lower(), match.group(3)
     body = _MLX5_PREFIX.sub("", body, count=1).strip()
+    version = _VF_VERSION.match(body)
+    if version:
+        err = int(version.group(1))
+        kind = PROTOCOL_VERSION if err == 0 else FIRMWARE_TIMEOUT if err in (-110, -62) else DRIVER_ERROR
+        return DriverFailure(boot_s, driver, device, kind, err or None, text, body)
     for pattern, kind in _CLASSIFIED:
         if pattern.match(body):
-            return DriverFailure(boot_s, driver, device, kind, _errno(body), text)
+            return DriverFailure(boot_s, driver, device, kind, _errno(body), text, body)
     if _PROGRESS.match(body) or not _FAILURE_WORDS.search(body):
         return None
-    return DriverFailure(boot_s, driver, device, DRIVER_ERROR, _errno(body), text)
+    return DriverFailure(boot_s, driver, device, DRIVER_ERROR, _errno(body), text, body)
 
 
 def _errno(body: str) -> Optional[int]:

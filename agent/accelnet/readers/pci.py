@@ -189,3 +189,33 @@ def read_pci_slots(host: Host) -> Dict[int, str]:
         if serial is not None and address:
             slots[serial] = address.lower()
     return slots
+
+
+VMBUS_DEVICES = "/sys/bus/vmbus/devices"
+#: VMBus class of a PCI pass-through device (include/linux/hyperv.h HV_PCIE_GUID): the host's
+#: offer of a PCI function, a VF, which pci-hyperv (driver hv_pci) turns into a PCI bus.
+HV_PCI_CLASS = "{44c4f61d-4444-4400-9d52-802e27ede19f}"
+
+
+@dataclass
+class HvPciBridge:
+    """A VMBus PCI pass-through device: vmbus creates it for every offer, whatever the guest
+    has; ``driver`` is hv_pci once pci-hyperv took it, and ``slots`` the PCI functions it put
+    on its bus (``<guid>/pci<domain>:00/<slot>``)."""
+
+    guid: str
+    driver: Optional[str]
+    slots: List[str] = field(default_factory=list)
+
+
+def read_hv_pci_bridges(host: Host) -> List[HvPciBridge]:
+    bridges = []
+    for guid in host.list_dir(VMBUS_DEVICES):
+        base = f"{VMBUS_DEVICES}/{guid}"
+        class_id = host.read_attr(f"{base}/class_id")
+        if class_id is None or class_id.lower() != HV_PCI_CLASS:
+            continue
+        slots = [slot for bus in host.list_dir(base) if bus.startswith("pci")
+                 for slot in host.list_dir(f"{base}/{bus}") if ":" in slot]
+        bridges.append(HvPciBridge(guid, host.link_name(f"{base}/driver"), sorted(slots)))
+    return bridges
