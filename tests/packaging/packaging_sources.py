@@ -2,7 +2,8 @@
 the agent serves.
 
 `served_metric_names` is the one switch for the last: it reads the metric table of
-CONTRACT.md plus prometheus_client's own collectors. `served_from_agent` reads the real
+CONTRACT.md, the metrics the repository documents beyond it (its own contract: the METRICS
+section of accelnet-agent(1)) and prometheus_client's own collectors. `served_from_agent` reads the real
 agent's /metrics on every fixture host; test_metric_names checks the rules and the dashboard
 against both, so a name must be in the contract *and* served.
 """
@@ -145,8 +146,27 @@ def client_default_metrics() -> Dict[str, str]:
     return names
 
 
+AGENT_MAN = REPO_ROOT / "packaging" / "man" / "accelnet-agent.1"
+
+
+def documented_metrics(text: Optional[str] = None) -> Dict[str, str]:
+    """The accelnet_* names of accelnet-agent(1)'s METRICS section (term lines ``.B a, b``
+    after ``.TP``/``.TQ``), typed by the naming the contract follows: ``_total`` is a counter."""
+    if text is None:
+        text = AGENT_MAN.read_text(encoding="utf-8")
+    section = re.search(r"^\.SH METRICS\n(.*?)(?=^\.SH )", text, re.S | re.M)
+    metrics: Dict[str, str] = {}
+    lines = section.group(1).splitlines() if section else []
+    for previous, line in zip([""] + lines, lines):
+        if previous in (".TP", ".TQ") and line.startswith(".B accelnet_"):
+            for name in re.findall(r"accelnet_[a-z0-9_]+", line):
+                metrics[name] = "counter" if name.endswith("_total") else "gauge"
+    return metrics
+
+
 def served_from_contract() -> Dict[str, str]:
     served = contract_metrics()
+    served.update(documented_metrics())
     served.update(client_default_metrics())
     return served
 

@@ -145,3 +145,15 @@ def test_exposition_parser_keeps_families_without_samples() -> None:
     assert src.parse_exposition(text) == {
         "accelnet_vf_events": "counter", "accelnet_vf_events_total": "counter", "accelnet_vf_present": "gauge",
     }
+
+
+def test_the_man_page_documents_at_least_the_contracts_metrics() -> None:
+    """The repository's own contract (accelnet-agent(1)) says at least what CONTRACT.md says,
+    and what it adds is served by the agent, with the type its name promises."""
+    documented = src.documented_metrics()
+    assert set(src.contract_metrics()) <= set(documented)
+    assert src.documented_metrics(".SH METRICS\n.TP\n.B accelnet_a_total, accelnet_b\n.SH SIGNALS\n") == {
+        "accelnet_a_total": "counter", "accelnet_b": "gauge"}
+    served = src.served_from_agent(src.fixture_snapshots()[:1])
+    for name in ("accelnet_vf_driver_rx_dropped_total", "accelnet_vf_driver_tx_dropped_total"):
+        assert documented[name] == served[name] == "counter", name
