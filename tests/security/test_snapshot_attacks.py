@@ -376,7 +376,7 @@ def test_directory_listings_and_path_memory_of_a_snapshot_are_bounded(tmp_path, 
     assert len(names) == 20 and names == sorted(names)
     for i in range(50):
         host.read_text("/d/e%02d/attr" % i)
-    assert len(host._resolved) <= 30 and len(host._prefixes) <= 30
+    assert len(host.files._resolved) <= 30 and len(host.files._prefixes) <= 30
     assert host.is_dir("/d/e07")  # forgetting costs work again, never an answer
 
 

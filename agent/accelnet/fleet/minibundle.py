@@ -4,7 +4,8 @@ A bundle of accelnet-collect is 15-100 KB of gzip, and Run Command returns 4,096
 payload (payload.sh) keeps of the bundle what the diagnosis reads: every directory and
 symlink (pairing follows sysfs links), the sysfs attributes in ``SYS_ATTRS``, the kernel
 log's lines matching ``DMESG_PATTERN``, the counters of synthetic NICs matching
-``ETHTOOL_PATTERN`` (hv_netvsc's vf_* and per-queue packets and bytes), the ``processor``
+``ETHTOOL_PATTERN`` (hv_netvsc's vf_* and per-queue packets and bytes), the VF drivers' drop
+counters of a VF's ``ethtool -S`` (``VF_ETHTOOL_PATTERN``, from diagnosis/drops.py), the ``processor``
 lines of cpuinfo, and every other file as it is. Nothing else of the diagnosis changes: the
 VM's snapshot is written back as a directory and diagnosed by the same code as any bundle
 (tests/fleet holds every fixture host's report from the reduced bundle equal to the full
@@ -35,6 +36,7 @@ import re
 from dataclasses import dataclass
 from typing import List
 
+from accelnet.diagnosis.drops import VF_DRIVER_DROPS
 from accelnet.errors import ParseError
 
 MAGIC = b"ACCELNET-MINIBUNDLE 1\n"
@@ -49,6 +51,17 @@ SYS_ATTRS = frozenset({
 DMESG_PATTERN = r"hv_netvsc|hv_pci|hv_vmbus|mlx[45]_|mana|renamed from|Hyper-V|DMI:"
 #: Counter lines kept of a synthetic NIC's `ethtool -S` (counters.py reads no others).
 ETHTOOL_PATTERN = r"^NIC statistics|^ *(vf_[a-z_]+|[rt]x_queue_[0-9]+_(packets|bytes)):"
+
+
+def _vf_drops_pattern() -> str:
+    """The lines of a VF's `ethtool -S` that the drop check reads: its driver's drop counters
+    (a name ending in ``_`` is a prefix), whatever the driver, so the VM need not know it."""
+    names = sorted({name for directions in VF_DRIVER_DROPS.values() for names in directions.values() for name in names})
+    return r"^NIC statistics|^ *(" + "|".join(n + "[a-z0-9_]*" if n.endswith("_") else n for n in names) + "):"
+
+
+#: Counter lines kept of a VF's `ethtool -S` (those are thousands of lines on mlx5).
+VF_ETHTOOL_PATTERN = _vf_drops_pattern()
 
 MAX_ENTRIES = 20000
 MAX_BYTES = 8 << 20

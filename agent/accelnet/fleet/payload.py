@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from typing import Optional
 
-from accelnet.fleet.minibundle import DMESG_PATTERN, ETHTOOL_PATTERN, SYS_ATTRS
+from accelnet.fleet.minibundle import DMESG_PATTERN, ETHTOOL_PATTERN, SYS_ATTRS, VF_ETHTOOL_PATTERN
 
 #: Base64 characters of one answer line: with the header the line stays well inside the
 #: 4,096 bytes of stdout Run Command returns.
@@ -94,6 +94,7 @@ def build(question: Question, collector: Optional[str]) -> str:
         "SYS_ATTRS": "|".join(sorted(SYS_ATTRS)),
         "DMESG": DMESG_PATTERN,
         "ETHTOOL": ETHTOOL_PATTERN,
+        "VF_ETHTOOL": VF_ETHTOOL_PATTERN,
         "COLLECTOR": (collector or "") if question.part == 1 else "",
     }
     for name, value in values.items():

@@ -148,6 +148,8 @@ minibundle() {
                         keep "$m_rel" "$m_part"
                     elif [ "$(wc -c <"$m_file")" -le 200 ]; then
                         keep "$m_rel" "$m_file"
+                    elif grep -E '@VF_ETHTOOL@' "$m_file" >"$m_part"; then
+                        keep "$m_rel" "$m_part"
                     fi
                     ;;
                 *) keep "$m_rel" "$m_file" ;;
