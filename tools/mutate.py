@@ -79,6 +79,12 @@ MODULE_TESTS: Dict[str, Sequence[str]] = {
     "kmsg": ("tests/parsers/test_parsers_kernellog.py", "tests/parsers/test_parsers_journal.py"),
     "ipaddr": ("tests/parsers/test_parsers_ipaddr.py",),
     "udevdb": ("tests/parsers/test_parsers_udevdb.py",),
+    "driverlog": ("tests/parsers/test_parsers_driverlog.py", "tests/diagnosis/test_vf_binding_and_drops.py"),
+    "kmod": ("tests/parsers/test_parsers_kmod.py", "tests/readers/test_modules_reader.py"),
+    "jsontext": ("tests/parsers/test_parsers_jsontext.py",),
+    "numbers": ("tests/parsers/test_parsers_jsontext.py",),
+    "drops": ("tests/diagnosis/test_vf_binding_and_drops.py", "tests/packaging/test_drop_thresholds_agree.py"),
+    "vfbinding": ("tests/diagnosis/test_vf_binding_and_drops.py", "tests/diagnosis/test_field_checks.py"),
     # Only the codec's own tests: a mutant killed by the timeout must not leave a namespace behind.
     "rtnl": ("tests/kernel/test_kernel_netlink.py", "-k", "codec or is_slave"),
 }
