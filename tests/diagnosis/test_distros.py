@@ -496,3 +496,32 @@ def test_no_rule_and_no_kernel_say_so_exactly():
     assert distros.find_rule(osr(NO_RULE)) == (None, "")
     assert distros.evaluate_kernel(osr("ubuntu-22.04"), None, None, []).summary == \
         "kernel release unknown (no /proc/sys/kernel/osrelease)"
+
+
+@pytest.mark.parametrize("version_id, ours", [("9" * 9, (999999999,)), ("22." + "0" * 20 + "4", (22, 4)),
+                                               ("9" * 10, None), ("22." + "1" * 10, None)])
+def test_a_version_component_has_at_most_nine_significant_digits(version_id, ours):
+    assert distros._version_tuple(version_id) == ours
+
+
+@pytest.mark.parametrize("version_id, shown", [
+    ("1" * 10, "'" + "1" * 10 + "'"),
+    ("1" * 40, "'" + "1" * 40 + "'"),
+    ("1" * 40 + "0", "'" + "1" * 40 + "…'"),
+    ("2" * 39 + "1" * 10, "'" + "2" * 39 + "1…'"),
+])
+def test_a_version_id_that_is_no_version_is_unknown_and_shown_at_most_40_characters(version_id, shown):
+    verdict = distros.evaluate_distribution(osr(f'PRETTY_NAME="Ubuntu X"\nID=ubuntu\nVERSION_ID="{version_id}"\n'))
+    assert (verdict.status, verdict.summary) == (
+        "unknown", f"Ubuntu X: VERSION_ID {shown} in /etc/os-release is not a version")
+    assert verdict.evidence["rule"] == "ubuntu"
+
+
+def test_mainline_minimums_have_two_numbers_as_mainline_releases_do():
+    # A kernel's version has three numbers (4.14.0), so it never equals a minimum of two
+    # (tools/mutants-equivalent.txt relies on it for "<" against "<=").
+    rules = distros.rules()
+    minimums = [rules["fallback"]["kernel_min_mainline"], rules["mana"]["kernel_min_mainline"]]
+    minimums += [row["kernel_min_mainline"] for row in rules["distributions"] if "kernel_min_mainline" in row]
+    assert len(minimums) >= 3
+    assert all(len(distros._rule_version(m)) == 2 for m in minimums), minimums

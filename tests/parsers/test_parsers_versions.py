@@ -1,5 +1,7 @@
 """Version comparison against the expectations of dpkg's and rpm's own test suites."""
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -329,3 +331,39 @@ def test_rpm_empty_epoch_is_zero():
 
     assert rpm_compare(":1.0", "1.0") == 0
     assert rpm_compare(":1.0", "0:1.0") == 0
+
+
+def test_an_epoch_is_digits_only_else_the_colon_belongs_to_the_version():
+    from accelnet.parsers.versions import rpm_compare
+
+    # rpmverParse(): "a:2.0" has no epoch (0) and the version "a:2.0", which is newer than "a.1";
+    # read as epoch "a" it would be older than epoch 0.
+    assert rpm_compare("a:2.0", "0:a.1") == 1
+    assert rpm_compare("0:a.1", "a:2.0") == -1
+
+
+@pytest.mark.parametrize("compare_in", [dpkg_compare, rpm_compare])
+@pytest.mark.parametrize("bad", ["", "  \t"])
+def test_an_empty_version_is_refused_as_empty(compare_in, bad):
+    with pytest.raises(VersionError, match=r"^(dpkg|rpm) version is empty$"):
+        compare_in(bad, "1.0")
+    with pytest.raises(VersionError, match=r"^(dpkg|rpm) version is empty$"):
+        compare_in("1.0", bad)
+
+
+@pytest.mark.parametrize("bad, reason", [
+    (":1.0", "epoch is empty"), ("x:1.0", "epoch 'x' is not a number"), ("1:", "nothing after the epoch"),
+    ("1:-1", "upstream version is empty"),
+])
+def test_dpkg_says_which_part_of_a_version_is_wrong(bad, reason):
+    # dpkg's parseversion() has one message for each of these.
+    with pytest.raises(VersionError, match=re.escape(f"dpkg version {bad!r}: {reason}")):
+        dpkg_compare(bad, "1.0")
+
+
+def test_a_digit_against_a_tilde_is_the_later():
+    # verrevcmp() weighs a digit as 0 where the other side has a non-digit: after "~" (-1),
+    # before letters ("1a1" > "1a~" and "1a1" < "1aa", as dpkg --compare-versions says).
+    assert dpkg_compare("1a1", "1a~") == 1
+    assert dpkg_compare("1a~", "1a1") == -1
+    assert dpkg_compare("1a1", "1aa") == -1
