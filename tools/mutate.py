@@ -11,7 +11,7 @@ equivalent mutant (one that cannot change behaviour), which ``tools/mutants-equi
 lists with a reason so the next run shows only real survivors.
 
     .venv/bin/python tools/mutate.py sizes distros          # some modules
-    .venv/bin/python tools/mutate.py --list                 # modules and their tests
+    .venv/bin/python tools/mutate.py --list                 # modules, tests, stale equivalent entries
     .venv/bin/python tools/mutate.py lspci --max 40         # a sample of 40 mutants
 
 Mutants run in forked children of one process that has already imported pytest and
@@ -437,6 +437,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                      if t.startswith("-") or (i and given[i - 1].startswith("-")) or (ROOT / t).exists()]
             if args.list:
                 print(f"{module}: {len(mutants)} mutants; tests: {' '.join(tests)}")
+                # An entry whose line was edited since matches no mutant: the list must follow the code.
+                current = {m.key for m in enumerate_mutants(module, source)}
+                for key in sorted(k for k in equivalent if k.split(" | ", 1)[0] == module and k not in current):
+                    print(f"  stale equivalent entry (no such mutant): {key}")
                 continue
             failing = overlay / f"{module}.baseline-failures"
             baseline = run_one(overlay, module, None, tests, args.examples, args.timeout * 3, failing)
