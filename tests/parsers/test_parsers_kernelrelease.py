@@ -191,3 +191,26 @@ def test_leading_zeros_are_not_a_long_version():
     assert parse_kernel_release("5.015.0" + "0" * 5000 + "-1-azure").version[:2] == (5, 15)
     with pytest.raises(KernelReleaseError, match="implausibly long"):
         parse_kernel_release("5.15." + "9" * 5000)
+
+
+def test_an_implausibly_long_version_is_shown_by_its_first_40_characters():
+    raw = "1" * 50 + ".0"
+    with pytest.raises(KernelReleaseError,
+                       match=r"^kernel release '%s'\.\.\. has an implausibly long version number$" % ("1" * 40)):
+        parse_kernel_release(raw)
+
+
+@pytest.mark.parametrize("bad", ["", " \n"])
+def test_an_empty_release_says_so(bad):
+    with pytest.raises(KernelReleaseError, match=r"^kernel release is empty$"):
+        parse_kernel_release(bad)
+
+
+@pytest.mark.parametrize("raw, family, distro, flavour", [
+    ("5.15.0-1064-azure+", "ubuntu", "1064", "azure"),   # a "+" (a dirty tree) after a dashed release
+    ("5.4.0-5", "ubuntu", "5", None),                    # a one-character release is still a release
+    ("5.14.0-el9", "rhel", "el9", None),                 # a dist tag first in the release, no arch
+])
+def test_short_and_dirty_releases_keep_their_family(raw, family, distro, flavour):
+    k = parse_kernel_release(raw)
+    assert (k.family, k.distro, k.flavour) == (family, distro, flavour)
