@@ -278,7 +278,7 @@ def load_equivalent() -> Dict[str, str]:
         for raw in EQUIVALENT.read_text(encoding="utf-8").splitlines():
             if not raw.strip() or raw.startswith("#"):
                 continue
-            key, _, reason = raw.partition("  # ")
+            key, _, reason = raw.rpartition("  # ")   # the last: a source line may hold "  # " too
             known[key.strip()] = reason.strip()
     return known
 

@@ -445,3 +445,40 @@ def test_numeric_forms_get_known_names():
     assert (cx.vendor_name, cx.device_name, cx.class_name) == (
         "Mellanox Technologies", "ConnectX Family mlx5Gen Virtual Function", "Ethernet controller")
     assert (mana.vendor_id, mana.device_id, mana.vendor_name) == ("1414", "00ba", "Microsoft Corporation")
+
+
+def test_descriptions_are_what_lspci_printed_or_built_from_the_names():
+    text = ('00:02.0 Network controller [0280]: Device [1ab4:0002]\n'                # both unknown: no description
+            '00:03.0 Ethernet controller [0200]: Acme Device [1ab4:0003]\n'         # only the vendor is known to lspci
+            '00:04.0 Ethernet controller [0200]: Acme Fancy NIC [15b3:1018]\n'      # lspci's own words are kept
+            '1a65:00:02.0 "Ethernet controller" "Mellanox Technologies" "MT27800 Family [ConnectX-5 Virtual Function]"\n')
+    unknown, acme, named, machine = parse_lspci(text)
+    assert (unknown.vendor_id, unknown.vendor_name, unknown.device_name, unknown.description) == ("1ab4", None, None, None)
+    assert (acme.vendor_name, acme.device_id, acme.device_name, acme.description) == ("Acme", "0003", None, None)
+    # The ids are a known VF, but lspci named the device otherwise: its text is not overridden.
+    assert (named.vendor_name, named.device_name, named.description) == (
+        "Mellanox Technologies", None, "Acme Fancy NIC")
+    assert machine.description == "Mellanox Technologies " + CX5
+
+
+def test_whitespace_around_a_field_is_no_part_of_it():
+    text = ('0000:00:08.0 "VGA compatible controller " " Microsoft Corporation" " Hyper-V virtual VGA "\n'
+            '0001:00:02.0  Ethernet controller:  Mellanox Technologies ' + CX5 + ' (rev 80)\n'
+            '\tKernel driver in use:   mlx5_core\n')
+    vga, vf = parse_lspci(text)
+    assert (vga.class_name, vga.class_code, vga.vendor_name, vga.vendor_id, vga.device_name) == (
+        "VGA compatible controller", "0300", "Microsoft Corporation", "1414", "Hyper-V virtual VGA")
+    assert (vf.class_name, vf.vendor_name, vf.device_name, vf.device_id, vf.driver) == (
+        "Ethernet controller", "Mellanox Technologies", CX5, "1018", "mlx5_core")
+
+
+@pytest.mark.parametrize("line", ["00:08.0 : Mellanox Technologies " + CX5, "00:08.0 Ethernet controller:   "])
+def test_a_terse_line_without_class_or_without_device_is_not_lspci(line):
+    with pytest.raises(LspciParseError):
+        parse_lspci(line + "\n")
+
+
+def test_a_blank_line_ends_a_vmm_record():
+    text = "Slot:\t00:08.0\nClass:\tEthernet controller\nVendor:\tMellanox Technologies\n\nDriver:\tmlx5_core\n"
+    (vf,) = parse_lspci(text)
+    assert (vf.vendor_name, vf.driver) == ("Mellanox Technologies", None)
