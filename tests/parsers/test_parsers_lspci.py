@@ -482,3 +482,36 @@ def test_a_blank_line_ends_a_vmm_record():
     text = "Slot:\t00:08.0\nClass:\tEthernet controller\nVendor:\tMellanox Technologies\n\nDriver:\tmlx5_core\n"
     (vf,) = parse_lspci(text)
     assert (vf.vendor_name, vf.driver) == ("Mellanox Technologies", None)
+
+
+def test_vmm_values_go_to_their_own_fields_and_bad_ones_are_dropped():
+    text = ("Slot:\t00:08.0\nClass:\tEthernet controller\nVendor:\tMellanox Technologies\nDevice:\t" + CX5 + "\n"
+            "Rev:\t80\nProgIf:\t01\nPhySlot:\t12\nIOMMUGroup:\t34\nNUMANode:\t0\n\n"
+            "Slot:\t00:09.0\nClass:\tEthernet controller\nRev:\tzz\nProgIf:\tx1\n")
+    vf, other = parse_lspci(text)
+    assert (vf.revision, vf.prog_if, vf.phy_slot, vf.iommu_group, vf.numa_node) == ("80", "01", "12", "34", 0)
+    assert (other.revision, other.prog_if) == (None, None)
+
+
+def test_a_device_line_is_the_name_until_the_record_has_one():
+    # pciutils before 2.2 print the slot as "Device:"; in a record that has no device yet a
+    # Device: line is its name even when it reads like a slot.
+    text = "Slot:\t00:08.0\nClass:\tEthernet controller\nDevice:\t01:00.0\nDevice:\t00:09.0\nVendor:\tAcme\n"
+    first, second = parse_lspci(text)
+    assert (first.slot, first.device_name, first.vendor_name) == ("0000:00:08.0", "01:00.0", None)
+    assert (second.slot, second.vendor_name) == ("0000:00:09.0", "Acme")
+
+
+def test_vmm_lines_outside_a_record_are_unreadable():
+    terse = "00:08.0 Ethernet controller: Mellanox Technologies " + CX5 + "\n"
+    (vf,) = parse_lspci(terse + "Driver:\tmlx5_core\n")
+    assert vf.driver is None
+    with pytest.raises(LspciParseError, match=r"first unreadable line: 'Driver:\\tmlx5_core'"):
+        parse_lspci("Driver:\tmlx5_core\n")
+
+
+def test_the_error_names_the_first_unreadable_line_cut_at_80_characters():
+    first = "x" * 79 + "yz"
+    with pytest.raises(LspciParseError) as err:
+        parse_lspci(first + "\nsecond bad line\n")
+    assert str(err.value) == "not lspci output (first unreadable line: %r)" % (first[:80],)
