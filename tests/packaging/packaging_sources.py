@@ -69,6 +69,9 @@ PROMETHEUS_TARGET_SERIES = {
     "scrape_samples_post_metric_relabeling": "gauge",
     "scrape_series_added": "gauge",
 }
+#: Series Prometheus writes for its alerting rules (a rule may stand down for another's alert).
+PROMETHEUS_RULE_SERIES = {"ALERTS": "gauge"}
+PROMETHEUS_RULE_LABELS = {"alertname", "alertstate"}
 
 
 def find_contract() -> Optional[Path]:
@@ -117,6 +120,28 @@ FALLBACK_CONTRACT_LABELS = {
 }
 # Labels Prometheus attaches to every scraped series.
 TARGET_LABELS = {"job", "instance"}
+FLEET_SCRAPE_CONFIG = REPO_ROOT / "docs" / "fleet" / "prometheus-azure-sd.yml"
+MANPAGE_AGENT = REPO_ROOT / "packaging" / "man" / "accelnet-agent.1"
+
+# Metrics the agent serves beyond CONTRACT.md's table ("at least"), documented in
+# accelnet-agent(1) and the README: name -> (type, labels). test_metric_names checks that the
+# man page documents each and that the agent serves it.
+DOCUMENTED_METRICS = {
+    "accelnet_nic_intent": ("gauge", {"device", "expect", "source"}),
+}
+
+
+def target_labels() -> Set[str]:
+    """job and instance, and every label the shipped relabelling gives a target (region,
+    accelnet_agent, ...): the rules may match on those."""
+    config = yaml.safe_load(FLEET_SCRAPE_CONFIG.read_text(encoding="utf-8"))
+    made = {c["target_label"] for job in config["scrape_configs"] for c in job.get("relabel_configs", [])
+            if c.get("target_label") and not c["target_label"].startswith("__")}
+    return TARGET_LABELS | made
+
+
+def documented_labels() -> Set[str]:
+    return {label for _, labels in DOCUMENTED_METRICS.values() for label in labels}
 
 
 def contract_labels() -> Set[str]:
@@ -167,6 +192,7 @@ def documented_metrics(text: Optional[str] = None) -> Dict[str, str]:
 def served_from_contract() -> Dict[str, str]:
     served = contract_metrics()
     served.update(documented_metrics())
+    served.update({name: kind for name, (kind, _) in DOCUMENTED_METRICS.items()})
     served.update(client_default_metrics())
     return served
 

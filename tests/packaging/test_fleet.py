@@ -2,11 +2,13 @@
 `promtool check config` with our rule files, the relabelling does what its comments say, and
 the cloud-init snippet is valid YAML whose script, paths and unit are the packages' own."""
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -79,7 +81,7 @@ def test_scrape_config_matches_the_rules_and_the_agent() -> None:
     assert job["job_name"] == "accelnet"
     for rule in src.load_rules():
         if "alert" in rule and "up{" in rule["expr"]:
-            assert 'up{job="%s"}' % job["job_name"] in rule["expr"]
+            assert 'up{job="%s"' % job["job_name"] in rule["expr"]
     daemon = (REPO_ROOT / "agent" / "accelnet" / "agent" / "daemon.py").read_text(encoding="utf-8")
     default_port = int(re.search(r"^DEFAULT_PORT = (\d+)$", daemon, re.M).group(1))
     assert job["azure_sd_configs"][0]["port"] == default_port
@@ -111,71 +113,119 @@ def test_the_three_stores_are_covered() -> None:
     assert urls["remote-write-mimir.yml"].endswith("/api/v1/push")
 
 
-# --- Relabelling, by Prometheus' rules for the actions used (keep, drop, replace, labelmap) ---
+# --- Relabelling, by the real Prometheus ----------------------------------------------------
+# file_sd carries the __meta_azure_* labels Azure discovery would give each VM (Prometheus
+# accepts any label in a file_sd group), and the shipped relabel_configs run on them as they
+# do on azure_sd's: the targets API shows what each VM becomes, and which are dropped.
 
-def _expand(replacement: str, match) -> str:
-    return re.sub(r"\$\{?(\w+)\}?", lambda m: match.group(int(m.group(1))) or "" if m.group(1).isdigit()
-                  else match.group(m.group(1)) or "", replacement)
-
-
-def _relabel(labels: Dict[str, str], configs: List[dict]) -> Optional[Dict[str, str]]:
-    """Prometheus' relabelling: regexes are anchored, the separator is ';', replace writes
-    the target label only when the regex matches, an empty result deletes it."""
-    labels = dict(labels)
-    for config in configs:
-        action = config.get("action", "replace")
-        regex = re.compile(config.get("regex", "(.*)"))
-        if action == "labelmap":
-            for name, value in list(labels.items()):
-                match = regex.fullmatch(name)
-                if match:
-                    labels[_expand(config.get("replacement", "$1"), match)] = value
-            continue
-        value = config.get("separator", ";").join(labels.get(name, "") for name in config.get("source_labels", []))
-        match = regex.fullmatch(value)
-        if action == "keep" and not match or action == "drop" and match:
-            return None
-        if action == "replace" and match:
-            result = _expand(config.get("replacement", "$1"), match)
-            if result:
-                labels[config["target_label"]] = result
-            else:
-                labels.pop(config["target_label"], None)
-    return {name: value for name, value in labels.items() if not name.startswith("__")}
-
-
-def _meta(**extra: str) -> Dict[str, str]:
+def _meta(address: str, **extra: str) -> Dict[str, str]:
     labels = {
-        "__address__": "10.0.0.4:9837", "__meta_azure_machine_os_type": "Linux",
+        "__address__": address, "__meta_azure_machine_os_type": "Linux",
         "__meta_azure_machine_name": "web-1", "__meta_azure_machine_resource_group": "rg-prod",
         "__meta_azure_subscription_id": "00000000-0000-0000-0000-000000000000",
         "__meta_azure_machine_location": "eastus", "__meta_azure_machine_tag_env": "prod",
         "__meta_azure_machine_tag_team": "network", "__meta_azure_machine_tag_costcenter": "42",
+        "__meta_azure_machine_size": "Standard_D4s_v5",
     }
     labels.update(extra)
     return labels
 
 
-def test_relabelling_keeps_linux_vms_and_maps_their_tags() -> None:
-    configs = _scrape_config()["scrape_configs"][0]["relabel_configs"]
-    assert _relabel(_meta(), configs) == {
-        "vm": "web-1", "resource_group": "rg-prod", "subscription_id": "00000000-0000-0000-0000-000000000000",
-        "tag_env": "prod", "tag_team": "network",
+def _relabelled(tmp_path: Path, vms: List[Dict[str, str]]) -> Dict[str, Optional[Dict[str, str]]]:
+    """address -> the target labels Prometheus gives the VM, or None when it is dropped."""
+    from promstack import Prometheus
+
+    config = _scrape_config()
+    job = config["scrape_configs"][0]
+    job.pop("azure_sd_configs")
+    job["file_sd_configs"] = [{"files": [str(tmp_path / "vms.json")]}]
+    job["scrape_interval"] = "1h"  # nothing to scrape: the targets are what is checked
+    config.pop("rule_files")
+    groups = [{"targets": [vm["__address__"]], "labels": {k: v for k, v in vm.items() if k != "__address__"}}
+              for vm in vms]
+    (tmp_path / "vms.json").write_text(json.dumps(groups))
+    with Prometheus(tmp_path / "prometheus", config) as prometheus:
+        deadline = time.monotonic() + 60
+        while True:
+            data = prometheus.targets()
+            if len(data["activeTargets"]) + len(data["droppedTargets"]) == len(vms) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    result: Dict[str, Optional[Dict[str, str]]] = {}
+    for target in data["activeTargets"]:
+        result[target["discoveredLabels"]["__address__"]] = target["labels"]
+    for target in data["droppedTargets"]:
+        result[target["discoveredLabels"]["__address__"]] = None
+    assert len(result) == len(vms), data
+    return result
+
+
+def test_relabelling_by_prometheus(tmp_path: Path) -> None:
+    vms = {
+        "plain": _meta("10.0.0.1:9837"),
+        "windows": _meta("10.0.0.2:9837", __meta_azure_machine_os_type="Windows"),
+        "scale-set": _meta("10.0.0.3:9837", __meta_azure_machine_scale_set="vmss-web"),
+        "an-off": _meta("10.0.0.4:9837", __meta_azure_machine_tag_accelnet="off"),
+        "enrolled": _meta("10.0.0.5:9837", __meta_azure_machine_tag_accelnet_agent="on"),
+        "enrolled-true": _meta("10.0.0.6:9837", __meta_azure_machine_tag_accelnet_agent="True"),
+        "not-enrolled": _meta("10.0.0.7:9837", __meta_azure_machine_tag_accelnet_agent="off"),
+        "provisioning": _meta("10.0.0.8:9837", __meta_azure_machine_tag_accelnet_agent="on",
+                              __meta_azure_machine_tag_accelnet_provision="start again; by accelnet-provision enable"
+                                                                          " --vm web-1; 2025-06-03T17:43:12Z"),
     }
-    in_scale_set = _relabel(_meta(__meta_azure_machine_scale_set="vmss-web"), configs)
-    assert in_scale_set["scale_set"] == "vmss-web"
-    # Neither the VM's size nor its region: those come from accelnet_vm_info, unrenamed.
-    assert not {"location", "vm_size"} & set(in_scale_set)
+    got = _relabelled(tmp_path, list(vms.values()))
+    by_name = {name: got[labels["__address__"]] for name, labels in vms.items()}
+    base = {"job": "accelnet", "vm": "web-1", "resource_group": "rg-prod", "region": "eastus",
+            "subscription_id": "00000000-0000-0000-0000-000000000000", "tag_env": "prod", "tag_team": "network"}
+    assert by_name["plain"] == dict(base, instance="10.0.0.1:9837")
+    assert by_name["windows"] is None
+    assert by_name["scale-set"] == dict(base, instance="10.0.0.3:9837", scale_set="vmss-web")
+    # AN off on purpose is the agent's to report (ok, and why): the VM stays a target.
+    assert by_name["an-off"] == dict(base, instance="10.0.0.4:9837")
+    assert by_name["enrolled"] == dict(base, instance="10.0.0.5:9837", accelnet_agent="on")
+    assert by_name["enrolled-true"] == dict(base, instance="10.0.0.6:9837", accelnet_agent="on")
+    assert by_name["not-enrolled"] == dict(base, instance="10.0.0.7:9837")
+    assert by_name["provisioning"] == dict(base, instance="10.0.0.8:9837", accelnet_agent="on",
+                                           accelnet_provision="running")
+    # Neither the VM's size nor `location`: those come from accelnet_vm_info, unrenamed.
+    assert not any({"location", "vm_size"} & set(labels or {}) for labels in by_name.values())
 
 
-def test_relabelling_drops_windows_and_opted_out_vms() -> None:
-    configs = _scrape_config()["scrape_configs"][0]["relabel_configs"]
-    assert _relabel(_meta(__meta_azure_machine_os_type="Windows"), configs) is None
-    for value in ("off", "false", "disabled"):
-        assert _relabel(_meta(__meta_azure_machine_tag_accelnet=value), configs) is None
-    assert _relabel(_meta(__meta_azure_machine_tag_accelnet="on"), configs) is not None
+def test_the_rules_read_the_target_labels_the_relabelling_makes() -> None:
+    """AccelnetAgentDown's matchers and the wave's grouping name labels the relabelling sets."""
+    made = {c["target_label"] for c in _scrape_config()["scrape_configs"][0]["relabel_configs"] if "target_label" in c}
+    assert {"region", "accelnet_agent", "accelnet_provision"} <= made
+    rules = {rule.get("alert") or rule["record"]: rule["expr"] for rule in src.load_rules()}
+    assert 'accelnet_agent="on"' in rules["AccelnetAgentDown"] and 'accelnet_provision=""' in rules["AccelnetAgentDown"]
+    assert "by (job, region)" in rules["region:accelnet_vms_vf_removed:count15m"]
 
 
+# --- Alertmanager ---------------------------------------------------------------------------
+
+ALERTMANAGER = FLEET / "alertmanager.yml"
+
+
+def test_alertmanager_config_passes_amtool() -> None:
+    amtool = require_tool("amtool", "prometheus-alertmanager")
+    result = subprocess.run([amtool, "check-config", str(ALERTMANAGER)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, universal_newlines=True, timeout=60)
+    assert result.returncode == 0 and "SUCCESS" in result.stdout, result.stdout
+    assert "1 inhibit rules" in result.stdout
+
+
+def test_the_inhibit_rule_names_real_alerts_and_labels() -> None:
+    config = yaml.safe_load(ALERTMANAGER.read_text(encoding="utf-8"))
+    alerts = {rule["alert"]: rule for rule in src.alert_rules()}
+    (rule,) = config["inhibit_rules"]
+    (source,) = rule["source_matchers"]
+    (target,) = rule["target_matchers"]
+    assert source == 'alertname="AccelnetVFServicingWave"'
+    inhibited = set(re.match(r'^alertname=~"(.*)"$', target).group(1).split("|"))
+    assert inhibited <= set(alerts) and "AccelnetVFMissing" in inhibited
+    # Never the fleet alert itself, nor what a wave does not explain (an agent that is down).
+    assert not inhibited & {"AccelnetVFServicingWave", "AccelnetAgentDown", "AccelnetAgentStale"}
+    assert rule["equal"] == ["job", "region"]
+    assert set(config["route"]["group_by"]) >= {"alertname", "region"}
 # --- cloud-init ---------------------------------------------------------------------------
 
 def _cloud_init() -> dict:
