@@ -182,7 +182,7 @@ def test_capture_cache_keeps_answers_and_retries_failures():
         calls.append(name)
         return next(answers)
 
-    capture = daemon._cached(fetch, {"imds": 3600.0})
+    capture = daemon._Cached(fetch, {"imds": 3600.0})
     assert capture("imds") is None  # IMDS down: asked again next time
     assert capture("imds") == "doc"
     assert capture("imds") == "doc"  # kept for the TTL

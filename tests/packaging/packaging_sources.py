@@ -121,7 +121,6 @@ FALLBACK_CONTRACT_LABELS = {
 # Labels Prometheus attaches to every scraped series.
 TARGET_LABELS = {"job", "instance"}
 FLEET_SCRAPE_CONFIG = REPO_ROOT / "docs" / "fleet" / "prometheus-azure-sd.yml"
-MANPAGE_AGENT = REPO_ROOT / "packaging" / "man" / "accelnet-agent.1"
 
 # Metrics the agent serves beyond CONTRACT.md's table ("at least"), documented in
 # accelnet-agent(1) and the README: name -> (type, labels). test_metric_names checks that the

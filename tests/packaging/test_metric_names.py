@@ -5,6 +5,7 @@ silently: this is the test that catches a renamed metric.
 """
 
 import importlib.util
+import re
 import time
 
 import pytest
@@ -159,3 +160,15 @@ def test_the_man_page_documents_at_least_the_contracts_metrics() -> None:
     served = src.served_from_agent(src.fixture_snapshots()[:1])
     for name in ("accelnet_vf_driver_rx_dropped_total", "accelnet_vf_driver_tx_dropped_total"):
         assert documented[name] == served[name] == "counter", name
+
+
+def test_metrics_beyond_the_contract_are_documented_with_their_labels() -> None:
+    """What the rules may read beyond CONTRACT.md's table is in accelnet-agent(1), labels too
+    (tests/test_agreement.py checks the agent serves it where an intent is declared)."""
+    page = src.AGENT_MAN.read_text(encoding="utf-8")
+    for name, (_, labels) in src.DOCUMENTED_METRICS.items():
+        section = page.split(".B %s\n" % name, 1)
+        assert len(section) == 2, name
+        text = section[1].split(".TP", 1)[0]
+        for label in labels:
+            assert re.search(r"\b%s\b" % label, text), (name, label)

@@ -77,6 +77,8 @@ class AgentConfig:
     events: bool = True
     web: bool = True  # False: --no-web, only --textfile is written
     once: bool = False  # --once: one refresh, one textfile, nothing served
+    expect_an: Optional[str] = None  # --expect-an: as accelnet-check's (intent flags)
+    ignore_nics: Sequence[str] = ()  # --ignore-nic
     refresh_deadline: float = REFRESH_DEADLINE_S
 
 
@@ -84,26 +86,34 @@ class AgentConfig:
 HostFactory = Callable[[Callable[[Produce], Produce]], Host]
 
 
-def _cached(fetch: Produce, ttls: Mapping[str, float]) -> Produce:
-    """Wrap a capture function so slow captures (IMDS, lspci) are asked at most once per TTL."""
-    memo: Dict[str, Tuple[float, str]] = {}
-    lock = threading.Lock()
+class _Cached:
+    """A capture function whose slow captures (IMDS, lspci) are asked at most once per TTL;
+    ``forget`` drops what it keeps (SIGHUP: the VM's tags, its declared intent, may have
+    changed since IMDS last answered)."""
 
-    def capture(name: str) -> Optional[str]:
-        ttl = ttls.get(name)
+    def __init__(self, fetch: Produce, ttls: Mapping[str, float]) -> None:
+        self._fetch = fetch
+        self._ttls = ttls
+        self._memo: Dict[str, Tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, name: str) -> Optional[str]:
+        ttl = self._ttls.get(name)
         if ttl is None:
-            return fetch(name)
-        with lock:
-            hit = memo.get(name)
+            return self._fetch(name)
+        with self._lock:
+            hit = self._memo.get(name)
             if hit and time.monotonic() - hit[0] < ttl:
                 return hit[1]
-        value = fetch(name)
+        value = self._fetch(name)
         if value is not None:  # no answer (IMDS down): ask again at the next refresh
-            with lock:
-                memo[name] = (time.monotonic(), value)
+            with self._lock:
+                self._memo[name] = (time.monotonic(), value)
         return value
 
-    return capture
+    def forget(self) -> None:
+        with self._lock:
+            self._memo.clear()
 
 
 def imds_answered(facts: Facts) -> Optional[bool]:
@@ -134,6 +144,8 @@ def view_from_facts(facts: Facts, findings, datapaths: Mapping[str, str],
         kernel_log_up=facts.history_state.ok,
         refreshed_at=time.time(),
         stalled=tuple(sorted(set(stalled))),
+        intents={p.synthetic.name: (d.expect, d.source) for p in facts.pairings
+                 for d in [facts.intent.nic(p.synthetic.name)] if d.source is not None},
     )
 
 
@@ -178,6 +190,7 @@ class Agent:
         self._last_samples: Dict[str, CounterSample] = {}
         self._counters: Optional[CounterSource] = None
         self._reread = False  # --snapshot is a directory: read it again at each refresh
+        self._cache: Optional[_Cached] = None
         self._monitors: Dict[str, _Supervised] = {}
         self._monitor_lock = threading.Lock()
         self.server: Optional["Server"] = None
@@ -220,7 +233,8 @@ class Agent:
         """Every live capture through a cache (the slow ones asked at most once per TTL) and
         within the refresh's deadline (agent/sources.py)."""
         ttls = {capturenames.IMDS: IMDS_TTL_S, capturenames.LSPCI: LSPCI_TTL_S, capturenames.DMESG: LSPCI_TTL_S}
-        self._sources = BoundedSources(_cached(produce, ttls), self.config.refresh_deadline)
+        self._cache = _Cached(produce, ttls)
+        self._sources = BoundedSources(self._cache, self.config.refresh_deadline)
         return self._sources
 
     def build_registry(self):
@@ -404,7 +418,8 @@ class Agent:
         if self._reread:
             self._host = self._open_host()
         sample = ONCE_SAMPLE_S if self.config.once and self._host.live else 0
-        options = Options(sample_seconds=sample, imds=self.config.imds, synthetic_drivers=self.config.synthetic_drivers)
+        options = Options(sample_seconds=sample, imds=self.config.imds, synthetic_drivers=self.config.synthetic_drivers,
+                          expect_an=self.config.expect_an, ignore_nics=tuple(self.config.ignore_nics))
         if self._sources is not None:
             self._sources.begin()
         facts = gather(self._host, options)
@@ -479,7 +494,10 @@ class Agent:
             log.error("%s (trying again at the next refresh)", exc)
 
     def reload(self) -> None:
-        """SIGHUP: re-read the web config (certificates rotate) and rediscover now."""
+        """SIGHUP: re-read the web config (certificates rotate), forget the cached IMDS answer
+        (a VM tag, the declared intent, may have changed) and rediscover now."""
+        if self._cache is not None:
+            self._cache.forget()
         if self.server is not None:
             try:
                 self.server.reload(self.config.web_config_file)

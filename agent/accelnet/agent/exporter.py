@@ -94,6 +94,9 @@ class AgentView:
     #: parts of the scrape whose source did not answer by the refresh's deadline: served
     #: as they are, with success 0
     stalled: Tuple[str, ...] = ()
+    #: synthetic NIC -> (expect, source) where an intent is declared (on, off, ignore; flags,
+    #: file, tag): the alert rules leave NICs off by design alone
+    intents: Dict[str, Tuple[str, str]] = field(default_factory=dict)
 
 
 CounterReader = Callable[[List[str]], Mapping[str, CounterSample]]
@@ -239,6 +242,16 @@ class AccelnetCollector:
                 continue  # 0 would read as "ok" on a host where the check does not apply
             family.add_metric([check], SEVERITY.get(status, 3))
         yield family
+        if view.intents:  # no family at all where nothing is declared
+            intent = GaugeMetricFamily(
+                "accelnet_nic_intent",
+                "1 per synthetic NIC with a declared intent: expect on, off (AN off on purpose) or ignore "
+                "(left out of the checks); source flags, file (/etc/accelnet/accelnet.conf) or tag (the VM tag accelnet).",
+                labels=["device", "expect", "source"],
+            )
+            for device, (expect, source) in sorted(view.intents.items()):
+                intent.add_metric([device, expect, source], 1)
+            yield intent
 
     @staticmethod
     def _discovery(view: AgentView) -> Iterator[Metric]:

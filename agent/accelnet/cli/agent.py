@@ -13,6 +13,7 @@ import threading
 from typing import List, Optional
 
 from accelnet import __version__
+from accelnet.cli.intentargs import add_intent_arguments
 
 EXIT_WRITE = 1
 EXIT_USAGE = 2
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--imds-url", metavar="URL", help="Azure Instance Metadata Service URL (asked only when DMI says Azure)")
     add("--no-imds", action="store_true", help="never ask the Instance Metadata Service")
     add("--no-events", action="store_true", help="do not watch rtnetlink for VF events")
+    add_intent_arguments(parser)
     add("--log.level", dest="log_level", default="info", choices=list(LEVELS),
         help="only log messages of this severity or above (default info)")
     add("--log.format", dest="log_format", choices=list(FORMATS),
@@ -118,6 +120,8 @@ def config_from_args(args: argparse.Namespace):
         interval=args.interval,
         imds=not args.no_imds,
         imds_url=args.imds_url,
+        expect_an=args.expect_an,
+        ignore_nics=tuple(args.ignore_nics),
         events=not args.no_events,
         web=not (args.no_web or args.once),
         once=args.once,

@@ -18,6 +18,7 @@ import time
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, TextIO, TypeVar
 
 from accelnet import __version__
+from accelnet.cli.intentargs import add_intent_arguments
 from accelnet.errors import SnapshotError, Terminated
 
 if TYPE_CHECKING:  # the readers are imported on the path that needs them
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--synthetic-drivers", default="hv_netvsc", metavar="LIST",
         help="comma-separated drivers whose interfaces are synthetic NICs (default hv_netvsc)",
     )
+    add_intent_arguments(parser)
     parser.add_argument(
         "-v", "--verbose", action="count", default=0,
         help="more detail: each check's evidence and the whole VF history; twice: also each stage of the run on stderr",
@@ -236,7 +238,8 @@ def _run(args: argparse.Namespace, stage: _Stage) -> int:
     if args.timeout and args.sample_seconds >= args.timeout and not args.snapshot:
         raise Failure(f"--sample-seconds {args.sample_seconds:g} does not fit in --timeout {args.timeout:g}")
     drivers = tuple(d.strip() for d in args.synthetic_drivers.split(",") if d.strip())
-    options = Options(sample_seconds=args.sample_seconds, imds=not args.no_imds, synthetic_drivers=drivers or ("hv_netvsc",))
+    options = Options(sample_seconds=args.sample_seconds, imds=not args.no_imds, synthetic_drivers=drivers or ("hv_netvsc",),
+                      expect_an=args.expect_an, ignore_nics=tuple(args.ignore_nics))
     if args.snapshot:
         from accelnet.readers.snapshot import open_snapshot
 

@@ -12,6 +12,7 @@ from typing import Dict, List, Optional, Tuple
 from accelnet.diagnosis import counters, distros, drops, vfbinding
 from accelnet.diagnosis.facts import USER_SPACE_DRIVERS, Facts, current_slot
 from accelnet.diagnosis.finding import CheckId, Finding, Problem, decide
+from accelnet.diagnosis.intent import excuse
 from accelnet.diagnosis.status import CRITICAL, OK, SKIPPED, UNKNOWN, WARNING
 from accelnet.diagnosis.vfhistory import Removal, frequent_removals, logged_switch, removal_evidence
 from accelnet.parsers import kernellog
@@ -661,7 +662,9 @@ def check_datapath(facts: Facts, size_supported: bool = True) -> Finding:
 
 
 def run_checks(facts: Facts) -> List[Finding]:
+    judged = judged_facts(facts)
     vfs = [d for d in facts.pci_devices if d.is_an_vf]
+    judged_vfs = [d for d in judged.pci_devices if d.is_an_vf]
     size = check_vm_size(facts, bool(vfs))
     findings = [
         check_azure(facts),
@@ -669,14 +672,33 @@ def run_checks(facts: Facts) -> List[Finding]:
         check_distribution(facts),
         check_kernel(facts, vfs),
         check_synthetic(facts),
-        check_vf_present(facts, vfs, size_supported=size.status != CRITICAL),
-        check_vf_driver(facts, vfs),
-        check_vf_bonded(facts, vfs),
-        check_datapath(facts, size_supported=size.status != CRITICAL),
+        check_vf_present(judged, judged_vfs, size_supported=size.status != CRITICAL),
+        check_vf_driver(judged, judged_vfs),
+        check_vf_bonded(judged, judged_vfs),
+        check_datapath(judged, size_supported=size.status != CRITICAL),
     ]
     if not facts.is_azure:
-        findings = [_not_applicable(f) for f in findings]
-    return findings
+        return [_not_applicable(f) for f in findings]
+    return excuse(findings, facts.intent)
+
+
+def judged_facts(facts: Facts) -> Facts:
+    """The facts the VF checks judge: without the synthetic NICs declared off or ignored, nor
+    their VF (its interface and its PCI function): a NIC left out is not half judged."""
+    excused = set(facts.intent.excused)
+    if not excused or facts.intent.vm_off() is not None:
+        return facts  # all judged, all excused afterwards: each check still says what it saw
+    left_out = [p for p in facts.pairings if p.synthetic.name in excused]
+    names = excused | {p.vf.name for p in left_out if p.vf is not None}
+    slots = {p.vf.pci_slot for p in left_out if p.vf is not None} | {p.vf_pci.slot for p in left_out if p.vf_pci}
+    return dataclasses.replace(
+        facts,
+        pairings=[p for p in facts.pairings if p.synthetic.name not in excused],
+        interfaces=[i for i in facts.interfaces if i.name not in names],
+        pci_devices=[d for d in facts.pci_devices if d.slot not in slots],
+        samples={name: s for name, s in facts.samples.items() if name not in excused},
+        vf_samples={name: s for name, s in facts.vf_samples.items() if name not in names},
+    )
 
 
 #: Checks that still apply off Azure: what the machine is, and its distribution and kernel.

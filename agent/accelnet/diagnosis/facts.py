@@ -10,8 +10,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional
 
+from accelnet.diagnosis.intent import FILE, Intent, Nic, Source, from_flags, from_tag, resolve
 from accelnet.diagnosis.source import NOT_ASKED, NOT_CAPTURED, SOURCE_OK, UNAVAILABLE, SourceKind, SourceState
 from accelnet.errors import ParseError
+from accelnet.parsers.intent import CONF_PATH, IntentError, parse_intent_file
 from accelnet.parsers.ipaddr import Address
 from accelnet.parsers.driverlog import DriverFailure
 from accelnet.parsers.kernellog import KernelEvent
@@ -71,6 +73,8 @@ class Facts:
     driver_failures: List[DriverFailure] = field(default_factory=list)
     #: The VF interfaces' own ethtool samples, taken with the synthetic NICs' (by VF name).
     vf_samples: Dict[str, List[CounterSample]] = field(default_factory=dict)
+    #: What the operator declared the VM and each synthetic NIC to be (flags, file, tag).
+    intent: Intent = field(default_factory=Intent)
 
     @property
     def boot_epoch(self) -> Optional[float]:
@@ -131,7 +135,29 @@ def gather(host: Host, options: Options) -> Facts:
         facts.samples.update(host.sample_counters(missing, options.sample_seconds))
     facts.vf_samples = {n: facts.samples[n] for n in vfs if n in facts.samples}
     facts.samples = {n: facts.samples[n] for n in synthetic}
+    facts.intent = _read_intent(host, facts, options)
     return facts
+
+
+#: The intent file is a few lines; anything larger is not one.
+MAX_INTENT_BYTES = 65536
+
+
+def _read_intent(host: Host, facts: Facts, options: Options) -> Intent:
+    """The declared intent: the flags, the file (read through the Host, so a bundle has it),
+    the VM tag from IMDS. One that cannot be read is the intent's error, never a guess."""
+    nics = [Nic(p.synthetic.name, p.synthetic.mac, p.vf.name if p.vf is not None else None) for p in facts.pairings]
+    try:
+        sources = [from_flags(options.expect_an, options.ignore_nics), from_tag(facts.imds.tags if facts.imds else ())]
+        text = host.read_text(CONF_PATH, limit=MAX_INTENT_BYTES)
+        if text is not None:
+            sources.append(Source(FILE, parse_intent_file(text, CONF_PATH)))
+        elif host.exists(CONF_PATH):
+            raise IntentError(f"{CONF_PATH} cannot be read (not a regular file, not readable, or larger "
+                              f"than {MAX_INTENT_BYTES} bytes)")
+        return resolve(sources, nics)
+    except IntentError as exc:
+        return Intent(error=str(exc))
 
 
 #: Drivers that hand a PCI function to user space (DPDK, a nested VM): the kernel has no

@@ -74,20 +74,10 @@ def summary_sentence(facts: Facts, status: str, findings: List[Finding]) -> str:
         text = azure.summary[0].upper() + azure.summary[1:]
         return f"{text}; Accelerated Networking only exists on Azure VMs."
     bad = [f for f in findings if f.status in (CRITICAL, WARNING)]
+    if facts.intent.error is not None:
+        return f"Cannot tell what is intended: {facts.intent.error}."
     if status == OK:
-        names = [
-            f"{p.synthetic.name} via {p.vf.name if p.vf is not None else 'its VF'}"
-            for p in facts.pairings
-            if p.vf is not None or interface_datapath(facts, p) == counters.DATAPATH_VF
-        ]
-        owned = [
-            f"{p.synthetic.name}'s VF {p.vf_pci.slot} is owned by user space ({p.vf_pci.driver})"
-            for p in facts.pairings
-            if p.vf is None and p.vf_pci is not None
-        ]
-        if not names and owned:
-            return f"Accelerated Networking is enabled: {'; '.join(owned)}."
-        return f"Accelerated Networking is working: {', '.join(names + owned)}."
+        return _healthy_sentence(facts)
     if bad:
         worst = max(bad, key=lambda f: (f.status == CRITICAL, -findings.index(f)))
         more = f" (and {len(bad) - 1} more finding{'s' if len(bad) > 2 else ''})" if len(bad) > 1 else ""
@@ -96,9 +86,32 @@ def summary_sentence(facts: Facts, status: str, findings: List[Finding]) -> str:
     return f"Could not determine {', '.join(unknown)}."
 
 
+def _healthy_sentence(facts: Facts) -> str:
+    """What works, and what is off by design (with where it was declared)."""
+    intent = facts.intent
+    off, notes = intent.vm_off(), intent.notes()
+    judged = [p for p in facts.pairings if p.synthetic.name not in intent.excused]
+    names = [
+        f"{p.synthetic.name} via {p.vf.name if p.vf is not None else 'its VF'}"
+        for p in judged
+        if p.vf is not None or interface_datapath(facts, p) == counters.DATAPATH_VF
+    ]
+    owned = [
+        f"{p.synthetic.name}'s VF {p.vf_pci.slot} is owned by user space ({p.vf_pci.driver})"
+        for p in judged
+        if p.vf is None and p.vf_pci is not None
+    ]
+    if off is not None and not names:
+        return f"Accelerated Networking is off by design: {off}."
+    also = f"; {notes}" if notes and off is None else ""
+    if not names and owned:
+        return f"Accelerated Networking is enabled: {'; '.join(owned)}{also}."
+    return f"Accelerated Networking is working: {', '.join(names + owned)}{also}."
+
+
 def build_report(facts: Facts, findings: List[Finding]) -> Report:
     status = overall_status(facts, findings)
-    return {
+    report: Report = {
         "schema": SCHEMA,
         "status": status,
         "summary": summary_sentence(facts, status, findings),
@@ -108,6 +121,9 @@ def build_report(facts: Facts, findings: List[Finding]) -> Report:
         "history": history_rows(facts),
         "history_state": facts.history_state.text,
     }
+    if facts.intent.worth_reporting:
+        report["intent"] = facts.intent.as_dict()
+    return report
 
 
 _COLOURS = {OK: "32", WARNING: "33", CRITICAL: "31", UNKNOWN: "35", SKIPPED: "2"}

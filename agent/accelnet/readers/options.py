@@ -2,7 +2,7 @@
 bundle (collect.py), so a live check and its bundle read the host alike."""
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 from accelnet.readers.netdev import HV_NETVSC
 
@@ -15,3 +15,7 @@ class Options:
     imds: bool = True
     #: Drivers whose interfaces are synthetic NICs (tests stand a bridge in for hv_netvsc).
     synthetic_drivers: Sequence[str] = (HV_NETVSC,)
+    #: Declared intent on the command line (--expect-an on|off, --ignore-nic NAME|MAC):
+    #: overrides /etc/accelnet/accelnet.conf, which overrides the VM tag ``accelnet``.
+    expect_an: Optional[str] = None
+    ignore_nics: Sequence[str] = ()

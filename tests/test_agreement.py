@@ -1,0 +1,181 @@
+"""One host, one verdict: accelnet-check, the agent and the shipped alert rules agree.
+
+Every fixture host runs, as captured and with its intent declared (the VM tag accelnet=off
+in its IMDS document, or the intent file where it has no IMDS; and one NIC declared off on the
+host with a NIC without AN), through
+
+- ``accelnet-check --snapshot`` (its exit status and JSON report),
+- the real agent serving the same snapshot over HTTP (``accelnet_check_status`` and the
+  series the rules read: ``accelnet_vf_present``, ``accelnet_nic_intent``...),
+- the shipped alerting rules: the agent's /metrics turned into promtool input series, two
+  hours of them (the longest ``for:`` is an hour), every agent up and enrolled,
+
+and the three say the same thing: the agent's worst check is the exit status and each check's
+value is the report's status; an OK host (exit 0) raises no alert; a WARNING or CRITICAL host
+raises at least one; an UNKNOWN host (not Azure) raises none (nothing is known to be wrong).
+"""
+
+import contextlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import urllib.request
+from pathlib import Path
+from typing import Dict, List, Set, Tuple
+
+import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+import goldens
+from accelnet.agent.daemon import Agent, AgentConfig
+from accelnet.cli.check import main as check_main
+from accelnet.diagnosis.status import SEVERITY
+from testutil import require_tool
+
+REPO = Path(goldens.REPO)
+RULES = REPO / "packaging" / "prometheus" / "accelnet-alerts.rules.yml"
+HOURS = 2
+#: The host with a second NIC without AN: the NIC-level declaration's case.
+TWO_NICS = "ubuntu2204-2nics-one-vf"
+
+
+def _declared(source: str, target: Path, how: str) -> None:
+    """A copy of fixture SOURCE at TARGET, declaring its intent HOW: "tag" (accelnet=off in
+    IMDS, or the file where the host has no IMDS document) or "eth1-off" (the file)."""
+    shutil.copytree(source, str(target), symlinks=True)
+    imds = target / "cmd" / "imds.json"
+    if how == "tag" and imds.exists():
+        doc = json.loads(imds.read_text())
+        doc["compute"]["tagsList"] = [{"name": "accelnet", "value": "off"}]
+        imds.write_text(json.dumps(doc))
+        return
+    conf = target / "root" / "etc" / "accelnet" / "accelnet.conf"
+    conf.parent.mkdir(parents=True, exist_ok=True)
+    conf.write_text("expect-an off eth1\n" if how == "eth1-off" else "expect-an off\n")
+
+
+def _hosts(tmp: Path) -> List[Tuple[str, Path]]:
+    hosts = []
+    for name in goldens.fixture_names():
+        source = os.path.join(goldens.FIXTURES, name)
+        hosts.append((name, Path(source)))
+        _declared(source, tmp / (name + "+declared"), "tag")
+        hosts.append((name + "+declared", tmp / (name + "+declared")))
+    _declared(os.path.join(goldens.FIXTURES, TWO_NICS), tmp / (TWO_NICS + "+eth1-off"), "eth1-off")
+    hosts.append((TWO_NICS + "+eth1-off", tmp / (TWO_NICS + "+eth1-off")))
+    return hosts
+
+
+def _check(snapshot: Path) -> Tuple[int, dict]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = check_main(["--snapshot", str(snapshot), "--json", "--sample-seconds", "0"])
+    return code, json.loads(out.getvalue())
+
+
+def _scrape(snapshot: Path) -> str:
+    agent = Agent(AgentConfig(listen="127.0.0.1:0", snapshot=str(snapshot)))
+    agent.start()
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % agent.server.port, timeout=10) as response:
+            return response.read().decode()
+    finally:
+        agent.stop()
+
+
+def _samples(text: str) -> List[Tuple[str, Dict[str, str], float]]:
+    out = []
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.startswith("accelnet_") and not sample.name.endswith("_created"):
+                out.append((sample.name, dict(sample.labels), sample.value))
+    return out
+
+
+def _series(name: str, labels: Dict[str, str]) -> str:
+    def quote(value: str) -> str:
+        return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+    return "%s{%s}" % (name, ", ".join("%s=%s" % (k, quote(v)) for k, v in sorted(labels.items())))
+
+
+def _input_series(instance: str, samples: List[Tuple[str, Dict[str, str], float]]) -> List[dict]:
+    """HOURS of the agent's page, scraped every minute: every value as served (the last
+    refresh following the clock), and the target up and enrolled."""
+    minutes = HOURS * 60
+    target = {"job": "accelnet", "instance": instance}
+    series = [{"series": _series("up", dict(target, accelnet_agent="on")), "values": "1x%d" % minutes}]
+    for name, labels, value in samples:
+        values = ("0+60x%d" % minutes if name == "accelnet_last_refresh_timestamp_seconds"
+                  else "%s x%d" % (repr(float(value)), minutes)).replace(" x", "x")
+        series.append({"series": _series(name, dict(labels, **target)), "values": values})
+    return series
+
+
+def _firing(tmp: Path, pages: Dict[str, str]) -> Dict[str, Set[str]]:
+    """instance -> the alerts the shipped rules fire on it after HOURS (promtool lists what it
+    got where the test expects nothing)."""
+    alerts = sorted(r["alert"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"] if "alert" in r)
+    series = [s for instance, page in sorted(pages.items()) for s in _input_series(instance, _samples(page))]
+    test = {"rule_files": [str(RULES)], "evaluation_interval": "1m", "tests": [{
+        "interval": "1m", "input_series": series,
+        "alert_rule_test": [{"eval_time": "%dh" % HOURS, "alertname": a} for a in alerts]}]}
+    (tmp / "agreement.test.yml").write_text(yaml.safe_dump(test, sort_keys=False))
+    result = subprocess.run([require_tool("promtool", "prometheus"), "test", "rules", "agreement.test.yml"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                            timeout=600, cwd=str(tmp))
+    assert "SUCCESS" in result.stdout or "FAILED" in result.stdout, result.stdout[-3000:]
+    firing: Dict[str, Set[str]] = {instance: set() for instance in pages}
+    for block in result.stdout.split("alertname: ")[1:]:
+        alert = block.split(",", 1)[0]
+        got = block.split("got:", 1)[1] if "got:" in block else ""
+        for instance in re.findall(r'instance="([^"]+)"', got):
+            firing[instance].add(alert)
+    return firing
+
+
+def test_check_agent_and_alerts_agree(tmp_path: Path) -> None:
+    verdicts: Dict[str, Tuple[int, dict]] = {}
+    pages: Dict[str, str] = {}
+    for name, snapshot in _hosts(tmp_path):
+        verdicts[name] = _check(snapshot)
+        pages[name] = _scrape(snapshot)
+    firing = _firing(tmp_path, pages)
+    table = []
+    for name, (code, report) in sorted(verdicts.items()):
+        served = {labels["check"]: value for metric, labels, value in _samples(pages[name])
+                  if metric == "accelnet_check_status"}
+        expected = {c["id"]: float(SEVERITY[c["status"]]) for c in report["checks"] if c["status"] != "skipped"}
+        table.append("%-45s exit %d  agent worst %s  alerts %s" % (
+            name, code, int(max(served.values())) if served else "-", sorted(firing[name]) or "-"))
+        # the agent: each check as the report has it, the worst as the exit status
+        assert served == expected, (name, served, expected)
+        assert int(max(served.values())) == code, (name, served, code)
+        present = {labels["device"]: value for metric, labels, value in _samples(pages[name])
+                   if metric == "accelnet_vf_present"}
+        assert present == {i["name"]: float(i["vf"] is not None) for i in report["interfaces"]}, name
+        # the alerts: silent exactly where nothing is wrong
+        if code in (0, 3):
+            assert firing[name] == set(), (name, code, firing[name])
+        else:
+            assert firing[name], (name, code, report["summary"])
+    print("\n".join(table))
+    # declared intent made every Azure host OK, in all three
+    for name, (code, report) in verdicts.items():
+        if name.endswith(("+declared", "+eth1-off")) and report["host"]["azure"]:
+            assert code == 0 and firing[name] == set(), (name, code, report["summary"])
+            assert "off by design" in json.dumps(report) or "ignored" in json.dumps(report), name
+
+
+@pytest.mark.parametrize("name", [TWO_NICS + "+eth1-off", "centos7-an-off+declared"])
+def test_the_agent_serves_the_declared_intent(tmp_path: Path, name: str) -> None:
+    base, how = name.split("+")
+    target = tmp_path / name
+    _declared(os.path.join(goldens.FIXTURES, base), target, "eth1-off" if how == "eth1-off" else "tag")
+    intents = [(labels["device"], labels["expect"], labels["source"]) for metric, labels, _ in _samples(_scrape(target))
+               if metric == "accelnet_nic_intent"]
+    assert intents == ([("eth1", "off", "file")] if how == "eth1-off" else [("eth0", "off", "tag")])
