@@ -1,8 +1,10 @@
 """One host, one verdict: accelnet-check, the agent and the shipped alert rules agree.
 
-Every fixture host runs, as captured and with its intent declared (the VM tag accelnet=off
-in its IMDS document, or the intent file where it has no IMDS; and one NIC declared off on the
-host with a NIC without AN), through
+Every fixture host runs, as captured, with its intent declared (the VM tag accelnet=off in its
+IMDS document, or the intent file where it has no IMDS) and with it given as flags
+(``--expect-an off`` to the check and to the agent); the host with a NIC without AN also with
+that NIC declared off in the file and ignored by flag (``--ignore-nic eth1``), and the host
+with AN off also with a declaration that cannot be read (a typo in the file), through
 
 - ``accelnet-check --snapshot`` (its exit status and JSON report),
 - the real agent serving the same snapshot over HTTP (``accelnet_check_status`` and the
@@ -12,7 +14,8 @@ host with a NIC without AN), through
 
 and the three say the same thing: the agent's worst check is the exit status and each check's
 value is the report's status; an OK host (exit 0) raises no alert; a WARNING or CRITICAL host
-raises at least one; an UNKNOWN host (not Azure) raises none (nothing is known to be wrong).
+raises at least one; an UNKNOWN host (not Azure, or a declaration that cannot be read on a
+host that lost no VF) raises none (nothing is known to be wrong).
 """
 
 import contextlib
@@ -24,7 +27,7 @@ import shutil
 import subprocess
 import urllib.request
 from pathlib import Path
-from typing import Dict, List, Set, Tuple
+from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
 import pytest
 import yaml
@@ -43,9 +46,31 @@ HOURS = 2
 TWO_NICS = "ubuntu2204-2nics-one-vf"
 
 
+#: The host with AN off: the case a mistyped declaration must not pass for.
+AN_OFF = "centos7-an-off"
+#: What the intent file says, per way of declaring through it.
+_FILES = {"tag": "expect-an off\n", "eth1-off": "expect-an off eth1\n", "typo": "expect-an of\n"}
+
+
+class Host(NamedTuple):
+    """One run of the three: a snapshot, and the intent flags given to the check and the agent."""
+
+    name: str
+    snapshot: Path
+    expect_an: Optional[str] = None
+    ignore_nics: Tuple[str, ...] = ()
+
+    @property
+    def flags(self) -> List[str]:
+        out = ["--expect-an", self.expect_an] if self.expect_an else []
+        for nic in self.ignore_nics:
+            out += ["--ignore-nic", nic]
+        return out
+
+
 def _declared(source: str, target: Path, how: str) -> None:
     """A copy of fixture SOURCE at TARGET, declaring its intent HOW: "tag" (accelnet=off in
-    IMDS, or the file where the host has no IMDS document) or "eth1-off" (the file)."""
+    IMDS, or the file where the host has no IMDS document), "eth1-off" or "typo" (the file)."""
     shutil.copytree(source, str(target), symlinks=True)
     imds = target / "cmd" / "imds.json"
     if how == "tag" and imds.exists():
@@ -55,30 +80,33 @@ def _declared(source: str, target: Path, how: str) -> None:
         return
     conf = target / "root" / "etc" / "accelnet" / "accelnet.conf"
     conf.parent.mkdir(parents=True, exist_ok=True)
-    conf.write_text("expect-an off eth1\n" if how == "eth1-off" else "expect-an off\n")
+    conf.write_text(_FILES[how])
 
 
-def _hosts(tmp: Path) -> List[Tuple[str, Path]]:
+def _hosts(tmp: Path) -> List[Host]:
     hosts = []
     for name in goldens.fixture_names():
-        source = os.path.join(goldens.FIXTURES, name)
-        hosts.append((name, Path(source)))
-        _declared(source, tmp / (name + "+declared"), "tag")
-        hosts.append((name + "+declared", tmp / (name + "+declared")))
-    _declared(os.path.join(goldens.FIXTURES, TWO_NICS), tmp / (TWO_NICS + "+eth1-off"), "eth1-off")
-    hosts.append((TWO_NICS + "+eth1-off", tmp / (TWO_NICS + "+eth1-off")))
+        source = Path(goldens.FIXTURES) / name
+        _declared(str(source), tmp / (name + "+declared"), "tag")
+        hosts += [Host(name, source), Host(name + "+declared", tmp / (name + "+declared")),
+                  Host(name + "+flags", source, expect_an="off")]
+    for base, how in ((TWO_NICS, "eth1-off"), (AN_OFF, "typo")):
+        _declared(os.path.join(goldens.FIXTURES, base), tmp / (base + "+" + how), how)
+        hosts.append(Host(base + "+" + how, tmp / (base + "+" + how)))
+    hosts.append(Host(TWO_NICS + "+ignore-eth1", Path(goldens.FIXTURES) / TWO_NICS, ignore_nics=("eth1",)))
     return hosts
 
 
-def _check(snapshot: Path) -> Tuple[int, dict]:
+def _check(host: Host) -> Tuple[int, dict]:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = check_main(["--snapshot", str(snapshot), "--json", "--sample-seconds", "0"])
+        code = check_main(["--snapshot", str(host.snapshot), "--json", "--sample-seconds", "0"] + host.flags)
     return code, json.loads(out.getvalue())
 
 
-def _scrape(snapshot: Path) -> str:
-    agent = Agent(AgentConfig(listen="127.0.0.1:0", snapshot=str(snapshot)))
+def _scrape(host: Host) -> str:
+    agent = Agent(AgentConfig(listen="127.0.0.1:0", snapshot=str(host.snapshot),
+                              expect_an=host.expect_an, ignore_nics=host.ignore_nics))
     agent.start()
     try:
         with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % agent.server.port, timeout=10) as response:
@@ -141,9 +169,9 @@ def _firing(tmp: Path, pages: Dict[str, str]) -> Dict[str, Set[str]]:
 def test_check_agent_and_alerts_agree(tmp_path: Path) -> None:
     verdicts: Dict[str, Tuple[int, dict]] = {}
     pages: Dict[str, str] = {}
-    for name, snapshot in _hosts(tmp_path):
-        verdicts[name] = _check(snapshot)
-        pages[name] = _scrape(snapshot)
+    for host in _hosts(tmp_path):
+        verdicts[host.name] = _check(host)
+        pages[host.name] = _scrape(host)
     firing = _firing(tmp_path, pages)
     table = []
     for name, (code, report) in sorted(verdicts.items()):
@@ -164,18 +192,32 @@ def test_check_agent_and_alerts_agree(tmp_path: Path) -> None:
         else:
             assert firing[name], (name, code, report["summary"])
     print("\n".join(table))
-    # declared intent made every Azure host OK, in all three
+    # declared intent made every Azure host OK, in all three, however it was declared
     for name, (code, report) in verdicts.items():
-        if name.endswith(("+declared", "+eth1-off")) and report["host"]["azure"]:
+        if name.endswith(("+declared", "+flags", "+eth1-off", "+ignore-eth1")) and report["host"]["azure"]:
             assert code == 0 and firing[name] == set(), (name, code, report["summary"])
             assert "off by design" in json.dumps(report) or "ignored" in json.dumps(report), name
+    # a declaration that cannot be read decides nothing: UNKNOWN and says where, never OK
+    code, report = verdicts[AN_OFF + "+typo"]
+    assert code == 3 and "accelnet.conf line 1" in report["summary"], report["summary"]
 
 
-@pytest.mark.parametrize("name", [TWO_NICS + "+eth1-off", "centos7-an-off+declared"])
-def test_the_agent_serves_the_declared_intent(tmp_path: Path, name: str) -> None:
-    base, how = name.split("+")
+@pytest.mark.parametrize("name, how, expected", [
+    (TWO_NICS, "eth1-off", [("eth1", "off", "file")]),
+    (AN_OFF, "tag", [("eth0", "off", "tag")]),
+    (AN_OFF, "typo", []),  # nothing declared that can be read: no intent served
+])
+def test_the_agent_serves_the_declared_intent(tmp_path: Path, name: str, how: str,
+                                              expected: List[Tuple[str, str, str]]) -> None:
     target = tmp_path / name
-    _declared(os.path.join(goldens.FIXTURES, base), target, "eth1-off" if how == "eth1-off" else "tag")
-    intents = [(labels["device"], labels["expect"], labels["source"]) for metric, labels, _ in _samples(_scrape(target))
-               if metric == "accelnet_nic_intent"]
-    assert intents == ([("eth1", "off", "file")] if how == "eth1-off" else [("eth0", "off", "tag")])
+    _declared(os.path.join(goldens.FIXTURES, name), target, how)
+    intents = [(labels["device"], labels["expect"], labels["source"])
+               for metric, labels, _ in _samples(_scrape(Host(name, target))) if metric == "accelnet_nic_intent"]
+    assert intents == expected
+
+
+def test_the_agent_serves_the_flags_intent() -> None:
+    host = Host(TWO_NICS, Path(goldens.FIXTURES) / TWO_NICS, expect_an="on", ignore_nics=("eth1",))
+    intents = [(labels["device"], labels["expect"], labels["source"])
+               for metric, labels, _ in _samples(_scrape(host)) if metric == "accelnet_nic_intent"]
+    assert intents == [("eth0", "on", "flags"), ("eth1", "ignore", "flags")]
