@@ -32,11 +32,15 @@ after its agent started, AccelnetAgentDown for vm-w02 20 minutes after the kill.
 for the rollout, the deallocated VM, the provisioning run, or the VM with AN off by design.
 
 The run's cost is printed (and written as JSON to $ACCELNET_FLEETSIM_REPORT when set):
-Prometheus's CPU and peak memory, the agents' total RSS and PSS, series per VM, samples/s
-and remote_write bytes per sample (a loopback sink behind the shipped remote_write filter).
+Prometheus's CPU and peak memory, the agents' total RSS and PSS, series per VM, samples/s,
+remote_write bytes per sample (a loopback sink behind the shipped remote_write filter), how
+long the agents took to answer scrapes (median and 99th percentile of every scrape of the
+run, as Prometheus timed them) and the size of one agent's page, plain and gzipped.
 """
 
+import gzip
 import json
+import math
 import os
 import re
 import signal
@@ -311,6 +315,15 @@ def _ports_free(addresses: List[str]) -> bool:
     return True
 
 
+def _page_size(address: str) -> Dict[str, int]:
+    """One agent's /metrics as it is and as Prometheus fetches it (gzip)."""
+    request = urllib.request.Request("http://%s/metrics" % address, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = response.read()
+        assert response.headers.get("Content-Encoding") == "gzip", response.headers
+    return {"bytes": len(gzip.decompress(body)), "gzip_bytes": len(body)}
+
+
 def _rss(agents: List[AgentProcess]) -> Dict[str, float]:
     total = {"rss": 0.0, "pss": 0.0, "count": 0}
     for agent in agents:
@@ -452,12 +465,17 @@ def _run_scenario(prometheus: Prometheus, alertmanager: Alertmanager, webhook: W
     per_vm = prometheus.query('count by (vm) ({job="accelnet", vm=~"vm-e1[0-9]"})')
     recorded = prometheus.query('count by (vm) ({__name__=~".+:.+", vm=~"vm-e1[0-9]"})')
     written = prometheus.query('count by (vm) ({job="accelnet", __name__=~"accelnet_.*|up", vm=~"vm-e1[0-9]"})')
+    # how long the agents took to answer: every scrape of the run, as Prometheus timed it
+    durations = sorted(float(value) for series in prometheus.query(
+        'scrape_duration_seconds{job="accelnet"}[%ds]' % int(elapsed)) for _, value in series["values"])
+    page = _page_size(agents["vm-e10"].address)
     report.update({
         "run_s": round(elapsed, 1),
         "prometheus_cpu_s": round(usage["cpu_s"] - cpu0, 1),
         "prometheus_cpu_share": round((usage["cpu_s"] - cpu0) / elapsed, 3),
         "prometheus_peak_rss_mib": round(usage["peak_rss"] / 2 ** 20, 1),
         "prometheus_head_series": metrics.get("prometheus_tsdb_head_series"),
+        "samples_appended_per_s": round((_appended(metrics) - _appended(remote0)) / elapsed),
         "agents_total_rss_mib": round(peak["rss"] / 2 ** 20, 1),
         "agents_total_pss_mib": round(peak["pss"] / 2 ** 20, 1),
         "agents_counted": peak["count"],
@@ -465,8 +483,14 @@ def _run_scenario(prometheus: Prometheus, alertmanager: Alertmanager, webhook: W
         "series_per_vm_scraped": max(int(r["value"][1]) for r in per_vm),
         "series_per_vm_recorded": max(int(r["value"][1]) for r in recorded) if recorded else 0,
         "series_per_vm_remote_written": max(int(r["value"][1]) for r in written),
+        "scrapes_timed": len(durations),
+        "scrape_duration_p50_ms": round(_rank(durations, 0.5) * 1000, 1),
+        "scrape_duration_p99_ms": round(_rank(durations, 0.99) * 1000, 1),
+        "scrape_page_bytes": page["bytes"],
+        "scrape_page_gzip_bytes": page["gzip_bytes"],
         "remote_write_bytes": sent["bytes"] - sink0["bytes"],
         "remote_write_samples": samples,
+        "remote_write_bytes_per_s": round((sent["bytes"] - sink0["bytes"]) / elapsed),
         "remote_write_bytes_per_sample": round((sent["bytes"] - sink0["bytes"]) / samples, 2) if samples else None,
         "probes": probes,
     })
@@ -496,6 +520,18 @@ def _run_scenario(prometheus: Prometheus, alertmanager: Alertmanager, webhook: W
     # The wave's 30 per-VM alerts did fire in Prometheus; Alertmanager held every one back.
     assert probes["vf_missing_firing"] == sorted(WAVE), probes
     assert probes["vf_missing_inhibited"] == probes["vf_missing_in_alertmanager"] == sorted(WAVE), probes
+
+
+def _rank(ordered: List[float], q: float) -> float:
+    """The Q-quantile of ORDERED by nearest rank (a value that was measured, not interpolated)."""
+    return ordered[max(1, math.ceil(q * len(ordered))) - 1]
+
+
+def _appended(metrics: Dict[str, float]) -> float:
+    """Samples Prometheus appended to its head (scraped and recorded; one series before 2.44,
+    one per sample type since)."""
+    return sum(value for name, value in metrics.items()
+               if re.match(r"prometheus_tsdb_head_samples_appended_total(\{|$)", name))
 
 
 def _remote_samples(metrics: Dict[str, float]) -> float:
