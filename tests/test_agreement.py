@@ -10,12 +10,15 @@ with AN off also with a declaration that cannot be read (a typo in the file), th
 - the real agent serving the same snapshot over HTTP (``accelnet_check_status`` and the
   series the rules read: ``accelnet_vf_present``, ``accelnet_nic_intent``...),
 - the shipped alerting rules: the agent's /metrics turned into promtool input series, two
-  hours of them (the longest ``for:`` is an hour), every agent up and enrolled,
+  hours of them (the longest ``for:`` is an hour), every agent up and enrolled, the VF path's
+  packet and drop counters rising at the rates the check measured between the snapshot's two
+  samples,
 
 and the three say the same thing: the agent's worst check is the exit status and each check's
 value is the report's status; an OK host (exit 0) raises no alert; a WARNING or CRITICAL host
-raises at least one; an UNKNOWN host (not Azure, or a declaration that cannot be read on a
-host that lost no VF) raises none (nothing is known to be wrong).
+raises at least one (a host failing datapath.vf for drops: AccelnetVFDrops at the check's
+level, and nothing else); an UNKNOWN host (not Azure, or a declaration that cannot be read on
+a host that lost no VF) raises none (nothing is known to be wrong).
 """
 
 import contextlib
@@ -131,24 +134,53 @@ def _series(name: str, labels: Dict[str, str]) -> str:
     return "%s{%s}" % (name, ", ".join("%s=%s" % (k, quote(v)) for k, v in sorted(labels.items())))
 
 
-def _input_series(instance: str, samples: List[Tuple[str, Dict[str, str], float]]) -> List[dict]:
+#: The agent's counters each drop row of datapath.vf's evidence measured (diagnosis/drops.py):
+#: counter -> (the drop counter, the packet counter beside it, whether that one counts the drops).
+_DROP_SERIES = {
+    "netvsc_tx": ("accelnet_vf_tx_dropped_total", "accelnet_vf_tx_packets_total", False),
+    "vf_tx": ("accelnet_vf_driver_tx_dropped_total", "accelnet_vf_tx_packets_total", True),
+    "vf_rx": ("accelnet_vf_driver_rx_dropped_total", "accelnet_vf_rx_packets_total", False),
+}
+
+
+def _growth(report: dict) -> Dict[Tuple[str, str], float]:
+    """(series, device) -> its rise per minute: the VF path's packets and drops at the rates the
+    check measured between the snapshot's two samples, so the rules see what the check saw."""
+    growth: Dict[Tuple[str, str], float] = {}
+    for check in report["checks"]:
+        if check["id"] != "datapath.vf":
+            continue
+        for row in (check.get("evidence") or {}).get("interfaces", []):
+            for drop in row.get("drops", []):
+                dropped, packets, counted = _DROP_SERIES[drop["counter"]]
+                per_minute = 60.0 / drop["seconds"]
+                growth[(dropped, row["interface"])] = drop["dropped"] * per_minute
+                carried = drop["carried"] if counted else drop["carried"] - drop["dropped"]
+                growth[(packets, row["interface"])] = carried * per_minute
+    return growth
+
+
+def _input_series(instance: str, samples: List[Tuple[str, Dict[str, str], float]],
+                  growth: Dict[Tuple[str, str], float]) -> List[dict]:
     """HOURS of the agent's page, scraped every minute: every value as served (the last
-    refresh following the clock), and the target up and enrolled."""
+    refresh following the clock, the VF path's counters at the check's measured rates), and
+    the target up and enrolled."""
     minutes = HOURS * 60
     target = {"job": "accelnet", "instance": instance}
     series = [{"series": _series("up", dict(target, accelnet_agent="on")), "values": "1x%d" % minutes}]
     for name, labels, value in samples:
-        values = ("0+60x%d" % minutes if name == "accelnet_last_refresh_timestamp_seconds"
-                  else "%s x%d" % (repr(float(value)), minutes)).replace(" x", "x")
+        rise = 60.0 if name == "accelnet_last_refresh_timestamp_seconds" else growth.get((name, labels.get("device", "")))
+        values = "%r+%rx%d" % (float(value), rise, minutes) if rise else "%rx%d" % (float(value), minutes)
         series.append({"series": _series(name, dict(labels, **target)), "values": values})
     return series
 
 
-def _firing(tmp: Path, pages: Dict[str, str]) -> Dict[str, Set[str]]:
-    """instance -> the alerts the shipped rules fire on it after HOURS (promtool lists what it
-    got where the test expects nothing)."""
-    alerts = sorted(r["alert"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"] if "alert" in r)
-    series = [s for instance, page in sorted(pages.items()) for s in _input_series(instance, _samples(page))]
+def _firing(tmp: Path, pages: Dict[str, str], reports: Dict[str, dict]) -> Dict[str, Set[Tuple[str, str]]]:
+    """instance -> the alerts (name, severity) the shipped rules fire on it after HOURS
+    (promtool lists what it got where the test expects nothing)."""
+    alerts = sorted({r["alert"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"] if "alert" in r})
+    series = [s for instance, page in sorted(pages.items())
+              for s in _input_series(instance, _samples(page), _growth(reports[instance]))]
     test = {"rule_files": [str(RULES)], "evaluation_interval": "1m", "tests": [{
         "interval": "1m", "input_series": series,
         "alert_rule_test": [{"eval_time": "%dh" % HOURS, "alertname": a} for a in alerts]}]}
@@ -157,12 +189,12 @@ def _firing(tmp: Path, pages: Dict[str, str]) -> Dict[str, Set[str]]:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
                             timeout=600, cwd=str(tmp))
     assert "SUCCESS" in result.stdout or "FAILED" in result.stdout, result.stdout[-3000:]
-    firing: Dict[str, Set[str]] = {instance: set() for instance in pages}
+    firing: Dict[str, Set[Tuple[str, str]]] = {instance: set() for instance in pages}
     for block in result.stdout.split("alertname: ")[1:]:
         alert = block.split(",", 1)[0]
         got = block.split("got:", 1)[1] if "got:" in block else ""
-        for instance in re.findall(r'instance="([^"]+)"', got):
-            firing[instance].add(alert)
+        for instance, severity in re.findall(r'instance="([^"]+)"[^}]*severity="(\w+)"', got):
+            firing[instance].add((alert, severity))
     return firing
 
 
@@ -172,8 +204,10 @@ def test_check_agent_and_alerts_agree(tmp_path: Path) -> None:
     for host in _hosts(tmp_path):
         verdicts[host.name] = _check(host)
         pages[host.name] = _scrape(host)
-    firing = _firing(tmp_path, pages)
+    levels = _firing(tmp_path, pages, {name: report for name, (_, report) in verdicts.items()})
+    firing = {name: {alert for alert, _ in got} for name, got in levels.items()}
     table = []
+    dropping: List[str] = []
     for name, (code, report) in sorted(verdicts.items()):
         served = {labels["check"]: value for metric, labels, value in _samples(pages[name])
                   if metric == "accelnet_check_status"}
@@ -191,7 +225,14 @@ def test_check_agent_and_alerts_agree(tmp_path: Path) -> None:
             assert firing[name] == set(), (name, code, firing[name])
         else:
             assert firing[name], (name, code, report["summary"])
+        # drops on the VF path: AccelnetVFDrops at datapath.vf's level, and no second alert
+        datapath = {c["id"]: c for c in report["checks"]}.get("datapath.vf", {})
+        rows = (datapath.get("evidence") or {}).get("interfaces", [])
+        if any(d["status"] != "ok" for row in rows for d in row.get("drops", [])) and datapath["status"] != "ok":
+            assert levels[name] == {("AccelnetVFDrops", datapath["status"])}, (name, levels[name])
+            dropping.append(name)
     print("\n".join(table))
+    assert {"ubuntu2204-cx5-vf-tx-drops", "ubuntu2204-cx5-vf-rx-drops"} <= set(dropping), dropping
     # declared intent made every Azure host OK, in all three, however it was declared
     for name, (code, report) in verdicts.items():
         if name.endswith(("+declared", "+flags", "+eth1-off", "+ignore-eth1")) and report["host"]["azure"]:
