@@ -66,6 +66,7 @@ FACTOR = SECONDS_PER_MINUTE / 60.0  # real seconds per second of the rules
 AGENT_PORT = 9837
 AGENT_INTERVAL_S = 10  # --check.interval: state changes arrive by SIGHUP, as events wake the agent
 SUBSCRIPTION = "8d7a0d7f-9c2b-4f5e-a0d4-1c3e5b7a9f21"
+LATE = 5  # rule minutes a notification may arrive after the earliest the rules allow
 
 # --- compressing time ------------------------------------------------------------------------
 
@@ -387,6 +388,7 @@ def _run_scenario(prometheus: Prometheus, alertmanager: Alertmanager, webhook: W
         assert time.monotonic() < deadline, prometheus.targets()
         time.sleep(0.5)
     t0 = time.monotonic()
+    report["load_average_1m_start"] = round(os.getloadavg()[0], 1)
     cpu0 = process_usage(prometheus.pid)["cpu_s"]
     agents_cpu0 = {n: process_usage(a.proc.pid)["cpu_s"] for n, a in agents.items() if a.running}  # type: ignore[union-attr]
     sink0 = sink.counts()
@@ -471,6 +473,7 @@ def _run_scenario(prometheus: Prometheus, alertmanager: Alertmanager, webhook: W
     page = _page_size(agents["vm-e10"].address)
     report.update({
         "run_s": round(elapsed, 1),
+        "load_average_1m_end": round(os.getloadavg()[0], 1),
         "prometheus_cpu_s": round(usage["cpu_s"] - cpu0, 1),
         "prometheus_cpu_share": round((usage["cpu_s"] - cpu0) / elapsed, 3),
         "prometheus_peak_rss_mib": round(usage["peak_rss"] / 2 ** 20, 1),
@@ -512,11 +515,13 @@ def _run_scenario(prometheus: Prometheus, alertmanager: Alertmanager, webhook: W
         ("firing", "AccelnetAgentDown", ((KILLED, "firing"),)),
     ]), got
     when = {(status, name): minute for minute, status, name, _ in got}
-    assert 20 <= when[("firing", "AccelnetVFServicingWave")] < 23.5
-    assert 36 <= when[("resolved", "AccelnetVFServicingWave")] < 44
-    assert 37 <= when[("firing", "AccelnetVFFlapping")] < 39.5
-    assert 60.5 <= when[("firing", "AccelnetCheckFailing")] < 64
-    assert 65 <= when[("firing", "AccelnetAgentDown")] < 68
+    # Never before the rules allow; late by LATE rule minutes at most (a loaded machine delays
+    # scrapes, evaluations and Alertmanager's timers by seconds, which are minutes here).
+    assert 20 <= when[("firing", "AccelnetVFServicingWave")] < 25  # before any AccelnetVFMissing could
+    assert 37 <= when[("resolved", "AccelnetVFServicingWave")] < 42 + LATE  # 15 min after the last removal, + group_interval
+    assert 37 <= when[("firing", "AccelnetVFFlapping")] < 41  # at the 4th removal, before the 5th
+    assert 60.5 <= when[("firing", "AccelnetCheckFailing")] < 61 + LATE
+    assert 65 <= when[("firing", "AccelnetAgentDown")] < 65 + LATE
     # The wave's 30 per-VM alerts did fire in Prometheus; Alertmanager held every one back.
     assert probes["vf_missing_firing"] == sorted(WAVE), probes
     assert probes["vf_missing_inhibited"] == probes["vf_missing_in_alertmanager"] == sorted(WAVE), probes
