@@ -245,8 +245,12 @@ class Discovery:
         self.write()
 
 
+def _shipped_scrape_config() -> dict:
+    return yaml.safe_load((FLEET_DOCS / "prometheus-azure-sd.yml").read_text(encoding="utf-8"))
+
+
 def _prometheus_config(workdir: Path, targets: Path, alertmanager: str, sink: str) -> dict:
-    shipped = yaml.safe_load((FLEET_DOCS / "prometheus-azure-sd.yml").read_text(encoding="utf-8"))
+    shipped = _shipped_scrape_config()
     job = shipped["scrape_configs"][0]
     job.pop("azure_sd_configs")
     job["file_sd_configs"] = [{"files": [str(targets)]}]
@@ -467,6 +471,9 @@ def _run_scenario(prometheus: Prometheus, alertmanager: Alertmanager, webhook: W
     per_vm = prometheus.query('count by (vm) ({job="accelnet", vm=~"vm-e1[0-9]"})')
     recorded = prometheus.query('count by (vm) ({__name__=~".+:.+", vm=~"vm-e1[0-9]"})')
     written = prometheus.query('count by (vm) ({job="accelnet", __name__=~"accelnet_.*|up", vm=~"vm-e1[0-9]"})')
+    kinds = {kind: prometheus.query('max(count by (vm) ({job="accelnet", vm=~"vm-e1[0-9]", __name__=~"%s"}))' % regex)
+             for kind, regex in (("accelnet", "accelnet_.*"), ("client", "(process|python)_.*"),
+                                 ("prometheus", "up|scrape_.*"))}
     # how long the agents took to answer: every scrape of the run, as Prometheus timed it
     durations = sorted(float(value) for series in prometheus.query(
         'scrape_duration_seconds{job="accelnet"}[%ds]' % int(elapsed)) for _, value in series["values"])
@@ -484,6 +491,7 @@ def _run_scenario(prometheus: Prometheus, alertmanager: Alertmanager, webhook: W
         "agents_counted": peak["count"],
         "agents_cpu_share_each": round(agents_cpu / len(steady) / elapsed, 4) if steady else None,
         "series_per_vm_scraped": max(int(r["value"][1]) for r in per_vm),
+        "series_per_vm_scraped_by_kind": {kind: int(r[0]["value"][1]) for kind, r in kinds.items()},
         "series_per_vm_recorded": max(int(r["value"][1]) for r in recorded) if recorded else 0,
         "series_per_vm_remote_written": max(int(r["value"][1]) for r in written),
         "scrapes_timed": len(durations),
@@ -506,6 +514,14 @@ def _run_scenario(prometheus: Prometheus, alertmanager: Alertmanager, webhook: W
         for a in alertmanager.alerts())
     got = _notifications(webhook, t0)
     report["notifications"] = got
+    timeout_ms = seconds(scaled(_shipped_scrape_config()["global"]["scrape_interval"])) * 1000
+    if report["scrape_duration_p50_ms"] >= timeout_ms / 2:  # type: ignore[operator]
+        # Scrapes that time out read as agents down: say so before the notifications differ.
+        print("the machine was too loaded for %g s per rule minute: scrapes took %s ms (median) and %s ms "
+              "(99th percentile) against a timeout of %d ms, load average %s to %s; set "
+              "ACCELNET_FLEETSIM_SECONDS_PER_MINUTE higher" % (
+                  SECONDS_PER_MINUTE, report["scrape_duration_p50_ms"], report["scrape_duration_p99_ms"], timeout_ms,
+                  report["load_average_1m_start"], report["load_average_1m_end"]))
     keyed = sorted((status, name, alerts) for _, status, name, alerts in got)
     assert keyed == sorted([
         ("firing", "AccelnetVFServicingWave", ((EAST, "firing"),)),
