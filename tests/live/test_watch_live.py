@@ -135,3 +135,17 @@ def test_terminal_frame_redrawn_in_place_and_ctrl_c_exits_0(watched_host):
     for frame in frames:  # every line within the terminal's 110 columns
         for line in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", frame).split("\n"):
             assert len(line.strip("\r")) <= 110
+
+
+@pytest.mark.parametrize("extra", [(), ("--json",)])
+def test_a_reader_that_stops_early_ends_the_watch_quietly(ns, extra):
+    """`accelnet-check --watch | head -2`: once head has gone, the next line finds the pipe
+    closed; the watch ends with status 0 and says nothing (no traceback, no UNKNOWN)."""
+    proc = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-m", "accelnet.cli.check",
+                             "--watch", "0.2", "--no-imds", *extra], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env(), cwd=REPO)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away
+    code = proc.wait(timeout=20)
+    assert first.endswith(b"\n") and (b"no-synthetic-nic" in first or first.startswith(b"{"))
+    assert (code, proc.stderr.read()) == (0, b"")

@@ -268,7 +268,8 @@ def _run(args: argparse.Namespace, stage: _Stage) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
-    """--watch: until Ctrl-C or SIGTERM (exit 0), or --timeout seconds; nothing to diagnose."""
+    """--watch: until Ctrl-C, SIGTERM or a closed pipe (exit 0), or --timeout seconds; nothing
+    to diagnose."""
     from accelnet.cli import watch
 
     if args.collect:
@@ -289,6 +290,9 @@ def _watch(args: argparse.Namespace) -> int:
 
         return watch.live(live_host(), drivers, screen, args.watch, duration=args.timeout or None)
     except (KeyboardInterrupt, Interrupted):
+        return 0
+    except BrokenPipeError:  # the reader went away (`| head`): the watch is over, as on Ctrl-C
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
         return 0
 
 
