@@ -5,12 +5,16 @@ running Linux VM through Azure Run Command (accelnet-check where it is installed
 POSIX collector, whose reduced bundle is diagnosed here); it starts, stops or changes nothing.
 
 Exit status (Nagios): the worst verdict, 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also when a
-VM could not be diagnosed, and when no VM could be asked at all or the arguments are bad).
+VM could not be diagnosed, and when no VM could be asked at all or the arguments are bad, and
+when the run is interrupted: Ctrl-C, SIGTERM or SIGHUP end the az calls in flight, and the
+table still says what was found).
 """
 
 import argparse
+import dataclasses
 import json
 import os
+import signal
 import sys
 import threading
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, TextIO
@@ -151,10 +155,14 @@ def run(argv: Optional[Sequence[str]], out: TextIO, err: TextIO, cli: Any = None
     from accelnet.fleet import render
     from accelnet.fleet.ask import Fleet, Interrupted, Settings
     from accelnet.fleet.payload import PayloadError, find_collector, read_collector
+    from accelnet.fleet.processes import AzProcesses
     from accelnet.provision.azcli import make_cli
     from accelnet.provision.reader import Reader
 
+    processes = AzProcesses()
     cli = cli or make_cli()
+    if cli.spawn is None:  # az as processes: those in flight are ended on an interrupt
+        cli = dataclasses.replace(cli, spawn=processes.spawn)
     collector_path = find_collector()
     try:
         collector = read_collector(collector_path) if collector_path else None
@@ -166,7 +174,7 @@ def run(argv: Optional[Sequence[str]], out: TextIO, err: TextIO, cli: Any = None
     err.write(f"accelnet-fleet: {render.READ_ONLY}\n")
     settings = Settings(timeout=args.timeout, sample_seconds=args.sample_seconds,
                         max_parallel=args.max_parallel, options=Options())
-    fleet = Fleet(cli, settings, collector)
+    fleet = Fleet(cli, settings, collector, stop_calls=processes.stop)
     try:
         cli.resolve()
         cli.subscription = Reader(cli).subscription(args.subscription)
@@ -195,8 +203,8 @@ def run(argv: Optional[Sequence[str]], out: TextIO, err: TextIO, cli: Any = None
         out.write(_encodable(render.text(results), out))
     out.flush()
     if interrupted:
-        err.write("accelnet-fleet: interrupted (Ctrl-C): VMs not asked are marked so\n")
-        return EXIT_UNKNOWN
+        err.write("accelnet-fleet: interrupted: the VMs not asked, and those whose answer was still "
+                  "awaited, are marked so\n")
     return render.exit_status(results)
 
 
@@ -210,7 +218,14 @@ def _encodable(text: str, stream: TextIO) -> str:
         return text
 
 
+def _interrupt(signum: int, _frame: Any) -> None:
+    """SIGTERM and SIGHUP (a closed ssh session) end the run as Ctrl-C does: the calls in
+    flight ended, the table printed, exit 3."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         return run(argv, sys.stdout, sys.stderr)
     except KeyboardInterrupt:
@@ -224,6 +239,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sys.stderr.write(f"accelnet-fleet: internal error ({type(exc).__name__}: {exc}); "
                          "set ACCELNET_DEBUG=1 for details\n")
         return EXIT_UNKNOWN
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":

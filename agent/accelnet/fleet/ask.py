@@ -8,7 +8,8 @@ and the answer becomes a verdict (verdict.py). Every VM ends with a verdict or a
 
 Run Command runs one script at a time per VM and cannot be cancelled: an answer that does not
 come within the VM's budget is given up (the `az` process is stopped), and the table says that
-the script may still be running there. A VM that is busy with another run is asked again
+the script may still be running there; so is every call in flight when the run is interrupted
+(stop(): the calls are ended through the ``stop_calls`` seam, processes.py). A VM that is busy with another run is asked again
 until its budget is spent. Throttling (429) and Azure's 5xx are retried with backoff, within
 the budget too. Nothing is changed in Azure: the only calls are reads and Run Command.
 """
@@ -87,6 +88,10 @@ class _Expired(Exception):
     """The VM's budget is spent."""
 
 
+class _Stopped(Exception):
+    """The run was interrupted while this VM was being asked."""
+
+
 class Abort(Exception):
     """Nothing more can be asked (az missing, not logged in): the whole run stops."""
 
@@ -98,19 +103,23 @@ def _vm_limit(timeout: float) -> int:
 
 
 class Fleet:
-    """``cli`` runs az (its spawn and sleep are the seams tests use); ``collector`` is the
-    text of accelnet-collect sent to VMs without accelnet (None: such VMs say so)."""
+    """``cli`` runs az (its spawn is the seam tests use); ``collector`` is the text of
+    accelnet-collect sent to VMs without accelnet (None: such VMs say so); ``stop_calls``
+    ends the az calls in flight when the run is interrupted (processes.AzProcesses.stop)."""
 
     def __init__(self, cli: AzCli, settings: Settings, collector: Optional[str],
                  clock: Callable[[], float] = time.monotonic,
-                 token: Callable[[], str] = lambda: secrets.token_hex(8)) -> None:
+                 token: Callable[[], str] = lambda: secrets.token_hex(8),
+                 stop_calls: Callable[[], None] = lambda: None) -> None:
         self.cli = cli
         self.settings = settings
         self.collector = collector
         self.clock = clock
         self.token = token
+        self.stop_calls = stop_calls
         self._abort: Optional[str] = None
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
 
     # -- listing -------------------------------------------------------------------------------
 
@@ -144,6 +153,10 @@ class Fleet:
         except _Expired as exc:
             result.reason = Reason(TIMEOUT, f"no answer within {self.settings.timeout:g} s ({exc}); "
                                    "Run Command cannot be cancelled: the script may still run there")
+        except _Stopped as exc:
+            result.reason = Reason(INTERRUPTED, f"interrupted while {exc}" + (
+                "; Run Command cannot be cancelled: the script may still run there"
+                if "Run Command" in str(exc) else ""))
         except (AzMissing, AzNotLoggedIn) as exc:
             with self._lock:
                 self._abort = self._abort or str(exc)
@@ -155,6 +168,9 @@ class Fleet:
         target = result.target
         if target.refused:
             result.reason = Reason(REFUSED, f"not asked: {target.refused}")
+            return
+        if self._stopping.is_set():
+            result.reason = Reason(INTERRUPTED, "not asked: interrupted")
             return
         if self._abort:
             result.reason = Reason(FAILED, f"not asked: {self._abort}")
@@ -224,10 +240,13 @@ class Fleet:
 
     def _call(self, args: List[str], deadline: float, doing: str) -> Any:
         """One az call within the deadline: no retry of a timeout (the budget is the limit),
-        transient errors and a busy VM asked again after a backoff while time is left."""
+        transient errors and a busy VM asked again after a backoff while time is left; any
+        failure once the run is interrupted is the interrupt (az was ended by stop())."""
         attempt = 0
         refused: Optional[AzError] = None  # what the last attempt said: the reason if time runs out
         while True:
+            if self._stopping.is_set():
+                raise _Stopped(doing)
             left = deadline - self.clock()
             if left <= 0:
                 if refused is not None:
@@ -236,20 +255,22 @@ class Fleet:
             cli = dataclasses.replace(self.cli, timeout=left, retries=0)
             try:
                 return cli.run(args)
-            except AzTimeout:
-                if refused is not None:
-                    raise refused from None
-                raise _Expired(doing) from None
-            except (AzMissing, AzNotLoggedIn, AzNotFound):
-                raise
             except AzError as exc:
+                if self._stopping.is_set():
+                    raise _Stopped(doing) from None
+                if isinstance(exc, AzTimeout):
+                    if refused is not None:
+                        raise refused from None
+                    raise _Expired(doing) from None
+                if isinstance(exc, (AzMissing, AzNotLoggedIn, AzNotFound)):
+                    raise
                 refused = exc
                 if not (is_transient(exc) or _busy(exc)):
                     raise
                 wait = max(MIN_RETRY_WAIT_S, self.cli.backoff * (2 ** min(attempt, 5)))
                 if deadline - self.clock() <= wait:
                     raise
-                self.cli.sleep(wait)
+                self._stopping.wait(wait)  # a sleep that an interrupt cuts short
                 attempt += 1
 
     # -- many VMs -------------------------------------------------------------------------------
@@ -258,7 +279,8 @@ class Fleet:
             on_done: Callable[[VmResult], None] = lambda r: None,
             on_start: Callable[[Target], None] = lambda t: None) -> List[VmResult]:
         """Every target asked, at most ``max_parallel`` at once; results in target order.
-        Ctrl-C: targets not started yet end as interrupted, the others finish."""
+        Ctrl-C (or SIGTERM made one): the calls in flight are ended, and every VM without a
+        verdict by then ends as interrupted."""
         results: List[Optional[VmResult]] = [None] * len(targets)
 
         def one(index: int) -> None:
@@ -274,16 +296,22 @@ class Fleet:
             for future in futures:
                 future.result()
         except KeyboardInterrupt:
+            self.stop()
             for future in futures:
                 future.cancel()
             pool.shutdown(wait=True)
             for index, found in enumerate(results):
                 if found is None:
                     results[index] = VmResult(targets[index][0], targets[index][1],
-                                              reason=Reason(INTERRUPTED, "not asked: interrupted (Ctrl-C)"))
+                                              reason=Reason(INTERRUPTED, "not asked: interrupted"))
             raise Interrupted([r for r in results if r is not None])
         pool.shutdown(wait=True)
         return [r for r in results if r is not None]
+
+    def stop(self) -> None:
+        """Ask no more, and end the calls in flight: their VMs end as interrupted."""
+        self._stopping.set()
+        self.stop_calls()
 
     @property
     def aborted(self) -> Optional[str]:

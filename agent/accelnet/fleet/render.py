@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from accelnet.diagnosis.status import SEVERITY, worst_status
 from accelnet.diagnosis.safetext import safe_text
-from accelnet.fleet.ask import VmResult
+from accelnet.fleet.ask import INTERRUPTED, VmResult
 from accelnet.fleet.events import PlatformEvent, platform_events
 from accelnet.fleet.verdict import general_cause
 
@@ -34,8 +34,8 @@ class Group:
 def fleet_status(results: Sequence[VmResult]) -> str:
     """The worst verdict (critical, warning, unknown, ok); a VM that could not be diagnosed
     counts as unknown, one not asked by design (not running, Windows) does not; unknown when
-    no VM gave a verdict."""
-    if not any(r.verdict for r in results):
+    no VM gave a verdict, and when the run was interrupted (it did not ask every VM)."""
+    if not any(r.verdict for r in results) or any(r.reason and r.reason.kind == INTERRUPTED for r in results):
         return "unknown"
     statuses = [r.verdict.status for r in results if r.verdict]
     statuses += ["unknown" for r in results if r.reason and r.reason.counts]

@@ -1,0 +1,71 @@
+"""An interrupted accelnet-fleet (Ctrl-C on a terminal, SIGTERM, SIGHUP of a closed ssh session)
+waits for none of its Run Command calls and leaves no az process behind: it ends those in
+flight, marks their VMs and those not asked yet as interrupted, prints what it found and
+exits 3. Run as an operator runs it: its own process, one stand-in az process per call, each
+Run Command taking a minute."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import List
+
+import pytest
+
+from fleet_fakes import RG, vm, world
+
+
+def _children(pid: int) -> List[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], stdout=subprocess.PIPE, universal_newlines=True)
+    return [int(p) for p in found.stdout.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("sig, whole_group", [("SIGINT", True), ("SIGTERM", False), ("SIGHUP", False)])
+def test_an_interrupt_ends_the_calls_in_flight_and_says_what_it_found(fleet_az, sig, whole_group):
+    fleet_az.load(world([vm(f"vm-{i}", "centos7-an-off") for i in range(6)]))
+    fleet_az.set_env("FAKE_AZ_RUN_DELAY", 60)
+    proc = subprocess.Popen([sys.executable, "-m", "accelnet.cli.fleet", "-g", RG, "--json", "--max-parallel", "3"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                            start_new_session=True)  # its own group: whole_group is a terminal's Ctrl-C
+    try:
+        deadline = time.monotonic() + 60
+        while sum("run-command" in " ".join(c) for c in fleet_az.calls()) < 3:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.1)
+        time.sleep(0.5)
+        azs = _children(proc.pid)
+        assert len(azs) == 3
+        sent = time.monotonic()
+        if whole_group:
+            os.killpg(proc.pid, getattr(signal, sig))
+        else:
+            proc.send_signal(getattr(signal, sig))
+        out, err = proc.communicate(timeout=30)
+        waited = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in azs) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [p for p in azs if _alive(p)] == []
+    assert proc.returncode == 3 and waited < 15, (proc.returncode, waited, err)
+    doc = json.loads(out)
+    assert (doc["status"], doc["exit_status"]) == ("unknown", 3)
+    reasons = [(v["reason"] or {}).get("kind") for v in doc["vms"]]
+    assert reasons == ["interrupted"] * 6, doc["vms"]
+    asked = [v["reason"]["message"] for v in doc["vms"] if "Run Command" in v["reason"]["message"]]
+    assert len(asked) == 3 and all("may still run there" in m for m in asked)
+    assert "interrupted" in err and "Traceback" not in err
+    assert sum("run-command" in " ".join(c) for c in fleet_az.calls()) == 3  # none started after
