@@ -69,3 +69,15 @@ def test_an_interrupt_ends_the_calls_in_flight_and_says_what_it_found(fleet_az, 
     assert len(asked) == 3 and all("may still run there" in m for m in asked)
     assert "interrupted" in err and "Traceback" not in err
     assert sum("run-command" in " ".join(c) for c in fleet_az.calls()) == 3  # none started after
+
+
+def test_utf8_from_a_vm_under_the_c_locale(fleet_az):
+    """az prints JSON as UTF-8 (knack: ensure_ascii off), a VM's banner included; Python 3.6 under
+    LANG=C (cron, a minimal ssh session) would decode it as ASCII: it must read it as UTF-8."""
+    fleet_az.load(world([vm("a", "centos7-an-off", behaviour="motd-utf8"), vm("b", "ubuntu2204-cx5-2nics")]))
+    env = dict(os.environ, LANG="C", LC_ALL="C", PYTHONIOENCODING="", PYTHONUTF8="0")
+    proc = subprocess.run([sys.executable, "-m", "accelnet.cli.fleet", "-g", RG, "--json"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, env=env, timeout=300)
+    doc = json.loads(proc.stdout)
+    assert [(v["name"], v["verdict"]) for v in doc["vms"]] == [("a", "critical"), ("b", "ok")], proc.stderr
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
