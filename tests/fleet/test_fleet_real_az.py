@@ -8,13 +8,11 @@ no deprecation. Nothing reaches Azure (see tests/provision/real_az.py)."""
 import io
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any, List
 
 from fleet_fakes import RG, SUBSCRIPTION, spawn_in_process, vm, world
-from testutil import require
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "provision"))
 import real_az  # noqa: E402
@@ -43,14 +41,7 @@ def _calls_of(fleet_az: Any, state: dict, *argv: str) -> List[List[str]]:
 
 
 def test_every_fleet_argv_parses_in_the_real_azure_cli(fleet_az, tmp_path):
-    python = real_az.find_python()
-    require(python is not None, f"needs Python {real_az.MIN_PYTHON[0]}.{real_az.MIN_PYTHON[1]}+ "
-            "with venv (Debian python3-venv) for azure-cli")
-    try:
-        install = real_az.ensure(*python)
-    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-        require(False, f"cannot install azure-cli {real_az.VERSION} from the package index: {exc}")
-        raise
+    install = real_az.installed_or_skip()
     group = world([vm("web_1.a-b", "ubuntu2204-cx5-2nics", "installed", rg=ODD_RG),
                    vm("big", "ubuntu2004-cx3-8nics", rg=ODD_RG)], groups=(ODD_RG,))
     uniform = world(vmss=[{"name": "ss.1", "rg": RG, "size": "Standard_D8s_v5", "mode": "Uniform", "os": "Linux",

@@ -75,6 +75,21 @@ class Install:
     log: str
 
 
+def installed_or_skip() -> Install:
+    """azure-cli VERSION, installed when missing; the test is skipped (failed under CI=true)
+    where it cannot be."""
+    from testutil import require
+
+    python = find_python()
+    require(python is not None, f"needs Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]}+ "
+            "with venv (Debian python3-venv) for azure-cli")
+    try:
+        return ensure(*python)  # type: ignore[misc]
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        require(False, f"cannot install azure-cli {VERSION} from the package index: {exc}")
+        raise
+
+
 def ensure(python: str, version: Tuple[int, int]) -> Install:
     """The cached venv of azure-cli VERSION for this Python minor version, installed when
     missing (under a lock: parallel runs install once) and marked complete last, so a

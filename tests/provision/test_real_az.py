@@ -21,7 +21,6 @@ import pytest
 
 import real_az
 from provision_fakes import CORPUS, TIME_RE
-from testutil import require
 
 HERE = Path(__file__).resolve().parent
 # Argvs az must refuse (an unknown option, a bad value, a missing required option): the
@@ -62,15 +61,7 @@ def _normal(argv: List[str]) -> str:
 
 
 def test_every_planned_argv_parses_in_the_real_azure_cli(request, tmp_path):
-    python = real_az.find_python()
-    require(python is not None, f"needs Python {real_az.MIN_PYTHON[0]}.{real_az.MIN_PYTHON[1]}+ "
-            "with venv (Debian python3-venv) for azure-cli")
-    try:
-        install = real_az.ensure(*python)
-    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-        require(False, f"cannot install azure-cli {real_az.VERSION} from the package index: "
-                f"{exc}")
-        raise
+    install = real_az.installed_or_skip()
     corpus = dict(CORPUS) if _recorded_here(request) else _record_in_a_subprocess(tmp_path)
     argvs = real_az.distinct((argv for test in sorted(corpus) for argv in corpus[test]),
                              _normal)
