@@ -2,7 +2,7 @@
 waits for none of its Run Command calls and leaves no az process behind: it ends those in
 flight, marks their VMs and those not asked yet as interrupted, prints what it found and
 exits 3. Run as an operator runs it: its own process, one stand-in az process per call, each
-Run Command taking a minute."""
+Run Command taking ten minutes."""
 
 import json
 import os
@@ -33,12 +33,12 @@ def _alive(pid: int) -> bool:
 @pytest.mark.parametrize("sig, whole_group", [("SIGINT", True), ("SIGTERM", False), ("SIGHUP", False)])
 def test_an_interrupt_ends_the_calls_in_flight_and_says_what_it_found(fleet_az, sig, whole_group):
     fleet_az.load(world([vm(f"vm-{i}", "centos7-an-off") for i in range(6)]))
-    fleet_az.set_env("FAKE_AZ_RUN_DELAY", 60)
+    fleet_az.set_env("FAKE_AZ_RUN_DELAY", 600)
     proc = subprocess.Popen([sys.executable, "-m", "accelnet.cli.fleet", "-g", RG, "--json", "--max-parallel", "3"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                             start_new_session=True)  # its own group: whole_group is a terminal's Ctrl-C
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while sum("run-command" in " ".join(c) for c in fleet_az.calls()) < 3:
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.1)
@@ -50,7 +50,7 @@ def test_an_interrupt_ends_the_calls_in_flight_and_says_what_it_found(fleet_az, 
             os.killpg(proc.pid, getattr(signal, sig))
         else:
             proc.send_signal(getattr(signal, sig))
-        out, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=300)
         waited = time.monotonic() - sent
     finally:
         if proc.poll() is None:
@@ -60,7 +60,7 @@ def test_an_interrupt_ends_the_calls_in_flight_and_says_what_it_found(fleet_az, 
     while any(_alive(p) for p in azs) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert [p for p in azs if _alive(p)] == []
-    assert proc.returncode == 3 and waited < 15, (proc.returncode, waited, err)
+    assert proc.returncode == 3 and waited < 120, (proc.returncode, waited, err)  # not the 600 s runs
     doc = json.loads(out)
     assert (doc["status"], doc["exit_status"]) == ("unknown", 3)
     reasons = [(v["reason"] or {}).get("kind") for v in doc["vms"]]
