@@ -89,9 +89,9 @@ def test_200_vms_each_end_with_a_verdict_or_the_reason_none(fleet_az, answers):
     fleet_az.load(world(vms))
     # a budget that a loaded machine (CI's, 2 cores shared) does not make normal VMs miss; hung
     # runs outlast it
-    fleet_az.set_env("FAKE_AZ_HANG_S", 66)
+    fleet_az.set_env("FAKE_AZ_HANG_S", 156)
     spawn = Concurrency()
-    code, out, err = fleet_az.fleet("-g", RG, "--json", "--max-parallel", "16", "--timeout", "60", spawn=spawn)
+    code, out, err = fleet_az.fleet("-g", RG, "--json", "--max-parallel", "16", "--timeout", "150", spawn=spawn)
     doc = json.loads(out)
     assert "read-only" in err and doc["read_only"] is True
     by_name = {v["name"]: v for v in doc["vms"]}
