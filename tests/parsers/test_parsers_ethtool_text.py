@@ -241,3 +241,66 @@ def test_ethtool_i_keys_have_no_blanks_and_the_first_value_stays():
     info = parse_ethtool_info("driver: mlx5_core\nbus info: x\nno separator here\n: empty key\n"
                               "version: 5.15\ndriver: other\n")
     assert info == {"driver": "mlx5_core", "version": "5.15"}
+
+
+def test_at_most_max_stats_statistics():
+    text = "NIC statistics:\n     a: 1\n     b: 2\n     a: 3\n"
+    assert parse_ethtool_stats(text, max_stats=2) == {"a": 3, "b": 2}
+    with pytest.raises(EthtoolFormatError, match=r"^more than 1 statistics$"):
+        parse_ethtool_stats(text, max_stats=1)
+
+
+# -- ethtool -P --------------------------------------------------------------------------------
+
+from accelnet.parsers.ethtool_text import parse_ethtool_permaddr, render_ethtool_permaddr  # noqa: E402
+
+
+@pytest.mark.parametrize("text, address", [
+    ("Permanent address: 00:0D:3A:F5:76:BD\n", "00:0d:3a:f5:76:bd"),
+    ("# ethtool -P eth0\n\n  Permanent address: 00:0d:3a:f5:76:bd  \r\n", "00:0d:3a:f5:76:bd"),
+    ("Permanent address: not set\n", None),              # ethtool 5.x: no IFLA_PERM_ADDRESS
+    ("Permanent address: 00:00:00:00:00:00\n", None),    # older ethtool printed the zeros
+    ("Permanent address:\n", None),                      # a zero-length address
+    ("Permanent address: 00:00:00:00:00:01\nnot read any more\n", "00:00:00:00:00:01"),
+])
+def test_ethtool_p(text, address):
+    assert parse_ethtool_permaddr(text) == address
+
+
+@pytest.mark.parametrize("text, message", [
+    ("Cannot read permanent address: Operation not supported\n", "Cannot read permanent address: Operation not supported"),
+    ("netlink error: No such device\n", "netlink error: No such device"),
+])
+def test_ethtool_p_command_errors_keep_the_message(text, message):
+    with pytest.raises(EthtoolCommandError) as info:
+        parse_ethtool_permaddr(text)
+    assert info.value.message == message
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "no 'Permanent address:' line: not ethtool -P output"),
+    ("# only a comment\n\n", "no 'Permanent address:' line: not ethtool -P output"),
+    ("Permanent address: 00:0d:3a:f5:76:bg\n", "not ethtool -P output: 'Permanent address: 00:0d:3a:f5:76:bg'"),
+    ("x" * 79 + "yz\n", "not ethtool -P output: %r" % ("x" * 79 + "y")),
+])
+def test_ethtool_p_format_errors(text, message):
+    with pytest.raises(EthtoolFormatError) as info:
+        parse_ethtool_permaddr(text)
+    assert str(info.value) == message
+
+
+def test_ethtool_p_non_text():
+    with pytest.raises(EthtoolFormatError, match="^ethtool output must be text, not bytes$"):
+        parse_ethtool_permaddr(b"Permanent address: 00:0d:3a:f5:76:bd\n")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("address, text", [
+    (bytes.fromhex("000d3af576bd"), "Permanent address: 00:0d:3a:f5:76:bd\n"),
+    (bytes(6), "Permanent address: not set\n"),
+    (b"", "Permanent address: not set\n"),
+    (b"\x00\x01", "Permanent address: 00:01\n"),
+])
+def test_render_ethtool_p_reads_back(address, text):
+    assert render_ethtool_permaddr(address) == text
+    expected = ":".join("%02x" % b for b in address) if any(address) else None
+    assert parse_ethtool_permaddr(text) == expected

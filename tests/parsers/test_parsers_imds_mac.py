@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accelnet.errors import ParseError
-from accelnet.parsers.imds import ImdsError, parse_imds_instance
+from accelnet.parsers.imds import ImdsError, is_accelnet_tag, parse_imds_instance, redact_imds, redact_imds_document
 from accelnet.parsers.macaddr import MacAddressError, normalize_mac
 
 DATA = Path(__file__).parent / "data"
@@ -150,3 +150,56 @@ def test_imds_random_json(value):
         parse_imds_instance(json.dumps(value))
     except ParseError:
         pass
+
+
+# -- what a bundle keeps of the document (redaction) ---------------------------------------------
+
+
+def test_a_bundle_keeps_only_what_the_diagnosis_reads():
+    text = _sample_text()
+    kept, dropped = redact_imds_document(json.loads(text))
+    image = {"offer": "UbuntuServer", "publisher": "Canonical", "sku": "16.04.0-LTS", "version": "latest"}
+    assert kept == {
+        "compute": {"location": "westus", "name": "examplevmname", "offer": "UbuntuServer", "osType": "Linux",
+                    "publisher": "Canonical", "resourceGroupName": "macikgo-test-may-23", "sku": "18.04-LTS",
+                    "version": "15.05.22", "vmId": "02aab8a4-74ef-476e-8182-f6d2ba4166a6",
+                    "vmScaleSetName": "crpteste9vflji9", "vmSize": "Standard_A3", "zone": "",
+                    "storageProfile": {"imageReference": image}},
+        "network": {"interface": [{"macAddress": "0011AAFFBB22"}]},
+    }
+    assert dropped == sorted(dropped) and len(set(dropped)) == len(dropped)
+    assert {"compute.tags", "compute.osProfile", "compute.publicKeys", "compute.subscriptionId",
+            "compute.storageProfile.osDisk", "compute.storageProfile.imageReference.id",
+            "network.interface[].ipv4", "network.interface[].ipv6"} <= set(dropped)
+    assert redact_imds(text) == json.dumps(kept, indent=2, sort_keys=True) + "\n"
+    assert parse_imds_instance(redact_imds(text)) == parse_imds_instance(text)
+
+
+def test_a_bundle_keeps_the_accelnet_tags_and_no_other():
+    tags = [{"name": "accelnet", "value": "off"}, {"name": "owner", "value": "alice"},
+            {"name": "AccelNet-Provision", "value": "x"}, {"name": "accelnet-n", "value": 3}, "junk",
+            {"name": "accelnet-empty"}]
+    kept, dropped = redact_imds_document({"compute": {"vmSize": "Standard_D4s_v5", "tagsList": tags}})
+    assert kept == {"compute": {"vmSize": "Standard_D4s_v5", "tagsList": [
+        {"name": "accelnet", "value": "off"}, {"name": "AccelNet-Provision", "value": "x"},
+        {"name": "accelnet-empty", "value": ""}]}}
+    assert dropped == ["compute.tagsList[] (tags not named accelnet*)"]
+    only_ours, dropped = redact_imds_document({"compute": {"tagsList": tags[:1]}})
+    assert (only_ours, dropped) == ({"compute": {"tagsList": tags[:1]}}, [])
+    none_of_ours, dropped = redact_imds_document({"compute": {"tagsList": tags[1:2]}})
+    assert (none_of_ours, dropped) == ({"compute": {}}, ["compute.tagsList[] (tags not named accelnet*)"])
+
+
+@pytest.mark.parametrize("name, ours", [("accelnet", True), ("AccelNet-Provision", True), ("accelnetx", True),
+                                        ("my-accelnet", False), ("", False), (None, False), (3, False)])
+def test_accelnet_tags_are_named_accelnet_in_any_case(name, ours):
+    assert is_accelnet_tag(name) is ours
+
+
+def test_the_instance_holds_the_accelnet_tags_of_either_form():
+    listed = {"compute": {"tagsList": [{"name": "Accelnet", "value": "on"}, {"name": "team", "value": "x"},
+                                       {"name": "accelnet-provision"}], "tags": "accelnet:off"}}
+    assert parse_imds_instance(json.dumps(listed)).tags == (("Accelnet", "on"), ("accelnet-provision", ""))
+    joined = {"compute": {"tags": "team:x;accelnet:off;accelnet-provision:2024:done"}}
+    assert parse_imds_instance(json.dumps(joined)).tags == (("accelnet", "off"), ("accelnet-provision", "2024:done"))
+    assert parse_imds_instance(json.dumps({"compute": {}})).tags == ()
