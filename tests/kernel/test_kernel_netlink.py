@@ -161,3 +161,43 @@ def test_codec_round_trips_built_messages(index, name, master):
     msg = next(rtnl.iter_messages(_newlink(index, name, master)))
     link = rtnl.parse_link(msg.payload)
     assert (link.index, link.name, link.master) == (index, name, master)
+
+
+def test_codec_numbers_are_the_kernels_as_pyroute2_knows_them():
+    # The hand-built messages above use rtnl's own numbers; pyroute2 is an independent table
+    # of include/uapi/linux/{netlink,rtnetlink,if_link,if}.h.
+    from pyroute2 import netlink as nl
+    from pyroute2.netlink import rtnl as rt
+    from pyroute2.netlink.rtnl.ifinfmsg import IFF_MASTER, IFF_SLAVE, IFF_UP, ifinfmsg
+
+    ifla = {entry[0]: number for number, entry in enumerate(ifinfmsg.nla_map)}
+    info = {entry[0]: number for number, entry in enumerate(ifinfmsg.ifinfo.nla_map)}
+    ours = {name: getattr(rtnl, name) for name in (
+        "NLMSG_NOOP", "NLMSG_ERROR", "NLMSG_DONE", "NLMSG_OVERRUN", "NLM_F_REQUEST", "NLM_F_MULTI",
+        "NLM_F_DUMP_INTR", "NLM_F_DUMP", "RTM_NEWLINK", "RTM_DELLINK", "RTM_GETLINK", "IFF_UP", "IFF_SLAVE",
+        "IFF_MASTER", "AF_UNSPEC", "IFLA_ADDRESS", "IFLA_IFNAME", "IFLA_MASTER", "IFLA_OPERSTATE",
+        "IFLA_LINKINFO", "IFLA_STATS64", "IFLA_PERM_ADDRESS", "IFLA_INFO_KIND")}
+    theirs = {name: getattr(nl, name, None) for name in ours if name.startswith("NLM")}
+    theirs.update({name: getattr(rt, name) for name in ("RTM_NEWLINK", "RTM_DELLINK", "RTM_GETLINK")})
+    theirs.update(IFF_UP=IFF_UP, IFF_SLAVE=IFF_SLAVE, IFF_MASTER=IFF_MASTER, AF_UNSPEC=socket.AF_UNSPEC,
+                  IFLA_INFO_KIND=info["IFLA_INFO_KIND"])
+    theirs.update({name: ifla[name] for name in ours if name.startswith("IFLA_") and name != "IFLA_INFO_KIND"})
+    assert ours == theirs
+
+
+def test_codec_builds_the_dump_request_and_reads_errors_and_families():
+    request = rtnl.getlink_dump_request(41)
+    (msg,) = rtnl.iter_messages(request)
+    assert (msg.type, msg.flags, msg.seq) == (rtnl.RTM_GETLINK, rtnl.NLM_F_REQUEST | rtnl.NLM_F_DUMP, 41)
+    assert msg.payload == bytes(16) and len(request) == 32   # an ifinfomsg of AF_UNSPEC, all zero
+    assert rtnl.error_code(struct.pack("=i", -19) + request) == 19       # ENODEV, as the kernel sends it
+    assert rtnl.error_code(struct.pack("=i", 0)) == 0                    # an ACK
+    bridge_port = struct.pack("=BxHiII", socket.AF_BRIDGE, 1, 7, 0, 0)
+    assert rtnl.link_family(bridge_port) == socket.AF_BRIDGE
+    assert rtnl.link_family(msg.payload) == rtnl.AF_UNSPEC
+
+
+def test_codec_without_operstate_is_unknown():
+    body = struct.pack("=BxHiII", 0, 1, 3, 0, 0) + _attr(rtnl.IFLA_IFNAME, b"lo\0")
+    link = rtnl.parse_link(body)
+    assert (link.name, link.operstate, link.mac, link.kind, link.stats64) == ("lo", "UNKNOWN", None, None, {})

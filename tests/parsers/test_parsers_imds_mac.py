@@ -203,3 +203,17 @@ def test_the_instance_holds_the_accelnet_tags_of_either_form():
     joined = {"compute": {"tags": "team:x;accelnet:off;accelnet-provision:2024:done"}}
     assert parse_imds_instance(json.dumps(joined)).tags == (("accelnet", "off"), ("accelnet-provision", "2024:done"))
     assert parse_imds_instance(json.dumps({"compute": {}})).tags == ()
+
+
+def test_a_bundle_keeps_the_shape_of_odd_documents_and_none_of_their_values():
+    assert redact_imds_document([1]) == ({}, ["(the whole document: not a JSON object)"])
+    assert redact_imds("[1]") == "{}\n"
+    odd = {"compute": {"storageProfile": {"imageReference": "x"}}, "network": {"interface": ["x", {"macAddress": 1}]}}
+    assert redact_imds_document(odd) == (
+        {"compute": {"storageProfile": {"imageReference": {}}}, "network": {"interface": [{}, {"macAddress": 1}]}}, [])
+
+
+def test_a_null_is_kept_as_a_value_and_a_tags_list_must_be_a_list():
+    assert redact_imds_document({"compute": {"zone": None, "vmSize": 4}}) == ({"compute": {"zone": None, "vmSize": 4}}, [])
+    with pytest.raises(ImdsError, match=r"^IMDS compute.tagsList is int, expected a list$"):
+        parse_imds_instance(json.dumps({"compute": {"tagsList": 3}}))

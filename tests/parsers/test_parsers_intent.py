@@ -110,3 +110,24 @@ def test_any_text_gives_statements_or_an_intent_error(text):
         return
     for statement in statements:
         assert statement.expect in (ON, OFF, IGNORE) and statement.line >= 1
+
+
+@pytest.mark.parametrize("text", ["a-b-c-d-e-f", "eth-0-1-2-3-45"])
+def test_dashes_alone_do_not_make_a_mac(text):
+    # Only 17 characters with five dashes are read as a MAC (00-0d-3a-5e-1f-02).
+    assert nic_selector(text) == text
+
+
+def test_exactly_the_maximum_of_statements_is_read():
+    text = "".join(f"ignore-nic n{i}\n" for i in range(1024))
+    assert len(parse_intent_file(text)) == 1024
+
+
+def test_a_wrong_expect_an_value_is_named():
+    with pytest.raises(IntentError, match=r"line 1: expect-an 'maybe': expected on or off$"):
+        parse_intent_file("expect-an maybe eth0\n", "/srv/accelnet.conf")
+
+
+def test_a_statement_not_from_a_file_has_line_0():
+    # The flags and the VM tag declare without a file: no line to name.
+    assert Statement(OFF).line == 0 and Statement(IGNORE, "eth1").line == 0
