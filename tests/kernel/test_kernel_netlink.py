@@ -201,3 +201,13 @@ def test_codec_without_operstate_is_unknown():
     body = struct.pack("=BxHiII", 0, 1, 3, 0, 0) + _attr(rtnl.IFLA_IFNAME, b"lo\0")
     link = rtnl.parse_link(body)
     assert (link.name, link.operstate, link.mac, link.kind, link.stats64) == ("lo", "UNKNOWN", None, None, {})
+
+
+def test_codec_reads_messages_and_attributes_that_end_the_buffer_exactly():
+    bare = struct.pack("=IHHII", 16, rtnl.NLMSG_NOOP, 0, 5, 0)            # a header without payload
+    assert [(m.type, m.seq, m.payload) for m in rtnl.iter_messages(bare)] == [(rtnl.NLMSG_NOOP, 5, b"")]
+    assert len(list(rtnl.iter_messages(bare + bytes(4)))) == 1             # zero padding after it is no message
+    with pytest.raises(RtnlParseError, match="^3 trailing bytes after the last netlink message$"):
+        list(rtnl.iter_messages(bare + b"\1\2\3"))
+    body = struct.pack("=BxHiII", 0, 1, 3, 0, 0) + _attr(rtnl.IFLA_IFNAME, b"tun0\0") + _attr(rtnl.IFLA_ADDRESS, b"")
+    assert rtnl.parse_link(body).mac == ""                                 # an empty last attribute is still read

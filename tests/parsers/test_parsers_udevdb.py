@@ -108,3 +108,23 @@ def test_roundtrip_properties(props):
 def test_huge_numbers_are_ignored_like_systemd():
     rec = parse_udev_db("I:" + "9" * 5000 + "\nE:A=1\nL:" + "1" * 30 + "\n")
     assert (rec.usec_initialized, rec.devlink_priority, rec.properties) == (None, None, {"A": "1"})
+
+
+@pytest.mark.parametrize("line, field, value", [
+    ("L:2147483647", "devlink_priority", 2147483647), ("L:2147483648", "devlink_priority", None),
+    ("L:-2147483648", "devlink_priority", -2147483648), ("L:-2147483649", "devlink_priority", None),
+    ("L:-5", "devlink_priority", -5), ("L:+5", "devlink_priority", 5), ("L:0", "devlink_priority", 0),
+    ("V:4294967295", "database_version", 4294967295), ("V:4294967296", "database_version", None),
+    ("V:-1", "database_version", None), ("V:0", "database_version", 0),
+    ("I:18446744073709551615", "usec_initialized", 2 ** 64 - 1), ("I:18446744073709551616", "usec_initialized", None),
+    ("I:" + "0" * 30 + "7", "usec_initialized", 7),
+])
+def test_numbers_within_their_c_types(line, field, value):
+    # systemd stores L: as an int, V: as an unsigned and I: as a usec_t (uint64_t).
+    rec = parse_udev_db(line + "\nE:A=1\n")
+    assert getattr(rec, field) == value
+
+
+def test_an_entry_with_an_empty_value_is_an_entry():
+    assert parse_udev_db("G:\n") == UdevRecord()
+    assert parse_udev_db("E:A=1\nE:A=\n").properties == {}
