@@ -46,12 +46,17 @@ CORE_LAYERS = ("parsers", "diagnosis")
 
 
 def module_file(module: str) -> Path:
-    """Where a core module lives inside the package (its layer folder), e.g. diagnosis/checks.py."""
-    found = [PACKAGE / layer / (module + ".py") for layer in CORE_LAYERS]
+    """Where a core module lives inside the package (its layer folder), e.g. diagnosis/checks.py.
+
+    A bare name is the module of the first layer that has one (parsers/intent.py is "intent");
+    a module whose name an earlier layer already has is named with its layer
+    ("diagnosis.intent")."""
+    layer, _, name = module.rpartition(".")
+    layers = (layer,) if layer else CORE_LAYERS
+    found = [PACKAGE / folder / (name + ".py") for folder in layers if folder in CORE_LAYERS]
     found = [path for path in found if path.exists()]
-    if len(found) != 1:
-        raise SystemExit("core module %r: expected one %s.py in %s, found %d"
-                         % (module, module, " or ".join(CORE_LAYERS), len(found)))
+    if not found:
+        raise SystemExit("core module %r: no %s.py in %s" % (module, name, " or ".join(layers)))
     return found[0].relative_to(PACKAGE)
 
 
@@ -67,7 +72,8 @@ MODULE_TESTS: Dict[str, Sequence[str]] = {
     "ethtool_text": ("tests/parsers/test_parsers_ethtool_text.py",),
     "counters": ("tests/diagnosis/test_counters.py",),
     "checks": ("tests/diagnosis/test_checks.py", "tests/diagnosis/test_check_decisions.py", "tests/diagnosis/test_field_checks.py",
-               "tests/diagnosis/test_vf_binding_and_drops.py", "tests/diagnosis/test_verdicts.py", "tests/test_golden.py"),
+               "tests/diagnosis/test_vf_binding_and_drops.py", "tests/diagnosis/test_intent.py", "tests/diagnosis/test_verdicts.py",
+               "tests/test_golden.py"),
     "finding": ("tests/diagnosis/test_check_decisions.py", "tests/diagnosis/test_checks.py", "tests/diagnosis/test_verdicts.py", "tests/test_golden.py"),
     "status": ("tests/diagnosis/test_check_decisions.py", "tests/diagnosis/test_checks.py", "tests/diagnosis/test_verdicts.py", "tests/test_golden.py"),
     "distros": ("tests/diagnosis/test_distros.py", "tests/diagnosis/test_verdicts.py", "tests/test_golden.py"),
@@ -84,6 +90,7 @@ MODULE_TESTS: Dict[str, Sequence[str]] = {
     "kmod": ("tests/parsers/test_parsers_kmod.py", "tests/readers/test_modules_reader.py"),
     "jsontext": ("tests/parsers/test_parsers_jsontext.py",),
     "numbers": ("tests/parsers/test_parsers_jsontext.py",),
+    "diagnosis.intent": ("tests/diagnosis/test_intent.py",),
     "drops": ("tests/diagnosis/test_vf_binding_and_drops.py", "tests/packaging/test_drop_thresholds_agree.py"),
     "vfbinding": ("tests/diagnosis/test_vf_binding_and_drops.py", "tests/diagnosis/test_field_checks.py"),
     # Only the codec's own tests: a mutant killed by the timeout must not leave a namespace behind.
@@ -346,8 +353,8 @@ def run_one(overlay: Path, module: str, mutated: Optional[str], tests: Sequence[
 
 # "  SURVIVED sizes.py:110 [boundary] in parse_size: > -> >=: if not text ..." (" in <scope>" is
 # missing in logs of the first version of this script).
-_SURVIVOR = re.compile(r"  SURVIVED (\w+)\.py:(\d+) \[\w+\] (?:in \S+: )?(.*?): (.*)\Z")
-_SCORE = re.compile(r"(\w+): killed (\d+)/(\d+) \([\d.]+%\), without string literals (\d+)/(\d+)")
+_SURVIVOR = re.compile(r"  SURVIVED ([\w.]+)\.py:(\d+) \[\w+\] (?:in \S+: )?(.*?): (.*)\Z")
+_SCORE = re.compile(r"([\w.]+): killed (\d+)/(\d+) \([\d.]+%\), without string literals (\d+)/(\d+)")
 
 
 def _previous_run(log: Path, module: str):
