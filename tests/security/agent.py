@@ -1,6 +1,9 @@
 """A real ``accelnet-agent`` on a fixture, and clients that attack it (shared with the bench)."""
 
+import base64
 import os
+import resource
+import selectors
 import signal
 import socket
 import ssl
@@ -26,7 +29,8 @@ class Agent:
     """``accelnet-agent --snapshot FIXTURE`` on a free loopback port; stderr to a file."""
 
     def __init__(self, workdir: str, web_config: Optional[str] = None,
-                 env: Optional[Dict[str, str]] = None, extra: Optional[List[str]] = None) -> None:
+                 env: Optional[Dict[str, str]] = None, extra: Optional[List[str]] = None,
+                 fd_limit: Optional[int] = None) -> None:
         self.port = free_port()
         self.log_path = os.path.join(workdir, f"agent-{self.port}.log")
         args = [sys.executable, "-m", "accelnet.cli.agent", "--snapshot", FIXTURE, "--no-imds",
@@ -37,7 +41,8 @@ class Agent:
         full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.path.join(REPO, "agent"), full_env.get("PYTHONPATH")]))
         full_env.update(env or {})
         self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=full_env)
+        limit = None if fd_limit is None else (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, fd_limit)))
+        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=full_env, preexec_fn=limit)
 
     def log(self) -> str:
         with open(self.log_path) as f:
@@ -149,3 +154,58 @@ def scrape_latencies(agent: Agent, count: int, context: Optional[ssl.SSLContext]
         time.sleep(interval)
     return out
 
+
+
+class HeldPasswords:
+    """``count`` connections, each sending one request with its own wrong basic-auth password
+    and then waiting for the answer (its turn at bcrypt), opened again as soon as the server
+    closes one: as many sockets held at the server as the attacker likes, from one address."""
+
+    def __init__(self, port: int, count: int) -> None:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < count + 256 <= hard or hard == resource.RLIM_INFINITY:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (count + 256, hard))
+        self.port = port
+        self.opened = self.closed = 0
+        self._sel = selectors.DefaultSelector()
+        self._stop = threading.Event()
+        for _ in range(count):
+            self._open()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _open(self) -> None:
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", self.port))
+        self.opened += 1
+        self._sel.register(s, selectors.EVENT_WRITE, self.opened)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for key, events in self._sel.select(0.2):
+                sock = key.fileobj
+                if events & selectors.EVENT_WRITE:
+                    token = base64.b64encode(b"alice:wrong-%d" % key.data).decode()
+                    try:
+                        sock.send(f"GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\n\r\n".encode())
+                    except OSError:
+                        pass
+                    self._sel.modify(sock, selectors.EVENT_READ, key.data)
+                    continue
+                try:
+                    data = sock.recv(65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    self._sel.unregister(sock)
+                    sock.close()
+                    self.closed += 1
+                    self._open()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        for key in list(self._sel.get_map().values()):
+            key.fileobj.close()
+        self._sel.close()

@@ -11,7 +11,7 @@ import time
 import bcrypt
 import pytest
 
-from agent import FIXTURE, REPO, Agent, SlowClients, scrape_latencies
+from agent import FIXTURE, REPO, Agent, HeldPasswords, SlowClients, scrape_latencies
 from webhelpers import PipeliningReaders, WrongPasswordClients
 
 USERS = "basic_auth_users:\n  alice: {}\n".format(bcrypt.hashpw(b"secret", bcrypt.gensalt(4)).decode())
@@ -167,3 +167,22 @@ def test_scrapes_answered_while_20_clients_pipeline_1500_requests_and_never_read
     ctx = pki.client_context() if tls else None
     agent.wait_serving(ctx)
     _scrapes_under(agent, ctx, PipeliningReaders(agent.port, 20, 1500, context=ctx), 20, 0.25)
+
+
+@pytest.mark.parametrize("fd_limit", [1024, None], ids=["1024-fds", "default-fds"])
+def test_scrapes_answered_while_1500_connections_hold_wrong_passwords(tmp_path, agents, fd_limit):
+    """A wrong password waits for its turn at bcrypt on a socket, off the reception's bound:
+    1,500 such connections from one address took every file descriptor of an agent under
+    the unit's default soft limit (1,024), accept failed with EMFILE (a warning every 50 ms)
+    and scrapes timed out. The waiting connections are bounded to fit the descriptors (the
+    client holding the most loses its oldest), the agent raises its soft limit when the hard
+    one allows, and a full descriptor table makes a held connection give way to a new one."""
+    config = tmp_path / "web.yml"
+    config.write_text(USERS)
+    agent = agents(str(config), fd_limit=fd_limit)
+    agent.wait_serving()
+    assert agent.status(headers=ALICE) == 200  # its credentials are cached now
+    attackers = HeldPasswords(agent.port, 1500)
+    _scrapes_under(agent, None, attackers, 20, 0.25, headers=ALICE)
+    print(f"the attackers opened {attackers.opened} connections, {attackers.closed} closed by the agent")
+    assert agent.log().count("Too many open files") <= 1, agent.log()[-2000:]

@@ -4,6 +4,7 @@ that pipelines and never reads costs a few answers and a socket (never a worker 
 write). Legitimate scrapes are answered throughout."""
 
 import base64
+import http.client
 import socket
 import threading
 import time
@@ -101,6 +102,44 @@ def test_wrong_passwords_take_no_worker_and_cost_their_senders(start):
     # doublings in 3 s (a run per request would be hundreds)
     assert srv.bcrypt_runs <= 12 * (FailureThrottle.FREE + 6) + 1, srv.bcrypt_runs
     assert counting.scrapes >= 21
+
+
+def test_connections_waiting_for_bcrypt_are_bounded_and_the_biggest_holder_gives_way(start, monkeypatch):
+    """A guesser that holds a connection open per password had no bound (each a socket, so
+    thousands took every file descriptor): past MAX_PARKED waiting, the client with the most
+    waiting loses its oldest, and another client's first password still gets its turn."""
+    monkeypatch.setattr(web, "MAX_PARKED", 8)
+    srv = start(_registry(_Counting()), web_config=_auth_config(), io_timeout=30)
+    assert srv.max_parked == 8
+    guesses = []
+    try:
+        for i in range(40):
+            sock = socket.create_connection(("127.0.0.1", srv.port), source_address=("127.0.1.1", 0))
+            token = base64.b64encode(b"alice:wrong-%d" % i).decode()
+            sock.sendall(("GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\n\r\n" % token).encode())
+            guesses.append(sock)
+        time.sleep(0.5)
+        other = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10, source_address=("127.0.2.1", 0))
+        other.request("GET", "/metrics", headers=ALICE)
+        assert other.getresponse().status == 200  # its first password, bcrypt's turn came
+        other.close()
+        closed = answered = waiting = 0
+        for sock in guesses:
+            sock.settimeout(0.2)
+            try:
+                data = sock.recv(4096)
+            except socket.timeout:
+                waiting += 1
+                continue
+            if data.startswith(b"HTTP/1.1 401"):
+                answered += 1
+            else:
+                closed += data == b""
+    finally:
+        for sock in guesses:
+            sock.close()
+    assert waiting <= 8 + 1, (waiting, answered, closed)  # the bound, and one with bcrypt
+    assert closed >= 40 - 9 - FailureThrottle.FREE - 1 and closed + answered + waiting == 40
 
 
 def test_a_pipelined_request_with_other_credentials_is_checked_before_it_is_answered(start, registry):

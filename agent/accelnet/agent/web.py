@@ -9,7 +9,10 @@ stdlib HTTP parser (``BaseHTTPRequestHandler``) and adds what an exporter on eve
   thread accepts, does TLS handshakes without blocking, and buffers request heads, each
   connection with one deadline for handshake and head together (not one per line) and at
   most :data:`MAX_RECEIVING` of them at once (the oldest goes first). Slow or idle clients,
-  however many, cost a socket there, never a worker: scrapes keep being answered;
+  however many, cost a socket there, never a worker: scrapes keep being answered. Every
+  connection the server may hold has a file descriptor: the bounds fit RLIMIT_NOFILE (raised
+  towards :data:`FD_WANTED` first), and when the table is full anyway one held connection
+  is closed for the new one;
 * a bounded pool: at most ``max_workers`` threads and ``max_queue`` requests waiting for
   one; beyond that a connection is answered 503 and closed, never given a new thread.
   Between keep-alive requests a connection goes back to the reception thread;
@@ -20,8 +23,8 @@ stdlib HTTP parser (``BaseHTTPRequestHandler``) and adds what an exporter on eve
   bcrypt never runs on the worker pool: a password the cache does not know is checked by
   one auth thread, half of its time at most, one per client at a time, a client's failures
   delaying its next check more and more (webauth.FailureThrottle) while its request waits
-  in the reception thread: guessing costs the guesser, never a scrape with cached
-  credentials;
+  in the reception thread (:data:`MAX_PARKED` at most, the client with the most waiting
+  losing its oldest): guessing costs the guesser, never a scrape with cached credentials;
 * answers are written without blocking: what the client does not take waits in the
   reception thread (bounded in all), and a connection that pipelines requests gets
   :data:`MAX_PIPELINED` answers ahead, then ``Connection: close``; pipelined requests wait
@@ -34,12 +37,14 @@ when a web config asks for them.
 """
 
 import collections
+import errno
 import gzip
 import html
 import http.client
 import io
 import logging
 import os
+import resource
 import selectors
 import socket
 import ssl  # already loaded by http.server (through http.client): costs nothing here
@@ -95,6 +100,27 @@ MAX_UNSENT_BYTES = 64 << 20
 #: Requests whose password waits for bcrypt in the auth thread's queue (more wait in the
 #: reception thread, each its client's turn).
 MAX_AUTH_QUEUE = 32
+
+#: Connections whose password waits in the reception thread for its client's turn at
+#: bcrypt (a socket each, no worker), and the bytes of their request heads; past either the
+#: client with the most waiting loses its oldest. Without these bounds a guesser holding
+#: connections open took every file descriptor. Held rather than closed as long as the
+#: descriptors allow: a closed one comes back at once and queues before the scrapers.
+MAX_PARKED = 4096
+MAX_PARKED_BYTES = 16 << 20
+
+#: Connections the kernel may queue for accept (capped by net.core.somaxconn): when it
+#: is full a scraper's SYN is dropped and retried a second later, so it is sized for a
+#: flood of connections that the reception thread accepts and closes as fast as they come.
+LISTEN_BACKLOG = 1024
+
+#: File descriptors left to the rest of the process (its own files, pipes, netlink, the
+#: listening socket) when the connection bounds are fitted to RLIMIT_NOFILE.
+FD_RESERVE = 64
+
+#: The soft RLIMIT_NOFILE the server raises itself to when the hard limit allows (Go, and
+#: so node_exporter, raises it to the hard limit; systemd's default soft limit is 1,024).
+FD_WANTED = 8192
 
 #: One TLS record: what a non-blocking write offers at a time (and again, the same, when
 #: the socket was full).
@@ -656,6 +682,8 @@ class Server:
         self._reload_lock = threading.Lock()
         self._next_check = time.monotonic() + RELOAD_CHECK_INTERVAL
         self._failed_stamp: Optional[Tuple[Any, ...]] = None
+        self.max_receiving, self.max_parked = connection_bounds(max_workers, max_queue)
+        self._last_accept_log = 0.0
         # Connections waiting for a worker, and workers waiting for a connection. Both are
         # counted under one lock so that "is a worker free for this one?" is never stale.
         self.max_queue = max_queue
@@ -677,6 +705,9 @@ class Server:
         self._throttle = FailureThrottle()
         self._waiting: Dict[str, Deque[Tuple[_Conn, Optional[str]]]] = {}
         self._parked: Dict[int, _Conn] = {}
+        self._parked_by: "collections.Counter[str]" = collections.Counter()
+        self._parked_bytes = 0
+        self._parked_sweep = 0.0
         self._auth_lock = threading.Lock()
         self._auth_ready = threading.Condition(self._auth_lock)
         self._auth_queue: Deque[Tuple[_Conn, Optional[str]]] = collections.deque()
@@ -784,7 +815,7 @@ class Server:
             while not self.stopping:
                 self._pump_auth()
                 now = time.monotonic()
-                wakes = [c.deadline for c in conns.values()] + [c.deadline for c in self._parked.values()]
+                wakes = [c.deadline for c in conns.values()] + [self._parked_sweep]
                 timeout = min(wakes + [now + 1.0, now + self._next_turn()]) - now
                 try:
                     events = sel.select(max(0.0, min(timeout, 1.0)))
@@ -805,16 +836,18 @@ class Server:
                               else "answer not taken in time: closed" if c.out
                               else "request head not received in time: closed")
                     self._drop(sel, conns, c)
-                for c in [c for c in self._parked.values() if c.deadline <= now]:
-                    log.debug("%s: its password's turn did not come in time: closed", c.host)
-                    del self._parked[c.fd]
-                    self._close(c.sock)
+                if now >= self._parked_sweep:  # thousands may wait: looked at 4 times a second
+                    self._parked_sweep = now + 0.25
+                    for c in [c for c in self._parked.values() if c.deadline <= now]:
+                        log.debug("%s: its password's turn did not come in time: closed", c.host)
+                        self._unpark(c)
+                        self._close(c.sock)
         finally:
             for c in list(conns.values()):
                 self._drop(sel, conns, c)
             for c in list(self._parked.values()):
+                self._unpark(c)
                 self._close(c.sock)
-            self._parked.clear()
             sel.close()
 
     def _accept_some(self, sel: "selectors.BaseSelector", conns: Dict[int, "_Conn"]) -> None:
@@ -826,7 +859,14 @@ class Server:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as e:  # EMFILE, ECONNABORTED...: keep accepting
-                log.warning("accept failed: %s", e)
+                now = time.monotonic()
+                if now - self._last_accept_log > 10:
+                    self._last_accept_log = now
+                    log.warning("accept failed: %s", e)
+                # out of descriptors: one held connection makes room for the new one (else
+                # the listening socket stays readable and this thread would spin)
+                if e.errno in (errno.EMFILE, errno.ENFILE) and self._shed(sel, conns):
+                    continue
                 time.sleep(0.05)
                 return
             try:
@@ -841,15 +881,60 @@ class Server:
                 log.debug("%s: connection ended: %s", addr[0] if addr else "-", e)
                 sock.close()
                 continue
-            if len(conns) >= MAX_RECEIVING:
+            if len(conns) >= self.max_receiving:
                 oldest = min(conns.values(), key=lambda c: c.since)
                 log.debug("%s: dropped for a new connection (%d in reception)", oldest.host,
-                          MAX_RECEIVING)
+                          self.max_receiving)
                 self._drop(sel, conns, oldest)
             c = _Conn(sock, addr, time.monotonic() + self.io_timeout, handshaking,
                       settings.allowed_sans)
             conns[sock.fileno()] = c
             sel.register(sock, selectors.EVENT_READ, c)
+
+    def _shed(self, sel: "selectors.BaseSelector", conns: Dict[int, "_Conn"]) -> bool:
+        """Close one connection the reception thread holds (a waiting password's first,
+        then the oldest head); whether there was one."""
+        if self._parked:
+            self._unpark_one()
+            return True
+        if conns:
+            self._drop(sel, conns, min(conns.values(), key=lambda c: c.since))
+            return True
+        return False
+
+    def _park(self, c: "_Conn", header: Optional[str]) -> None:
+        """``c`` waits for its client's turn at bcrypt; over the bounds, the client with the
+        most waiting loses its oldest (``c`` itself perhaps)."""
+        self._waiting.setdefault(c.client, collections.deque()).append((c, header))
+        self._parked[c.fd] = c
+        self._parked_by[c.client] += 1
+        self._parked_bytes += len(c.buf)
+        while len(self._parked) > self.max_parked or self._parked_bytes > MAX_PARKED_BYTES:
+            self._unpark_one()
+
+    def _unpark(self, c: "_Conn") -> None:
+        """``c`` no longer waits (closed, or its turn came)."""
+        del self._parked[c.fd]
+        self._parked_by[c.client] -= 1
+        if not self._parked_by[c.client]:
+            del self._parked_by[c.client]
+        self._parked_bytes -= len(c.buf)
+
+    def _unpark_one(self) -> None:
+        """Close the oldest waiting connection of the client that has the most waiting (its
+        queue in ``_waiting`` holds them in arrival order, and some already closed)."""
+        client = max(self._parked_by, key=lambda k: self._parked_by[k])
+        queue = self._waiting[client]
+        while True:
+            c, _ = queue.popleft()
+            if self._parked.get(c.fd) is c:
+                break
+        if not queue:
+            del self._waiting[client]
+        log.debug("%s: dropped, the client with the most of %d connections waiting for bcrypt",
+                  c.host, len(self._parked))
+        self._unpark(c)
+        self._close(c.sock)
 
     def _take_returned(self, sel: "selectors.BaseSelector", conns: Dict[int, "_Conn"]) -> None:
         try:
@@ -970,8 +1055,7 @@ class Server:
         if auth is not None:
             header = head_authorization(bytes(c.buf))
             if auth.screen(header) is None:
-                self._waiting.setdefault(c.client, collections.deque()).append((c, header))
-                self._parked[c.fd] = c
+                self._park(c, header)
                 self._pump_auth()
                 return
         self._submit(c)
@@ -998,7 +1082,7 @@ class Server:
                 while queue:
                     c, header = queue.popleft()
                     if self._parked.get(c.fd) is c:  # not closed at its deadline meanwhile
-                        del self._parked[c.fd]
+                        self._unpark(c)
                         self._auth_busy.add(client)
                         self._auth_queue.append((c, header))
                         self._auth_ready.notify()
@@ -1171,6 +1255,32 @@ class Server:
         self.shutdown()
 
 
+def connection_bounds(max_workers: int, max_queue: int) -> Tuple[int, int]:
+    """(connections in reception, connections waiting for bcrypt) at most: MAX_RECEIVING
+    and MAX_PARKED, or less so that every connection the server may hold (those two, both
+    queues, the workers, the auth queue) has a descriptor under RLIMIT_NOFILE."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        return MAX_RECEIVING, MAX_PARKED
+    room = soft - FD_RESERVE - 2 * max_queue - max_workers - MAX_AUTH_QUEUE
+    parked = max(4, min(MAX_PARKED, room // 3))
+    return max(8, min(MAX_RECEIVING, room - parked)), parked
+
+
+def raise_fd_limit() -> int:
+    """Raise the soft RLIMIT_NOFILE towards FD_WANTED as far as the hard limit allows
+    (never lower it); the soft limit then."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = FD_WANTED if hard == resource.RLIM_INFINITY else min(FD_WANTED, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError) as e:
+            log.debug("could not raise the open files limit to %d: %s", wanted, e)
+    return soft
+
+
 def serve(listen: str, registry: Any = None, telemetry_path: str = "/metrics",
           web_config: "Union[WebConfig, str, None]" = None,
           ready: Callable[[], bool] = lambda: True, *, max_workers: int = 16,
@@ -1193,7 +1303,8 @@ def serve(listen: str, registry: Any = None, telemetry_path: str = "/metrics",
         raise ServeError("max_workers and max_queue must be at least 1")
     host, port = parse_listen_address(listen)
     settings = _settings_for(web_config)
-    sock = _bind(host, port, backlog=max(128, max_queue))
+    raise_fd_limit()
+    sock = _bind(host, port, backlog=max(LISTEN_BACKLOG, max_queue))
     server = Server(sock, registry, telemetry_path, settings, ready, max_workers=max_workers,
                     max_queue=max_queue, keepalive_timeout=keepalive_timeout,
                     io_timeout=io_timeout, version=version)
