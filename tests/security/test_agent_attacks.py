@@ -77,6 +77,8 @@ def test_reload_never_drops_tls(tmp_path, agents, pki):
     agent.wait_serving(ctx)
     config.write_text("")
     agent.hup()
+    # two SIGHUPs close together may be taken as one: the second write waits for the first reload
+    _wait_for_log(agent, "the file is empty")
     config.write_text(USERS)  # valid, but without TLS
     agent.hup()
     _wait_for_log(agent, "it would turn TLS off")
