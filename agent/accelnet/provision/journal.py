@@ -56,6 +56,8 @@ import shlex
 from dataclasses import dataclass
 from typing import List, Mapping, Optional, Sequence
 
+from accelnet.provision.errors import Refused
+from accelnet.provision.names import check_name, check_size_word
 from accelnet.provision.tags import update_args
 
 TAG = "accelnet-provision"
@@ -92,7 +94,9 @@ class Job:
 
     @classmethod
     def parse(cls, text: str) -> Optional["Job"]:
-        """The job of an entry's text (``enable --vm vm1``), None if it names none."""
+        """The job of an entry's text (``enable --vm vm1``), None if it names none. Anyone
+        with tag write access wrote that text, and the job is shown as the command that
+        finishes it: a target or size that is not a name Azure allows is no job."""
         words = text.split(" ")
         if len(words) not in (3, 5) or words[0] not in ("enable", "disable", "resize") or \
                 words[1] not in _TARGET_FLAGS:
@@ -102,7 +106,14 @@ class Job:
             if words[0] != "resize" or words[3] != "--size":
                 return None
             size = words[4]
-        return cls(words[0], _TARGET_FLAGS[words[1]], words[2], size)
+        kind = _TARGET_FLAGS[words[1]]
+        try:
+            check_name(kind, words[2])
+            if size is not None:
+                check_size_word(size)
+        except Refused:
+            return None
+        return cls(words[0], kind, words[2], size)
 
     @property
     def text(self) -> str:
@@ -196,8 +207,8 @@ class Journal:
             return Check(False, f"it names no job this tool runs ({match.group('job')!r})")
         if not job.same(self.job):
             words = job.text.split(" ")
-            again = " ".join([words[0], "--resource-group", shlex.quote(self.resource_group),
-                              *words[1:]])
+            again = " ".join(shlex.quote(w) for w in [words[0], "--resource-group", self.resource_group,
+                                                      *words[1:]])
             return Check(False, f"it belongs to another job, which `accelnet-provision {again}` "
                          "finishes", job)
         try:

@@ -76,11 +76,17 @@ def check_name(kind: str, value: str) -> str:
     return value
 
 
-def check_size(value: str) -> str:
-    """A size name in canonical spelling, refusing anything that is not one."""
+def check_size_word(value: str) -> str:
+    """A word that can be a size name (letters, digits, '_', '-'; at most 64), unparsed."""
     if not isinstance(value, str) or len(value) > 64 or \
             not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", value):
         raise Refused(f"invalid VM size {value!r}: expected a name like Standard_DS4_v2")
+    return value
+
+
+def check_size(value: str) -> str:
+    """A size name in canonical spelling, refusing anything that is not one."""
+    check_size_word(value)
     try:
         return parse_size(value).name
     except SizeParseError as exc:
