@@ -142,6 +142,34 @@ def test_connections_waiting_for_bcrypt_are_bounded_and_the_biggest_holder_gives
     assert closed >= 40 - 9 - FailureThrottle.FREE - 1 and closed + answered + waiting == 40
 
 
+def test_a_throttled_clients_closed_connections_are_forgotten(start, monkeypatch):
+    """Waiting connections closed at their deadline stayed in their client's queue, head and
+    all, until the client's turn came (30 s for a persistent guesser): one guesser's queue
+    grew with every connection it opened. Closed ones are forgotten as they close."""
+    monkeypatch.setattr(FailureThrottle, "BASE_S", 60.0)
+    srv = start(_registry(_Counting()), web_config=_auth_config(), io_timeout=0.5)
+
+    def guess(i):
+        sock = socket.create_connection(("127.0.0.1", srv.port), source_address=("127.0.1.1", 0))
+        token = base64.b64encode(b"alice:wrong-%d" % i).decode()
+        sock.sendall(("GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\n\r\n" % token).encode())
+        sock.settimeout(10)
+        return sock
+
+    for i in range(FailureThrottle.FREE + 1):  # its free failures: then its turn is a minute away
+        sock = guess(i)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 401")
+        sock.close()
+    waiting = [guess(100 + i) for i in range(50)]
+    try:
+        time.sleep(2.0)  # past their deadline and a sweep
+        assert all(s.recv(1) == b"" for s in waiting)  # each closed
+        assert sum(len(q) for q in srv._waiting.values()) == 0
+    finally:
+        for sock in waiting:
+            sock.close()
+
+
 def test_a_pipelined_request_with_other_credentials_is_checked_before_it_is_answered(start, registry):
     srv = start(registry, web_config=_auth_config(4))
     assert get(srv, "/metrics", ALICE)[0] == 200

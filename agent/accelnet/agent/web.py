@@ -840,14 +840,12 @@ class Server:
                     self._parked_sweep = now + 0.25
                     for c in [c for c in self._parked.values() if c.deadline <= now]:
                         log.debug("%s: its password's turn did not come in time: closed", c.host)
-                        self._unpark(c)
-                        self._close(c.sock)
+                        self._give_up(c)
         finally:
             for c in list(conns.values()):
                 self._drop(sel, conns, c)
             for c in list(self._parked.values()):
-                self._unpark(c)
-                self._close(c.sock)
+                self._give_up(c)
             sel.close()
 
     def _accept_some(self, sel: "selectors.BaseSelector", conns: Dict[int, "_Conn"]) -> None:
@@ -933,8 +931,19 @@ class Server:
             del self._waiting[client]
         log.debug("%s: dropped, the client with the most of %d connections waiting for bcrypt",
                   c.host, len(self._parked))
+        self._give_up(c)
+
+    def _give_up(self, c: "_Conn") -> None:
+        """Close a waiting connection, and forget the closed ones at the head of its client's
+        queue (they expire in about the order they came): a throttled client's queue would
+        otherwise keep every closed connection and its head until the client's turn."""
         self._unpark(c)
         self._close(c.sock)
+        queue = self._waiting.get(c.client)
+        while queue and self._parked.get(queue[0][0].fd) is not queue[0][0]:
+            queue.popleft()
+        if queue is not None and not queue:
+            del self._waiting[c.client]
 
     def _take_returned(self, sel: "selectors.BaseSelector", conns: Dict[int, "_Conn"]) -> None:
         try:
