@@ -51,7 +51,7 @@ import ssl  # already loaded by http.server (through http.client): costs nothing
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple, Union
+from typing import Any, Callable, Counter, Deque, Dict, Iterable, List, Optional, Set, Tuple, Union
 from urllib.parse import parse_qs, urlsplit
 
 from accelnet import __version__
@@ -705,7 +705,7 @@ class Server:
         self._throttle = FailureThrottle()
         self._waiting: Dict[str, Deque[Tuple[_Conn, Optional[str]]]] = {}
         self._parked: Dict[int, _Conn] = {}
-        self._parked_by: "collections.Counter[str]" = collections.Counter()
+        self._parked_by: "Counter[str]" = collections.Counter()
         self._parked_bytes = 0
         self._parked_sweep = 0.0
         self._auth_lock = threading.Lock()
