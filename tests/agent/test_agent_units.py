@@ -23,12 +23,15 @@ LIFECYCLE = {"Type", "NotifyAccess", "WatchdogSec", "ExecStart", "ExecStartPost"
 
 
 def copies_with_existing_binary(tmp_path) -> List[str]:
-    """The units, ExecStart pointing at an executable that exists here (verify checks it)."""
+    """The units, ExecStart= and ExecStartPost= pointing at an executable that exists here
+    (verify checks it)."""
     true = shutil.which("true")
     paths = []
     for source in (SERVICE, TIMER):
         with open(source, encoding="utf-8") as handle:
-            text = handle.read().replace("ExecStart=/usr/bin/accelnet-agent ", f"ExecStart={true} ")
+            text = handle.read()
+        for prefix in ("=", "=+"):  # ExecStart=, and ExecStartPost=+ (run as root)
+            text = text.replace(f"{prefix}/usr/bin/accelnet-agent ", f"{prefix}{true} ")
         target = tmp_path / os.path.basename(source)
         target.write_text(text)
         paths.append(str(target))
@@ -79,14 +82,13 @@ def test_the_service_runs_once_and_publishes_into_node_exporters_directory():
     assert argv[:2] == ["/usr/bin/accelnet-agent", "--once"]
     textfile = next(a.split("=", 1)[1] for a in argv if a.startswith("--textfile="))
     assert textfile == f"/run/{s['RuntimeDirectory'][0]}/accelnet.prom"
-    # The run's directory goes when it ends (nothing stays in /run): systemd first publishes the
-    # file into node_exporter's directory, under a name it ignores, then renames it (atomic).
+    # The run's directory goes when it ends (nothing stays in /run): first the agent, as root
+    # (+), publishes the file into node_exporter's directory (tests/agent/test_textfile_publish.py
+    # runs this command line against planted links).
     assert "RuntimeDirectoryPreserve" not in s
     assert s["Environment"] == ["ACCELNET_TEXTFILE_DIR=/var/lib/prometheus/node-exporter"]
-    install, move = [shlex.split(c) for c in s["ExecStartPost"]]
-    assert install[0] == "+/usr/bin/install" and install[-2:] == [textfile, "${ACCELNET_TEXTFILE_DIR}/.accelnet.prom.tmp"]
-    assert "-m" in install and install[install.index("-m") + 1] == "0644"
-    assert move == ["+/bin/mv", "-f", "-T", "${ACCELNET_TEXTFILE_DIR}/.accelnet.prom.tmp", "${ACCELNET_TEXTFILE_DIR}/accelnet.prom"]
+    assert [shlex.split(c) for c in s["ExecStartPost"]] == [
+        ["+/usr/bin/accelnet-agent", "--publish=" + textfile, "--textfile=${ACCELNET_TEXTFILE_DIR}/accelnet.prom"]]
     assert "$ACCELNET_AGENT_TEXTFILE_ARGS" in argv
     assert "WatchdogSec" not in s and "ExecReload" not in s
 

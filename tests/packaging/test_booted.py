@@ -241,6 +241,73 @@ def test_textfile_timer_feeds_node_exporter_from_start_to_purge(container: Conta
     assert _value(_node_exporter(container), "node_textfile_scrape_error") == 0
 
 
+def _start_textfile_run(container: Container) -> subprocess.CompletedProcess:
+    started = container.run("systemctl", "start", "accelnet-agent-textfile.service", check=False, timeout=120)
+    container.run("systemctl", "reset-failed", "accelnet-agent-textfile.service", check=False)
+    return started
+
+
+def _journal_of_last_run(container: Container) -> str:
+    return container.run("journalctl", "-u", "accelnet-agent-textfile", "-n", "5", "-o", "cat", "--no-pager").stdout
+
+
+def test_the_publishing_step_follows_no_link(container: Container) -> None:
+    """The publishing step runs as root between two places others own. A sandboxed run (here
+    a drop-in standing for code that took over the --once run) leaves a link to /etc/shadow as
+    its file: nothing is published (with coreutils' install, /etc/shadow was, mode 0644).
+    node_exporter's user, who owns /var/lib/prometheus on Debian, puts a link to /etc in place
+    of the textfile directory: nothing is written in /etc."""
+    dropin = "/etc/systemd/system/accelnet-agent-textfile.service.d"
+    shadow_mode = os.stat(str(container.root) + "/etc/shadow").st_mode
+    container.run("mkdir", "-p", dropin)
+    container.run("sh", "-c", 'printf "[Service]\nExecStart=\nExecStart=/bin/ln -sf /etc/shadow '
+                  '/run/accelnet-agent-textfile/accelnet.prom\n" > "$0/link.conf"', dropin)
+    container.run("systemctl", "daemon-reload")
+    try:
+        assert _start_textfile_run(container).returncode != 0
+        assert "accelnet.prom: a symbolic link" in _journal_of_last_run(container)
+    finally:
+        container.run("rm", "-rf", dropin)
+        container.run("systemctl", "daemon-reload")
+    assert "root:" not in (container.root / TEXTFILE.lstrip("/")).read_text()
+    assert os.stat(str(container.root) + "/etc/shadow").st_mode == shadow_mode
+    directory = os.path.dirname(TEXTFILE)
+    container.run("su", "-s", "/bin/sh", "prometheus", "-c", "mv {0} {0}.away && ln -s /etc {0}".format(directory))
+    try:
+        assert _start_textfile_run(container).returncode != 0
+        assert "a symbolic link or not a directory" in _journal_of_last_run(container)
+        assert container.run("sh", "-c", "ls -d /etc/*accelnet.prom* 2>/dev/null", check=False).stdout == ""
+    finally:
+        container.run("sh", "-c", 'rm "$0" && mv "$0.away" "$0"', directory)
+    assert _start_textfile_run(container).returncode == 0
+
+
+def test_removal_deletes_what_was_published_wherever_it_went(container: Container) -> None:
+    """ACCELNET_TEXTFILE_DIR set by a `systemctl edit` drop-in, or single-quoted in
+    /etc/default/accelnet-agent: `apt-get remove` deletes the published file there too (a
+    stale accelnet.prom of a removed agent would keep its last verdict forever)."""
+    dropin = "/etc/systemd/system/accelnet-agent-textfile.service.d"
+    container.run("mkdir", "-p", dropin, "/srv/by-dropin", "/srv/quoted")
+    container.run("sh", "-c", 'printf "[Service]\nEnvironment=ACCELNET_TEXTFILE_DIR=/srv/by-dropin\n" > "$0/dir.conf"',
+                  dropin)
+    container.run("systemctl", "daemon-reload")
+    assert _start_textfile_run(container).returncode == 0
+    assert (container.root / "srv/by-dropin/accelnet.prom").is_file()
+    container.run("apt-get", "remove", "-y", "accelnet", timeout=300)
+    assert not (container.root / "srv/by-dropin/accelnet.prom").exists()
+    container.run("rm", "-rf", dropin)
+    container.run("apt-get", "install", "-y", "--no-install-recommends", "/root/accelnet.deb", timeout=600)
+    container.run("sh", "-c", "echo \"ACCELNET_TEXTFILE_DIR='/srv/quoted'\" >> /etc/default/accelnet-agent")
+    assert _start_textfile_run(container).returncode == 0
+    assert (container.root / "srv/quoted/accelnet.prom").is_file()
+    container.run("apt-get", "remove", "-y", "accelnet", timeout=300)
+    assert not (container.root / "srv/quoted/accelnet.prom").exists()
+    # removal keeps the configuration: back to the default directory before the next install
+    container.run("sed", "-i", "/^ACCELNET_TEXTFILE_DIR=/d", "/etc/default/accelnet-agent")
+    container.run("rm", "-rf", "/srv/by-dropin", "/srv/quoted")
+    container.run("apt-get", "install", "-y", "--no-install-recommends", "/root/accelnet.deb", timeout=600)
+
+
 def test_purge_leaves_nothing(container: Container) -> None:
     container.run("apt-get", "purge", "-y", "accelnet", timeout=300)
     metrics = _node_exporter(container)

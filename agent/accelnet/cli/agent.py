@@ -1,7 +1,8 @@
 """``accelnet-agent``: the Prometheus exporter daemon (flags spelled like node_exporter's).
 
-Exit status: 0 after a clean stop (or, with ``--once``, once the textfile is written); 1 when
-``--once`` cannot write the textfile; 2 for bad flags or a failed start.
+Exit status: 0 after a clean stop (or, with ``--once``/``--publish``, once the textfile is
+written); 1 when ``--once`` or ``--publish`` cannot write the textfile; 2 for bad flags or a
+failed start.
 """
 
 import argparse
@@ -43,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
              "textfile collector directory (rewritten at every refresh)")
     add("--once", action="store_true",
         help="discover once, write --textfile and exit (for a systemd timer or cron); serves nothing")
+    add("--publish", metavar="FILE",
+        help="copy FILE, the metrics an unprivileged --once run wrote, to --textfile following no "
+             "link, then exit (the root step of accelnet-agent-textfile.service)")
     add("--no-web", dest="no_web", action="store_true",
         help="serve no HTTP endpoint: run only to keep --textfile up to date")
     add("--ethtool.device-include", dest="ethtool_include", metavar="REGEX",
@@ -152,6 +156,23 @@ def run_once(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_publish(args: argparse.Namespace) -> int:
+    """``--publish FILE``: FILE copied to --textfile. 0 published, 1 refused or not written,
+    2 bad flags."""
+    from accelnet.agent.textfile import TextfileError, publish_textfile
+
+    if not args.textfile:
+        print("accelnet-agent: --publish needs --textfile PATH (where to publish)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        publish_textfile(args.publish, args.textfile)
+    except TextfileError as exc:
+        print(f"accelnet-agent: {exc}", file=sys.stderr)
+        return EXIT_WRITE
+    logging.getLogger("accelnet.agent").info("published %s", args.textfile)
+    return 0
+
+
 def _describe(exc: BaseException) -> str:
     from accelnet.errors import ParseError, SnapshotError
 
@@ -162,6 +183,8 @@ def _describe(exc: BaseException) -> str:
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level, args.log_format)
+    if args.publish:
+        return run_publish(args)
     if args.once:
         return run_once(args)
     log = logging.getLogger("accelnet.agent")
