@@ -20,7 +20,7 @@ APT_PACKAGES="python3 python3-venv python3-pip ethtool pciutils iproute2 util-li
   python3-all python3-setuptools python3-wheel lintian rpm fakeroot groff-base man-db
   python3-psutil python3-pyroute2 python3-prometheus-client python3-pyudev python3-yaml python3-bcrypt
   dash busybox shellcheck curl nagios-nrpe-server nagios-nrpe-plugin libmonitoring-plugin-perl
-  rpmlint debootstrap systemd-container prometheus-alertmanager"
+  rpmlint debootstrap systemd-container prometheus-alertmanager systemd-journal-remote"
 missing=""
 [ -n "${ACCELNET_RUN_DRY:-}" ] && APT_PACKAGES=""
 for pkg in $APT_PACKAGES; do

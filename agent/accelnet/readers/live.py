@@ -182,8 +182,14 @@ def read_kmsg(path: Optional[str] = None, limit: int = KMSG_MAX_BYTES) -> List[b
     return records
 
 
-#: The journal's kernel records of this boot, one JSON object per line (parsers/journal.py).
-JOURNALCTL_ARGS = ("journalctl", "--dmesg", "--boot", "--output=json", "--no-pager", "--quiet")
+#: The newest kernel records taken from the journal: more than a VM's ring buffer holds
+#: (/dev/kmsg: 256 KiB, a few thousand records), and a bound on the work however many the
+#: kernel logged since boot (a firewall's LOG rule writes one per dropped packet: all of
+#: 300,000 took journalctl over the 10 s timeout and the reader 340 MB).
+JOURNAL_LINES = 10000
+#: The journal's newest kernel records of this boot, one JSON object per line (parsers/journal.py).
+JOURNALCTL_ARGS = ("journalctl", "--dmesg", "--boot", "--lines=%d" % JOURNAL_LINES, "--output=json", "--no-pager",
+                   "--quiet")
 
 
 def kernel_log_text(path: Optional[str] = None, journal: Sequence[str] = JOURNALCTL_ARGS) -> str:
