@@ -7,6 +7,7 @@ Every archive is built here; each test is one class of attack.
 import glob
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import time
 import pytest
 
 from accelnet.errors import SnapshotError
-from accelnet.readers import safetar
+from accelnet.readers import safetar, tempdir
 from accelnet.readers.host import MAX_SNAPSHOT_STEPS, Host
 from accelnet.readers.snapshot import open_snapshot
 
@@ -380,15 +381,9 @@ def test_directory_listings_and_path_memory_of_a_snapshot_are_bounded(tmp_path, 
     assert host.is_dir("/d/e07")  # forgetting costs work again, never an answer
 
 
-def test_a_timeout_during_the_removal_waits_until_the_tree_is_gone(tmp_path, monkeypatch):
-    """accelnet-check's --timeout is SIGALRM raising where it strikes: in the middle of
-    removing an unpacked snapshot (or a bundle's work directory) it left the rest behind.
-    The signal now waits until the tree is gone, then raises."""
-    top = tmp_path / "tree"
-    top.mkdir()
-    for i in range(300):
-        (top / ("f%03d" % i)).write_text("x")
-    _deep_dirs(top, 50, "d")
+def _alarm_during_removal(top, monkeypatch, when=100):
+    """Build a tree in ``top`` removed by temporary_directory; SIGALRM (the check's --timeout,
+    raising Timeout) strikes at the ``when``-th unlink of the removal. Returns the unlinks."""
 
     class Timeout(Exception):
         pass
@@ -401,16 +396,29 @@ def test_a_timeout_during_the_removal_waits_until_the_tree_is_gone(tmp_path, mon
 
     def unlink(*args, **kwargs):
         calls.append(1)
-        if len(calls) == 100:  # the timeout strikes halfway
+        if len(calls) == when:  # the timeout strikes halfway
             os.kill(os.getpid(), signal.SIGALRM)
         return real_unlink(*args, **kwargs)
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
-    monkeypatch.setattr(os, "unlink", unlink)
     try:
         with pytest.raises(Timeout):
-            safetar.remove_tree(str(top))
+            with tempdir.temporary_directory("accelnet-test-", dir=str(top)) as work:
+                for i in range(300):
+                    with open(os.path.join(work, "f%03d" % i), "w") as handle:
+                        handle.write("x")
+                _deep_dirs(pathlib.Path(work), 50, "d")
+                monkeypatch.setattr(os, "unlink", unlink)
     finally:
         monkeypatch.undo()
         signal.signal(signal.SIGALRM, previous)
-    assert len(calls) > 100 and not top.exists()
+    return calls
+
+
+def test_a_timeout_during_the_removal_waits_until_the_tree_is_gone(tmp_path, monkeypatch):
+    """accelnet-check's --timeout is SIGALRM raising where it strikes: in the middle of
+    removing an unpacked snapshot (or a bundle's work directory) it left the rest behind.
+    The signal now waits until the tree is gone, then raises."""
+    calls = _alarm_during_removal(tmp_path, monkeypatch)
+    assert len(calls) > 100 and os.listdir(str(tmp_path)) == []
+

@@ -27,7 +27,7 @@ from accelnet.readers import capturenames
 from accelnet.readers.host import CounterSample, Host, SampleState
 from accelnet.readers.options import Options
 from accelnet.readers.platform import read_dmi
-from accelnet.readers.safetar import remove_tree
+from accelnet.readers.tempdir import held_signals, temporary_directory, unlink_held
 
 #: Attributes that must not be read (side effects, binary blobs such as a bridge's forwarding
 #: table ``brforward``, slow or private). scripts/accelnet-collect skips the same list.
@@ -264,25 +264,24 @@ def collect(host: Host, archive: str, options: Options, force: bool = False) -> 
     if not force and os.path.lexists(archive):
         raise BundleExists(f"{archive} exists: refusing to overwrite it (use --force)")
     directory = os.path.dirname(os.path.abspath(archive))
-    work = tempfile.mkdtemp(prefix="accelnet-collect-")
-    try:
+    with temporary_directory("accelnet-collect-") as work:
         top = os.path.join(work, "snapshot")
         collect_tree(host, top, options)
         summary = _summarise(archive, top)
-        fd, partial = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(archive)}.",
-                                       suffix=".partial")
+        partial = ""
         try:
-            with os.fdopen(fd, "wb") as raw:
+            with held_signals():  # the name is known to the finally before a signal can land
+                fd, partial = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(archive)}.",
+                                               suffix=".partial")
+                raw = os.fdopen(fd, "wb")
+            with raw:
                 with tarfile.open(fileobj=raw, mode="w:gz") as tar:
                     tar.add(top, arcname="snapshot")
                 raw.flush()
                 os.fsync(raw.fileno())
             _publish(partial, archive, force)
         finally:
-            if os.path.lexists(partial):
-                os.unlink(partial)
-    finally:
-        remove_tree(work)
+            unlink_held(partial)
     return summary
 
 

@@ -29,11 +29,9 @@ import gzip
 import io
 import os
 import re
-import signal
 import stat
 import struct
 import zlib
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Tuple
 
@@ -490,36 +488,14 @@ def extract(handle: io.BufferedIOBase, dest: str) -> None:
 # -- removing --------------------------------------------------------------------------------
 
 
-@contextmanager
-def _signals_held() -> Iterator[None]:
-    """SIGALRM (accelnet-check's --timeout), SIGTERM and SIGINT wait while a tree is removed,
-    and are delivered right after: a handler that raises in the middle of the removal would
-    leave the rest of the tree behind."""
-    held = {signal.SIGALRM, signal.SIGTERM, signal.SIGINT}
-    try:
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    except (AttributeError, OSError, ValueError):
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
 def remove_tree(path: str) -> None:
     """Remove ``path`` and everything under it, however deep, without recursion.
 
     Walks down with one directory descriptor at a time (``..`` to come back), so neither
     Python's stack nor PATH_MAX limits the depth, and never follows a link. Best effort:
-    a directory that cannot be emptied is left (and not visited again). Signals that would
-    interrupt it wait until it is done.
+    a directory that cannot be emptied is left (and not visited again). A signal that raises
+    would cut it short: :func:`accelnet.readers.tempdir.temporary_directory` holds them.
     """
-    with _signals_held():
-        _remove_tree(path)
-
-
-def _remove_tree(path: str) -> None:
     try:
         fd = os.open(path, _DIR_FLAGS)
     except OSError:

@@ -12,7 +12,6 @@ import io
 import os
 import signal
 import stat
-import tempfile
 import threading
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Sequence
@@ -21,7 +20,8 @@ from accelnet.errors import ParseError, SnapshotError, Terminated
 from accelnet.parsers.jsontext import load_json
 from accelnet.readers.capturenames import stats_sample
 from accelnet.readers.host import Captures, CounterSample, Host, RecordedCaptures, Sampler, SampleState
-from accelnet.readers.safetar import MAX_DATA_BYTES, MAX_MEMBERS, extract, remove_tree
+from accelnet.readers.safetar import MAX_DATA_BYTES, MAX_MEMBERS, extract
+from accelnet.readers.tempdir import temporary_directory
 
 SNAPSHOT_FORMAT = 1
 MAX_ARCHIVE_BYTES = MAX_DATA_BYTES
@@ -50,24 +50,6 @@ def _sigterm_unwinds() -> Iterator[None]:
 
 
 @contextmanager
-def _sigterm_deferred() -> Iterator[None]:
-    """Hold a SIGTERM back while cleaning up (a second one must not cut the cleanup short),
-    then unwind as it would have."""
-    if threading.current_thread() is not threading.main_thread() or \
-            signal.getsignal(signal.SIGTERM) is not _raise_terminated:
-        yield
-        return
-    received: List[int] = []
-    signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, _raise_terminated)
-    if received:
-        _raise_terminated(received[0], None)
-
-
-@contextmanager
 def open_snapshot(path: str) -> Iterator[Host]:
     """A Host reading only from the snapshot at ``path``; temporary files go when it closes."""
     try:
@@ -83,18 +65,13 @@ def open_snapshot(path: str) -> Iterator[Host]:
         raise SnapshotError(f"snapshot {path!r} is neither a directory nor a regular file "
                             "(a device, FIFO or socket is never read)")
     handle = _open_regular(path)
-    with _sigterm_unwinds():
-        workdir = tempfile.mkdtemp(prefix="accelnet-snapshot-")
+    with _sigterm_unwinds(), temporary_directory("accelnet-snapshot-") as workdir:
         try:
-            try:
-                with handle:
-                    extract(handle, workdir)
-            except SnapshotError as exc:
-                raise SnapshotError(f"snapshot {path!r}: {exc}") from None
-            yield _host_from_dir(workdir)
-        finally:
-            with _sigterm_deferred():
-                remove_tree(workdir)
+            with handle:
+                extract(handle, workdir)
+        except SnapshotError as exc:
+            raise SnapshotError(f"snapshot {path!r}: {exc}") from None
+        yield _host_from_dir(workdir)
 
 
 def open_snapshot_dir(path: str) -> Host:
