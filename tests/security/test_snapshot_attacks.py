@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 
 import pytest
@@ -422,3 +423,17 @@ def test_a_timeout_during_the_removal_waits_until_the_tree_is_gone(tmp_path, mon
     calls = _alarm_during_removal(tmp_path, monkeypatch)
     assert len(calls) > 100 and os.listdir(str(tmp_path)) == []
 
+
+def test_the_removal_is_held_also_while_another_thread_runs(tmp_path, monkeypatch):
+    """A signal sent to the process goes to any thread that does not block it: blocking it
+    in the main thread alone let another thread take it, and Python ran the raising handler
+    in the main thread, halfway through the removal, all the same."""
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        calls = _alarm_during_removal(tmp_path, monkeypatch)
+    finally:
+        stop.set()
+        other.join()
+    assert len(calls) > 100 and os.listdir(str(tmp_path)) == []
