@@ -43,3 +43,21 @@ def test_kernel_records_become_kmsg_records_with_the_kernels_time():
 def test_nothing_in_nothing_out():
     assert parse_journal_kernel_records("") == []
     assert parse_journal_kernel_records("-- No entries --\n") == []
+
+
+def test_messages_as_byte_arrays_times_and_first_lines():
+    lines = [
+        {"_TRANSPORT": "kernel", "__MONOTONIC_TIMESTAMP": "0", "MESSAGE": [104, 105, 0xc3, 0xa9, 10, 120]},
+        {"_TRANSPORT": "kernel", "_SOURCE_MONOTONIC_TIMESTAMP": "5", "MESSAGE": [0, 255]},
+        {"_TRANSPORT": "kernel", "__MONOTONIC_TIMESTAMP": "6", "MESSAGE": [256]},        # not bytes: no text
+        {"_TRANSPORT": "kernel", "__MONOTONIC_TIMESTAMP": "7", "MESSAGE": [-1, 1]},
+        {"_TRANSPORT": "kernel", "__MONOTONIC_TIMESTAMP": "8", "MESSAGE": ["a"]},
+        {"_TRANSPORT": "kernel", "__MONOTONIC_TIMESTAMP": "9", "MESSAGE": 3},
+        {"_TRANSPORT": "kernel", "__MONOTONIC_TIMESTAMP": "-1", "MESSAGE": "before boot"},
+        {"_TRANSPORT": "kernel", "__MONOTONIC_TIMESTAMP": "x", "MESSAGE": "no time"},
+        {"_TRANSPORT": "stdout", "__MONOTONIC_TIMESTAMP": "10", "MESSAGE": "not the kernel's"},
+        ["_TRANSPORT", "kernel"],
+    ]
+    text = "\n".join(json.dumps(line) for line in lines) + "\n{not json\n"
+    text += " " + json.dumps(lines[0]) + "\n"      # journalctl starts every entry at the start of its line
+    assert parse_journal_kernel_records(text) == [(0, "hi\u00e9"), (5, "\x00\ufffd"), (6, ""), (7, ""), (8, ""), (9, "")]

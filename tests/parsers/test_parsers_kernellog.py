@@ -93,3 +93,27 @@ def test_hostile_numbers_are_skipped_not_raised():
             f"6,1,{huge},-;hv_netvsc g eth0: VF slot 1 added\n"
             f"[ 1.5] hv_netvsc g eth0: VF slot {huge} added\n")
     assert parse_kernel_log(text) == []
+
+
+# -- one /dev/kmsg record (Documentation/ABI/testing/dev-kmsg: "prio,seq,usec,flags[,...];text") ----
+
+from accelnet.parsers.kmsg import parse_kmsg_record  # noqa: E402
+
+
+@pytest.mark.parametrize("record, parsed", [
+    (b"6,1234,16283546,-;hv_netvsc g eth0: VF registering: enP37498s1\n SUBSYSTEM=vmbus\n",
+     (16283546, "hv_netvsc g eth0: VF registering: enP37498s1")),
+    (b"4,9,0,c,more;caf\xc3\xa9 \xff\n", (0, "caf\u00e9 \ufffd")),        # fields after flags; bad UTF-8 replaced
+    (b"6,1,7,-;", (7, "")),
+    (b"6,1,7;text\n", None),                 # three fields
+    (b"6,1,7,-", None),                      # no ";"
+    (b"6,1,-7,-;text\n", None),              # a negative time
+    (b"6,1,x,-;text\n", None), (b"p,1,7,-;text\n", None),
+])
+def test_kmsg_record(record, parsed):
+    assert parse_kmsg_record(record) == parsed
+
+
+def test_dmesg_seconds_and_microseconds():
+    assert render_dmesg([(0, "a"), (999999, "b"), (1000000, "c"), (123456789012, "d")]) == (
+        "[    0.000000] a\n[    0.999999] b\n[    1.000000] c\n[123456.789012] d\n")
