@@ -217,3 +217,10 @@ def test_a_null_is_kept_as_a_value_and_a_tags_list_must_be_a_list():
     assert redact_imds_document({"compute": {"zone": None, "vmSize": 4}}) == ({"compute": {"zone": None, "vmSize": 4}}, [])
     with pytest.raises(ImdsError, match=r"^IMDS compute.tagsList is int, expected a list$"):
         parse_imds_instance(json.dumps({"compute": {"tagsList": 3}}))
+
+
+def test_what_a_bundle_drops_is_named_by_its_path():
+    odd = {"compute": {"storageProfile": "x"}, "network": {"interface": {"0": 1}, "other": 1}, "extra": 1}
+    assert redact_imds_document(odd) == (
+        {"compute": {}}, ["compute.storageProfile", "extra", "network.interface", "network.other"])
+    assert redact_imds_document({"compute": [], "network": 3}) == ({}, ["compute", "network"])
