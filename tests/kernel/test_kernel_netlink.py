@@ -188,7 +188,7 @@ def test_codec_numbers_are_the_kernels_as_pyroute2_knows_them():
 def test_codec_builds_the_dump_request_and_reads_errors_and_families():
     request = rtnl.getlink_dump_request(41)
     (msg,) = rtnl.iter_messages(request)
-    assert (msg.type, msg.flags, msg.seq) == (rtnl.RTM_GETLINK, rtnl.NLM_F_REQUEST | rtnl.NLM_F_DUMP, 41)
+    assert (msg.type, msg.flags, msg.seq, msg.pid) == (rtnl.RTM_GETLINK, rtnl.NLM_F_REQUEST | rtnl.NLM_F_DUMP, 41, 0)
     assert msg.payload == bytes(16) and len(request) == 32   # an ifinfomsg of AF_UNSPEC, all zero
     assert rtnl.error_code(struct.pack("=i", -19) + request) == 19       # ENODEV, as the kernel sends it
     assert rtnl.error_code(struct.pack("=i", 0)) == 0                    # an ACK
@@ -211,3 +211,32 @@ def test_codec_reads_messages_and_attributes_that_end_the_buffer_exactly():
         list(rtnl.iter_messages(bare + b"\1\2\3"))
     body = struct.pack("=BxHiII", 0, 1, 3, 0, 0) + _attr(rtnl.IFLA_IFNAME, b"tun0\0") + _attr(rtnl.IFLA_ADDRESS, b"")
     assert rtnl.parse_link(body).mac == ""                                 # an empty last attribute is still read
+
+
+def test_codec_short_or_overlong_parts_are_parse_errors():
+    with pytest.raises(RtnlParseError, match="^NLMSG_ERROR payload too short$"):
+        rtnl.error_code(b"\0\0\0")
+    with pytest.raises(RtnlParseError, match=r"^ifinfomsg too short \(15 bytes\)$"):
+        rtnl.link_family(bytes(15))
+    head = struct.pack("=BxHiII", 0, 1, 3, 0, 0) + _attr(rtnl.IFLA_IFNAME, b"x\0")
+    for bad in (struct.pack("=HH", 200, 4), struct.pack("=HH", 2, 4)):     # past the end; shorter than its header
+        with pytest.raises(RtnlParseError, match="^attribute at offset 24 has bad length"):
+            rtnl.parse_link(head + bad)
+    with pytest.raises(RtnlParseError, match="^IFLA_MASTER attribute too short$"):
+        rtnl.parse_link(head + _attr(rtnl.IFLA_MASTER, b"\1\0\0"))
+
+
+@pytest.mark.parametrize("operstate, name", [(b"", "UNKNOWN"), (b"\x02", "DOWN"), (b"\x06", "UP"), (b"\x07", "UNKNOWN"),
+                                            (b"\x06\x02", "UP")])  # a u8: the first byte
+def test_codec_operstates(operstate, name):
+    body = struct.pack("=BxHiII", 0, 1, 3, 0, 0) + _attr(rtnl.IFLA_IFNAME, b"x\0") + _attr(rtnl.IFLA_OPERSTATE, operstate)
+    assert rtnl.parse_link(body).operstate == name
+
+
+def test_codec_permanent_address_and_seven_counters():
+    body = (struct.pack("=BxHiII", 0, 1, 3, 0, 0) + _attr(rtnl.IFLA_IFNAME, b"x\0")
+            + _attr(rtnl.IFLA_PERM_ADDRESS, bytes.fromhex("000d3af576bd"))
+            + _attr(rtnl.IFLA_STATS64, struct.pack("=7Q", *range(1, 8))))
+    link = rtnl.parse_link(body)
+    assert link.perm_mac == "00:0d:3a:f5:76:bd"
+    assert link.stats64 == dict(zip(rtnl.STATS64_NAMES[:7], range(1, 8)))
