@@ -120,3 +120,26 @@ def test_kmsg_records_and_garbage_lines():
 def test_errno_digits_are_bounded():
     failure = parse_message(0.0, "mana 7870:00:00.0: gdma probe failed: err = -99999999999")
     assert failure is not None and failure.errno is None
+
+
+@pytest.mark.parametrize("message", ["mlx5_core: probe of 468b:00:02.0 failed with error -16",
+                                     "pci 468b:00:02.0: probe with driver mlx5_core failed with error -16"])
+def test_the_driver_cores_line_says_the_errno(message):
+    assert parse_message(1.0, message).said == "probe failed with error -16"
+
+
+def test_a_version_request_without_a_host_is_a_firmware_timeout():
+    # -62 is ETIME, what mana_hwc_send_request() returns when the host does not answer.
+    failure = parse_message(2.0, "mana 7870:00:00.0: VfVerifyVersionOutput: -62, status=0x0")
+    assert (failure.kind, failure.errno) == (FIRMWARE_TIMEOUT, -62)
+
+
+def test_every_kind_is_one_a_line_can_have():
+    from accelnet.parsers.driverlog import KINDS
+
+    lines = ["mlx5_core: probe of 468b:00:02.0 failed with error -16",
+             "mana 7870:00:00.0: VfVerifyVersionOutput: -110, status=0x0",
+             "mlx5_core 468b:00:02.0: firmware version: 65535.65535.65535",
+             "mana 7870:00:00.0: VfVerifyVersionOutput: 0, status=0x1",
+             "mana 7870:00:00.0: VfVerifyVersionOutput: -12, status=0x0"]
+    assert tuple(parse_message(0.0, line).kind for line in lines) == KINDS

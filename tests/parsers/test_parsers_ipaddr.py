@@ -29,3 +29,12 @@ def test_other_lines_are_skipped():
     assert parse_ip_addr("") == []
     assert parse_ip_addr("2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc mq state UP\n") == []
     assert parse_ip_addr("x: eth0 inet 1.2.3.4/8 scope global eth0\n\x00") == []
+
+
+def test_a_lease_without_the_dynamic_flag_and_words_at_the_end_of_the_line():
+    # SLAAC addresses have a finite valid_lft and no "dynamic" word; a line may end right
+    # after "scope <scope>" or after "valid_lft <time>".
+    text = ("2: eth0    inet6 2001:db8::5/64 scope global mngtmpaddr noprefixroute \\       valid_lft 86398sec\n"
+            "3: eth1    inet6 fe80::1/64 scope link\n")
+    got = [(a.ifname, a.scope, a.dynamic) for a in parse_ip_addr(text)]
+    assert got == [("eth0", "global", True), ("eth1", "link", False)]

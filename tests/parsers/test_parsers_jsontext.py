@@ -42,3 +42,13 @@ def test_nesting_past_the_interpreter_is_a_parse_error(monkeypatch):
 ])
 def test_decimal_numbers_are_ascii_and_short(text, value):
     assert decimal(text) == value
+
+
+def test_limits_are_inclusive():
+    assert load_json("[" + "9" * 40 + "]", "doc") == [int("9" * 40)]
+    with pytest.raises(ParseError, match="a number of 41 digits"):
+        load_json("[" + "9" * 41 + "]", "doc")
+    assert load_json("[1." + "5" * 38 + "]", "doc") == [float("1." + "5" * 38)]
+    with pytest.raises(ParseError, match="a number of 41 characters"):
+        load_json("[1." + "5" * 39 + "]", "doc")
+    assert len(load_json("[" + "[]," * 9998 + "[]]", "doc")) == 9999   # 10,000 arrays with the outer one
