@@ -117,3 +117,38 @@ def test_kmsg_record(record, parsed):
 def test_dmesg_seconds_and_microseconds():
     assert render_dmesg([(0, "a"), (999999, "b"), (1000000, "c"), (123456789012, "d")]) == (
         "[    0.000000] a\n[    0.999999] b\n[    1.000000] c\n[123456.789012] d\n")
+
+
+NETVSC = "hv_netvsc 000d3af5-76bd-000d-3af5-76bd000d3af5 eth0: "
+
+
+def test_every_event_kind_is_one_a_line_can_have():
+    from accelnet.parsers.kernellog import EVENTS, parse_message
+
+    bodies = ["VF registering: eth1", "VF unregistering: eth1", "Data path switched to VF: eth1",
+              "Data path switched from VF: eth1", "VF slot 1 added", "VF slot 1 removed"]
+    assert tuple(parse_message(1.0, NETVSC + body).event for body in bodies) == EVENTS
+
+
+@pytest.mark.parametrize("between, renamed", [(63, True), (64, False)])
+def test_a_rename_looks_back_64_events(between, renamed):
+    text = "[    1.000000] " + NETVSC + "VF registering: eth1\n"
+    text += "".join("[    2.%06d] %sData path switched to VF: eth9\n" % (i, NETVSC) for i in range(between))
+    text += "[    3.000000] mlx5_core 5f12:00:02.0 enP1s1: renamed from eth1\n"
+    events = parse_kernel_log(text)
+    assert events[0].vf == ("enP1s1" if renamed else "eth1")
+    assert len(events) == between + 1                         # the rename is no event of its own
+
+
+def test_indented_records_are_read_and_continuation_lines_never():
+    text = ("   [    4.913270] " + NETVSC + "VF registering: eth1\n"
+            " 6,2,5000000,-;" + NETVSC + "VF unregistering: eth1\n")     # a dictionary line is no record
+    assert [(e.boot_s, e.event) for e in parse_kernel_log(text)] == [(4.91327, VF_REGISTERED)]
+
+
+def test_counts_leave_out_events_without_a_synthetic_nic():
+    from accelnet.parsers.kernellog import KernelEvent
+
+    events = [KernelEvent(1.0, VF_REGISTERED, None, "eth1", None, "x"),
+              KernelEvent(2.0, VF_REGISTERED, "eth0", "eth1", None, "y")]
+    assert vf_event_counts(events) == {("eth0", "added"): 1}
