@@ -53,8 +53,8 @@ def test_messages_as_byte_arrays_times_and_first_lines():
         {"_TRANSPORT": "kernel", "__MONOTONIC_TIMESTAMP": "7", "MESSAGE": [-1, 1]},
         {"_TRANSPORT": "kernel", "__MONOTONIC_TIMESTAMP": "8", "MESSAGE": ["a"]},
         {"_TRANSPORT": "kernel", "__MONOTONIC_TIMESTAMP": "9", "MESSAGE": 3},
-        {"_TRANSPORT": "kernel", "__MONOTONIC_TIMESTAMP": "-1", "MESSAGE": "before boot"},
         {"_TRANSPORT": "kernel", "__MONOTONIC_TIMESTAMP": "x", "MESSAGE": "no time"},
+        {"_TRANSPORT": "kernel", "__MONOTONIC_TIMESTAMP": "-1", "MESSAGE": "before boot"},
         {"_TRANSPORT": "stdout", "__MONOTONIC_TIMESTAMP": "10", "MESSAGE": "not the kernel's"},
         ["_TRANSPORT", "kernel"],
     ]

@@ -107,7 +107,7 @@ from accelnet.parsers.kmsg import parse_kmsg_record  # noqa: E402
     (b"6,1,7,-;", (7, "")),
     (b"6,1,7;text\n", None),                 # three fields
     (b"6,1,7,-", None),                      # no ";"
-    (b"6,1,-7,-;text\n", None),              # a negative time
+    (b"6,1,-1,-;text\n", None),              # a negative time
     (b"6,1,x,-;text\n", None), (b"p,1,7,-;text\n", None),
 ])
 def test_kmsg_record(record, parsed):
