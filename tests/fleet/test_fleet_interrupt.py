@@ -81,3 +81,20 @@ def test_utf8_from_a_vm_under_the_c_locale(fleet_az):
     doc = json.loads(proc.stdout)
     assert [(v["name"], v["verdict"]) for v in doc["vms"]] == [("a", "critical"), ("b", "ok")], proc.stderr
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("form", [[], ["--json"], ["--csv"]])
+def test_a_reader_that_went_away_is_no_internal_error(fleet_az, form):
+    """`accelnet-fleet | head`: the reader closes the pipe before the table is written. The
+    fleet ends with the fleet's status, no error on stderr (it was an internal error)."""
+    fleet_az.load(world([vm(f"vm-{i}", "centos7-an-off") for i in range(3)]))
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before anything is written
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "accelnet.cli.fleet", "-g", RG] + form,
+                                stdout=write_end, stderr=subprocess.PIPE, universal_newlines=True)
+    finally:
+        os.close(write_end)
+    _out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 2, err  # AN off on every VM: critical, as with a reader
+    assert "internal error" not in err and "Traceback" not in err and "Broken pipe" not in err, err

@@ -194,14 +194,17 @@ def run(argv: Optional[Sequence[str]], out: TextIO, err: TextIO, cli: Any = None
         progress.clear()
     if fleet.aborted:
         err.write(f"accelnet-fleet: stopped asking: {fleet.aborted}\n")
-    if args.json:
-        doc = render.document(results, args.resource_group, args.vmss, cli.subscription)
-        out.write(json.dumps(doc, indent=2) + "\n")
-    elif args.csv:
-        out.write(render.csv_text(results))
-    else:
-        out.write(_encodable(render.text(results), out))
-    out.flush()
+    try:
+        if args.json:
+            doc = render.document(results, args.resource_group, args.vmss, cli.subscription)
+            out.write(json.dumps(doc, indent=2) + "\n")
+        elif args.csv:
+            out.write(render.csv_text(results))
+        else:
+            out.write(_encodable(render.text(results), out))
+        out.flush()
+    except BrokenPipeError:  # the reader went away (`| head`): it had what it wanted
+        _discard_output(out)
     if interrupted:
         err.write("accelnet-fleet: interrupted: the VMs not asked, and those whose answer was still "
                   "awaited, are marked so\n")
@@ -216,6 +219,18 @@ def _encodable(text: str, stream: TextIO) -> str:
         return text.encode(encoding, "backslashreplace").decode(encoding)
     except LookupError:
         return text
+
+
+def _discard_output(stream: TextIO) -> None:
+    """Nothing more reaches a closed pipe, not even the interpreter's flush at exit (which
+    would print a BrokenPipeError of its own)."""
+    try:
+        fileno = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # io.StringIO and such: nothing to flush
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fileno)
+    os.close(devnull)
 
 
 def _interrupt(signum: int, _frame: Any) -> None:
