@@ -307,3 +307,45 @@ def test_an_unpaired_vf_that_a_manager_holds_gets_the_udev_rule():
     held = checks.check_vf_bonded(facts(interfaces=[syn("eth0", MAC0), loose], pairings=[Pairing(syn("eth0", MAC0))]),
                                   [vf_dev("0001:00:02.0")])
     assert held.status == "critical" and "68-azure-sriov-nm-unmanaged.rules" in held.remedy
+
+
+# ---- declared intent: a NIC left out is not half judged -----------------------------------
+
+
+def _two_nics_one_vf():
+    from accelnet.readers.netdev import pair_interfaces
+
+    a, b = "00:0d:3a:00:00:01", "00:0d:3a:00:00:02"
+    interfaces = [syn("eth0", a), vf_if("enP1s1", a, master="eth0"), syn("eth1", b)]
+    pci = [vf_dev("0001:00:02.0")]
+    sample = [CounterSample({"vf_rx_packets": 0, "vf_tx_packets": 0})]
+    f = facts(imds=IMDS, interfaces=interfaces, pci_devices=pci,
+              samples={"eth0": sample, "eth1": sample}, vf_samples={"enP1s1": sample})
+    f.pairings = pair_interfaces(f.interfaces, f.pci_devices)
+    return f
+
+
+def _declared(f, ignored):
+    from accelnet.diagnosis.intent import Nic, from_flags, resolve
+
+    nics = [Nic(p.synthetic.name, p.synthetic.mac, p.vf.name if p.vf else None) for p in f.pairings]
+    f.intent = resolve([from_flags(None, ignored)], nics)
+    return f
+
+
+def test_a_nic_ignored_with_its_vf_leaves_the_vf_out_too():
+    judged = checks.judged_facts(_declared(_two_nics_one_vf(), ["eth0"]))
+    assert [p.synthetic.name for p in judged.pairings] == ["eth1"]
+    assert [i.name for i in judged.interfaces] == ["eth1"]            # enP1s1 goes with eth0
+    assert judged.pci_devices == [] and list(judged.samples) == ["eth1"] and judged.vf_samples == {}
+
+
+def test_a_nic_ignored_without_a_vf_is_not_asked_for_one():
+    f = _declared(_two_nics_one_vf(), ["eth1"])
+    judged = checks.judged_facts(f)
+    assert [p.synthetic.name for p in judged.pairings] == ["eth0"]
+    assert [i.name for i in judged.interfaces] == ["eth0", "enP1s1"] and len(judged.pci_devices) == 1
+    undeclared = {x.id: x.status for x in checks.run_checks(_two_nics_one_vf())}
+    declared = {x.id: x.status for x in checks.run_checks(f)}
+    assert undeclared["vf.present"] != "ok" and declared["vf.present"] == "ok"
+    assert checks.judged_facts(_two_nics_one_vf()).pairings == _two_nics_one_vf().pairings   # nothing declared
