@@ -367,3 +367,9 @@ def test_a_digit_against_a_tilde_is_the_later():
     assert dpkg_compare("1a1", "1a~") == 1
     assert dpkg_compare("1a~", "1a1") == -1
     assert dpkg_compare("1a1", "1aa") == -1
+
+
+@pytest.mark.parametrize("bad", ["1:", "1:-2"])
+def test_rpm_refuses_an_epoch_with_nothing_after_it(bad):
+    with pytest.raises(VersionError, match="version part is empty"):
+        rpm_compare(bad, "1.0")
