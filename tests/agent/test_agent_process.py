@@ -48,10 +48,10 @@ def test_ready_watchdog_sigterm_and_textfile(tmp_path, notify_socket):
         time.sleep(0.3)
         assert proc.poll() is None
         assert "accelnet_build_info" in get(f"http://127.0.0.1:{port}/metrics")
-        started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
+        # within 5 s, not at the end of its 30 s refresh interval (no tighter wall time: a
+        # loaded CI machine took 2 s)
         assert proc.wait(timeout=5) == 0
-        assert time.monotonic() - started < 1.5
         while not any("STOPPING=1" in m for m in messages):
             messages.append(sock.recv(4096).decode())
     finally:
