@@ -225,3 +225,16 @@ def test_datapath_judges_drops_only_with_two_samples_of_each_side():
     assert datapath.status == "critical" and "dropped 9.09% of the packets it received" in datapath.summary
     facts.samples["eth0"] = facts.samples["eth0"][:1]
     assert finding(facts, "datapath.vf").status == "ok"
+
+
+def test_datapath_names_the_remedy_of_a_vf_driver_drop():
+    facts = facts_for([syn(), NetInterface(name="enP1s1", mac=MACS["eth0"], driver="mlx5_core", bus="pci",
+                                           device="0001:00:02.0", master="eth0", flags=0x1803, operstate="up",
+                                           ifindex=3)],
+                      pci=[cx5("0001:00:02.0", "mlx5_core", ("enP1s1",))])
+    before, after = stats(tx=1000, rx=1000), stats(tx=5000, rx=5000)
+    facts.samples = {"eth0": [CounterSample(before, monotonic=1.0), CounterSample(after, monotonic=3.0)]}
+    facts.vf_samples = {"enP1s1": [CounterSample({"tx_queue_dropped": 0}), CounterSample({"tx_queue_dropped": 400})]}
+    datapath = finding(facts, "datapath.vf")
+    assert datapath.status == "critical"
+    assert datapath.remedy.startswith("enP1s1's driver dropped packets it had accepted: see which counter grows")
