@@ -56,6 +56,9 @@ _NO_STATS = re.compile(
     re.IGNORECASE,
 )
 _COMMAND_ERROR = re.compile(r"(?:Cannot get |netlink error: |ethtool: )", re.IGNORECASE)
+#: The first letters (either case) of what _NO_STATS and _COMMAND_ERROR match.
+_ERROR_INITIALS = frozenset("nNcCeE")
+_ASCII_DIGITS = "0123456789"
 
 
 class EthtoolParseError(ParseError):
@@ -90,10 +93,12 @@ def parse_ethtool_stats(text: str, max_stats: Optional[int] = None) -> Dict[str,
         line = raw_line.strip()
         if not line or line.startswith("#"):
             continue
-        if _NO_STATS.match(line):
-            raise NoStatsAvailable(f"ethtool reports no statistics: {line!r}")
-        if _COMMAND_ERROR.match(line):
-            raise EthtoolCommandError(line)
+        # Both failure patterns begin with one of these letters: most lines skip the regexes.
+        if line[0] in _ERROR_INITIALS:
+            if _NO_STATS.match(line):
+                raise NoStatsAvailable(f"ethtool reports no statistics: {line!r}")
+            if _COMMAND_ERROR.match(line):
+                raise EthtoolCommandError(line)
         name, sep, value_text = line.rpartition(": ")
         if not sep:
             if line.endswith(":"):
@@ -101,11 +106,16 @@ def parse_ethtool_stats(text: str, max_stats: Optional[int] = None) -> Dict[str,
             else:
                 noise += 1
             continue
-        m = _VALUE.match(value_text.strip())
-        if not m:
-            raise EthtoolFormatError(
-                f"line {lineno}: value of {name.strip()!r} is not a counter: {value_text!r}")
-        digits = m.group(1).lstrip("0") or "0"
+        number = value_text.strip()
+        if number and not number.strip(_ASCII_DIGITS):
+            digits = number  # the common line: the number alone, no regex needed
+        else:
+            m = _VALUE.match(number)
+            if not m:
+                raise EthtoolFormatError(
+                    f"line {lineno}: value of {name.strip()!r} is not a counter: {value_text!r}")
+            digits = m.group(1)
+        digits = digits.lstrip("0") or "0"
         # Length first: int() of a huge digit string is slow and, on Python >= 3.11, refused.
         value = int(digits) if len(digits) <= 20 else _U64_MAX + 1
         if value > _U64_MAX:
