@@ -148,7 +148,7 @@ def test_named_accelerator_condition():
 def _rules_file(tmp_path, monkeypatch, data):
     path = tmp_path / "vm_sizes.json"
     path.write_text(json.dumps(data) if not isinstance(data, str) else data)
-    monkeypatch.setattr(sizes, "RULES_PATH", path)
+    monkeypatch.setattr(sizes, "RULES_PATH", str(path))
 
 
 def test_rules_without_a_rules_list_are_unreadable(tmp_path, monkeypatch):

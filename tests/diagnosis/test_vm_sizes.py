@@ -10,6 +10,11 @@ from accelnet.diagnosis.sizes import SizeParseError, evaluate_size, parse_size
 from accelnet.errors import ParseError
 
 
+def _rules():
+    with open(sizes.RULES_PATH, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
 @pytest.mark.parametrize("name, series, vcpus, features, version", [
     ("Standard_DS4_v2", "ds", 8, "", 2),         # D/DS v2: the number is a table index
     ("standard_ds4_v2", "ds", 8, "", 2),         # IMDS spelling seen in the wild
@@ -143,7 +148,7 @@ def test_accelerator_rules_need_the_named_accelerator():
 
 
 def test_every_series_source_names_its_page():
-    data = json.loads(sizes.RULES_PATH.read_text())
+    data = _rules()
     for key, text in data["sources"].items():
         if key.endswith("-series"):
             assert key in data["pages"], key
@@ -164,7 +169,7 @@ def test_2018_rule_differs_for_two_vcpu_hyperthreaded_sizes():
 
 
 def test_every_rule_names_a_known_source_and_status():
-    data = json.loads(sizes.RULES_PATH.read_text())
+    data = _rules()
     for rule in data["rules"]:
         assert rule["source"] in data["sources"], rule["id"]
         assert rule["status"] in ("supported", "unsupported"), rule["id"]
@@ -173,7 +178,7 @@ def test_every_rule_names_a_known_source_and_status():
 def test_unreadable_rules_give_unknown(monkeypatch, tmp_path):
     broken = tmp_path / "vm_sizes.json"
     broken.write_text("{not json")
-    monkeypatch.setattr(sizes, "RULES_PATH", broken)
+    monkeypatch.setattr(sizes, "RULES_PATH", str(broken))
     verdict = evaluate_size("Standard_DS4_v2")
     assert verdict.status == "unknown" and "unreadable" in verdict.reason
 

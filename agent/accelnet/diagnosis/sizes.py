@@ -13,14 +13,14 @@ case-insensitive: IMDS has been seen to report ``standard_ds4_v2``.
 
 import functools
 import json
+import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from accelnet.errors import ParseError
 
-RULES_PATH = Path(__file__).resolve().parent.parent / "rules" / "vm_sizes.json"
+RULES_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "rules", "vm_sizes.json")
 
 # Suffixes that name an offer of the same hardware (price promotions, internal pools):
 # a promo size behaves like its base size.
@@ -156,7 +156,7 @@ def _load_rules(path: str) -> Dict[str, Any]:
 
 def _load_rules_or_empty() -> Dict[str, Any]:
     try:
-        return _load_rules(str(RULES_PATH))
+        return _load_rules(RULES_PATH)
     except (OSError, ValueError):
         return {}
 
@@ -205,9 +205,9 @@ def evaluate_size(name: str) -> SizeVerdict:
     """The AN verdict for a size name; never raises (what it cannot place is unknown)."""
     shown = name.strip() if isinstance(name, str) else repr(name)
     try:
-        rules = _load_rules(str(RULES_PATH))
+        rules = _load_rules(RULES_PATH)
     except (OSError, ValueError) as exc:
-        return SizeVerdict(shown, "unknown", f"size rules unreadable: {exc}", str(RULES_PATH))
+        return SizeVerdict(shown, "unknown", f"size rules unreadable: {exc}", RULES_PATH)
     try:
         size = parse_size(name)
     except SizeParseError as exc:

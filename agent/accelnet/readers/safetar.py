@@ -23,9 +23,7 @@ symlinks that earlier members created, so a chain of harmless-looking links (``a
 Everything wrong raises :class:`~accelnet.errors.SnapshotError` with one line saying what.
 """
 
-import bz2
 import errno
-import gzip
 import io
 import os
 import re
@@ -128,9 +126,12 @@ class _Stream:
 def decompressed(handle: io.BufferedIOBase) -> io.BufferedIOBase:
     """``handle``'s bytes, decompressed by what its first bytes say (gzip, bzip2, xz, none)."""
     magic = handle.peek(6)[:6] if hasattr(handle, "peek") else b""
+    # Imported here, as lzma is: a snapshot directory (the common case) needs none of them.
     if magic.startswith(b"\x1f\x8b"):
+        import gzip
         return gzip.GzipFile(fileobj=handle, mode="rb")
     if magic.startswith(b"BZh"):
+        import bz2
         return bz2.BZ2File(handle)
     if magic.startswith(b"\xfd7zXZ\x00"):
         try:
