@@ -11,7 +11,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Pattern, Set, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Pattern, Set, Tuple, Union
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, UntypedMetricFamily
 
@@ -148,6 +148,23 @@ def metric_name(stat: str) -> str:
     return f"accelnet_ethtool_{name}"
 
 
+#: (ethtool base name, metric name, label names, the label values after ``device``, the family's
+#: key: metric name and label names)
+_Shape = Tuple[str, str, List[str], Tuple[str, ...], str]
+#: Stat names remembered per collector: drivers have a few hundred (mlx5 with many queues a few
+#: thousand); a device that made up names at every read would not grow the agent past this.
+_MAX_SHAPES = 65536
+
+
+def _stat_shape(stat: str, wants_stat: Callable[[str], bool]) -> Union[_Shape, Tuple[()]]:
+    if not wants_stat(stat):
+        return ()
+    base, labels = split_stat(stat)
+    keys = sorted(labels)
+    metric, label_names = metric_name(base), ["device"] + keys
+    return base, metric, label_names, tuple(labels[k] for k in keys), metric + "|" + ",".join(label_names)
+
+
 class AccelnetCollector:
     """Yields every accelnet metric; ``view`` and ``read_counters`` are the agent's.
 
@@ -170,6 +187,9 @@ class AccelnetCollector:
         self._ethtool_interfaces = ethtool_interfaces
         self._lock = threading.Lock()
         self._collisions = _OncePerName()
+        #: each stat name's export (or () when filtered out), worked out once: drivers name
+        #: the same stats at every scrape (a dict assignment is atomic: scrapes may share it)
+        self._shapes: Dict[str, Union[_Shape, Tuple[()]]] = {}
 
     def describe(self) -> Iterable[Metric]:
         return []  # the metric set depends on the host; do not collect at registration
@@ -372,6 +392,7 @@ class AccelnetCollector:
         names = [n for n in self._ethtool_interfaces() if self._ethtool.wants(n)]
         self._read_counters(names, samples)
         wants_stat = self._ethtool.wants_stat
+        shapes = self._shapes
         families: Dict[str, UntypedMetricFamily] = {}
         series: Dict[Tuple[str, Tuple[str, ...]], str] = {}
         for ifname in names:
@@ -379,12 +400,15 @@ class AccelnetCollector:
             if sample is None or sample.stats is None:
                 continue
             for stat, value in sample.stats.items():
-                if not wants_stat(stat):
+                shape = shapes.get(stat)
+                if shape is None:
+                    shape = _stat_shape(stat, wants_stat)
+                    if len(shapes) < _MAX_SHAPES:
+                        shapes[stat] = shape
+                if not shape:
                     continue
-                base, labels = split_stat(stat)
-                metric = metric_name(base)
-                label_names = ["device"] + sorted(labels)
-                label_values = tuple([ifname] + [labels[k] for k in sorted(labels)])
+                base, metric, label_names, indices, key = shape
+                label_values = (ifname,) + indices
                 first = series.setdefault((metric, label_values), stat)
                 if first != stat:
                     # rx-errors and rx_errors both become accelnet_ethtool_rx_errors: keep the
@@ -394,7 +418,6 @@ class AccelnetCollector:
                         first, stat, ifname, metric, stat,
                     )
                     continue
-                key = metric + "|" + ",".join(label_names)
                 family = families.get(key)
                 if family is None:
                     family = UntypedMetricFamily(
