@@ -26,6 +26,8 @@ import stat
 import threading
 from typing import Any
 
+from accelnet.agent.exposition import text_format
+
 __all__ = ["TextfileError", "publish_textfile", "write_textfile"]
 
 #: The most a published file may hold: the agent's metrics with the whole ethtool export of
@@ -51,13 +53,11 @@ def write_textfile(path: str, registry: Any) -> None:
     Raises TextfileError (and leaves any previous file untouched) when the name is not a
     ``.prom`` file, its directory does not exist, writing fails or a collector raises.
     """
-    from prometheus_client.exposition import generate_latest
-
     if not path.endswith(".prom"):
         raise TextfileError(f"textfile {path}: the name must end in .prom "
                             "(node_exporter's textfile collector reads only *.prom files)")
     try:
-        data = generate_latest(registry)
+        data = text_format(registry)
     except Exception as e:  # a collector bug must not leave a file behind or kill the caller
         raise TextfileError(f"textfile {path}: collecting metrics failed: "
                             f"{type(e).__name__}: {e}") from None
