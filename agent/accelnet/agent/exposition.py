@@ -11,7 +11,7 @@ the double quote in label values), and values are formatted as Go formats them (
 
 import math
 import re
-from typing import Any, Dict, List, Pattern, Set
+from typing import Any, Dict, List, Pattern, Set, Tuple
 
 #: The content type of the format (Prometheus' and node_exporter's default).
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -44,12 +44,19 @@ class _Names:
 
 
 _METRICS = _Names(_METRIC_NAME, "metric")
+#: Integers below 2**53 are floats exactly, and below 1e16 Python's repr writes them in full.
+_EXACT = 2 ** 53
 _LABELS = _Names(_LABEL_NAME, "label")
 
 
 def go_float(value: float) -> str:
     """``value`` as Go's strconv.FormatFloat(v, 'g', -1, 64) writes it, for the values
     Prometheus clients produce (prometheus_client's floatToGoString)."""
+    if type(value) is int and 0 <= value < _EXACT:  # a counter: repr(float(value)) without the float
+        s = str(value)
+        if len(s) > 6 and value:
+            return f"{s[0]}.{s[1:]}".rstrip("0.") + f"e+{len(s) - 1:02d}"
+        return s + ".0"
     d = float(value)
     if d == math.inf:
         return "+Inf"
@@ -73,14 +80,32 @@ def escape_label_value(text: str) -> str:
     return text.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
 
 
+#: Rendered ``name="value"`` pairs: a scrape repeats the same few hundred (devices, queues).
+_PAIRS: Dict[Tuple[str, str], str] = {}
+#: Label values come from the host (interface names, IMDS): the cache stays small whatever
+#: they are.
+_MAX_PAIRS = 4096
+
+
+def _pair(name: str, value: str) -> str:
+    key = (name, value)
+    text = _PAIRS.get(key)
+    if text is None:
+        text = f'{_LABELS.check(name)}="{escape_label_value(value)}"'
+        if len(_PAIRS) < _MAX_PAIRS:
+            _PAIRS[key] = text
+    return text
+
+
 def _sample_line(sample: Any) -> str:
     labels: Dict[str, str] = sample.labels
-    if labels:
-        check = _LABELS.check
-        text = "{" + ",".join(
-            f'{check(k)}="{escape_label_value(v)}"' for k, v in sorted(labels.items())) + "}"
-    else:
+    if not labels:
         text = ""
+    elif len(labels) == 1:
+        [(name, value)] = labels.items()
+        text = "{" + _pair(name, value) + "}"
+    else:
+        text = "{" + ",".join([_pair(name, labels[name]) for name in sorted(labels)]) + "}"
     stamp = "" if sample.timestamp is None else f" {int(float(sample.timestamp) * 1000):d}"
     return f"{_METRICS.check(sample.name)}{text} {go_float(sample.value)}{stamp}\n"
 
