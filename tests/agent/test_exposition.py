@@ -14,7 +14,7 @@ from prometheus_client.core import (CounterMetricFamily, GaugeHistogramMetricFam
 from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import Metric
 
-from accelnet.agent.exposition import go_float, text_format
+from accelnet.agent.exposition import RowsFamily, go_float, text_format
 
 
 class Fixed:
@@ -109,3 +109,27 @@ def test_any_help_label_value_and_value(help_text, values):
     for label, value in values:
         family.add_metric([label], value)
     same([family])
+
+
+def test_rows_are_written_as_their_samples_would_be():
+    queues = RowsFamily("accelnet_ethtool_cpu_vf_rx_packets", "ethtool statistic cpu_vf_rx_packets.",
+                        ["device", "cpu"])  # written sorted: cpu before device
+    queues.add(("eth0", "3"), 12)
+    queues.add(('e"th\\1\n', "12"), 2 ** 64 - 1)
+    plain = RowsFamily("accelnet_x", "No labels.", [])
+    plain.add((), math.nan)
+    empty = RowsFamily("accelnet_empty", "No rows.", ["device"])
+    text = same([queues, plain, empty])
+    assert 'accelnet_ethtool_cpu_vf_rx_packets{cpu="3",device="eth0"} 12.0\n' in text
+    assert "accelnet_x NaN\n" in text
+    assert [s.labels for s in queues.samples] == [{"device": "eth0", "cpu": "3"},
+                                                 {"device": 'e"th\\1\n', "cpu": "12"}]
+
+
+def test_rows_for_the_other_encoders():
+    """OpenMetrics (prometheus_client's encoder) reads the rows as samples."""
+    from prometheus_client.openmetrics.exposition import generate_latest as openmetrics
+
+    family = RowsFamily("accelnet_ethtool_rx_bytes", "ethtool statistic rx_bytes.", ["device"])
+    family.add(("eth0",), 5)
+    assert b'accelnet_ethtool_rx_bytes{device="eth0"} 5' in openmetrics(Fixed([family]))

@@ -13,9 +13,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Pattern, Set, Tuple, Union
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, UntypedMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from accelnet import __version__
+from accelnet.agent.exposition import RowsFamily
 from accelnet.diagnosis import counters, drops
 from accelnet.diagnosis.finding import CHECK_IDS
 from accelnet.diagnosis.status import SEVERITY, SKIPPED, UNKNOWN
@@ -100,6 +101,8 @@ class AgentView:
 
 
 CounterReader = Callable[[List[str]], Mapping[str, CounterSample]]
+#: What a scrape yields: prometheus_client's families, and the ethtool export's rows.
+Family = Union[Metric, RowsFamily]
 
 
 @dataclass
@@ -194,10 +197,10 @@ class AccelnetCollector:
     def describe(self) -> Iterable[Metric]:
         return []  # the metric set depends on the host; do not collect at registration
 
-    def collect(self) -> Iterator[Metric]:
+    def collect(self) -> Iterator[Family]:
         view = self._view()
         samples: Dict[str, CounterSample] = {}
-        parts: List[Tuple[str, Callable[[], Iterable[Metric]]]] = [
+        parts: List[Tuple[str, Callable[[], Iterable[Family]]]] = [
             ("checks", lambda: self._checks(view)),
             ("discovery", lambda: self._discovery(view)),
             ("counters", lambda: self._counters(view, samples)),
@@ -388,12 +391,12 @@ class AccelnetCollector:
             info.add_metric([view.vm.get(k) or "" for k in VM_INFO_LABELS], 1)
             yield info
 
-    def _generic(self, samples: Dict[str, CounterSample]) -> Iterator[Metric]:
+    def _generic(self, samples: Dict[str, CounterSample]) -> Iterator[RowsFamily]:
         names = [n for n in self._ethtool_interfaces() if self._ethtool.wants(n)]
         self._read_counters(names, samples)
         wants_stat = self._ethtool.wants_stat
         shapes = self._shapes
-        families: Dict[str, UntypedMetricFamily] = {}
+        families: Dict[str, RowsFamily] = {}
         series: Dict[Tuple[str, Tuple[str, ...]], str] = {}
         for ifname in names:
             sample = samples.get(ifname)
@@ -420,11 +423,9 @@ class AccelnetCollector:
                     continue
                 family = families.get(key)
                 if family is None:
-                    family = UntypedMetricFamily(
-                        metric, f"ethtool statistic {base} (driver-defined).", labels=label_names
-                    )
+                    family = RowsFamily(metric, f"ethtool statistic {base} (driver-defined).", label_names)
                     families[key] = family
-                family.add_metric(list(label_values), value)
+                family.add(label_values, value)
         seen = set()
         for key in sorted(families):
             family = families[key]

@@ -11,7 +11,7 @@ the double quote in label values), and values are formatted as Go formats them (
 
 import math
 import re
-from typing import Any, Dict, List, Pattern, Set, Tuple
+from typing import Any, Dict, List, Pattern, Sequence, Set, Tuple
 
 #: The content type of the format (Prometheus' and node_exporter's default).
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -110,6 +110,43 @@ def _sample_line(sample: Any) -> str:
     return f"{_METRICS.check(sample.name)}{text} {go_float(sample.value)}{stamp}\n"
 
 
+class RowsFamily:
+    """An untyped family whose samples are kept as rows (label values in ``label_names``'
+    order, value) and written straight from them: the ethtool export adds hundreds per
+    scrape. Encoders other than :func:`text_format` (OpenMetrics, a ``name[]`` filter) read
+    :attr:`samples`, prometheus_client's, made when asked."""
+
+    type = "untyped"
+    unit = ""
+
+    def __init__(self, name: str, documentation: str, label_names: Sequence[str]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.label_names = tuple(label_names)
+        self.rows: List[Tuple[Tuple[str, ...], float]] = []
+
+    def add(self, values: Tuple[str, ...], value: float) -> None:
+        self.rows.append((values, value))
+
+    @property
+    def samples(self) -> List[Any]:
+        from prometheus_client.samples import Sample
+
+        return [Sample(self.name, dict(zip(self.label_names, values)), value) for values, value in self.rows]
+
+
+def _rows_lines(family: RowsFamily, out: List[str]) -> None:
+    order = sorted(range(len(family.label_names)), key=family.label_names.__getitem__)
+    names = [family.label_names[i] for i in order]
+    name = _METRICS.check(family.name)
+    for values, value in family.rows:
+        if names:
+            labels = ",".join([_pair(label, values[i]) for label, i in zip(names, order)])
+            out.append(f"{name}{{{labels}}} {go_float(value)}\n")
+        else:
+            out.append(f"{name} {go_float(value)}\n")
+
+
 def text_format(registry: Any) -> bytes:
     """Every family ``registry.collect()`` yields, in the text format, UTF-8."""
     out: List[str] = []
@@ -119,6 +156,9 @@ def text_format(registry: Any) -> bytes:
         _METRICS.check(shown)
         doc = escape_help(family.documentation)
         out.append(f"# HELP {shown} {doc}\n# TYPE {shown} {_TYPES.get(kind, kind)}\n")
+        if isinstance(family, RowsFamily):
+            _rows_lines(family, out)
+            continue
         split: Dict[str, List[str]] = {}
         for sample in family.samples:
             sample_name = sample.name
