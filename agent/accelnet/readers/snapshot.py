@@ -64,7 +64,6 @@ def open_snapshot(path: str) -> Iterator[Host]:
     if not stat.S_ISREG(st.st_mode):
         raise SnapshotError(f"snapshot {path!r} is neither a directory nor a regular file "
                             "(a device, FIFO or socket is never read)")
-    import tempfile  # only an archive needs it (and its import costs a directory's check)
     handle = _open_regular(path)
     with _sigterm_unwinds(), temporary_directory("accelnet-snapshot-") as workdir:
         try:

@@ -14,7 +14,6 @@ that one is, so blocking it in the main thread alone held nothing once another t
 
 import os
 import signal
-import tempfile
 import threading
 from contextlib import contextmanager
 from typing import Iterator, List, Optional
@@ -54,6 +53,8 @@ def held_signals() -> Iterator[None]:
 def temporary_directory(prefix: str, dir: Optional[str] = None) -> Iterator[str]:
     """``tempfile.mkdtemp(prefix=prefix, dir=dir)``, removed (links never followed) when the block
     ends, however it ends."""
+    import tempfile  # here: a snapshot directory's check (the common one) needs none
+
     path = ""
     try:
         with held_signals():
