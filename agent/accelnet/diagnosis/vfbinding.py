@@ -119,8 +119,7 @@ def probe_failure(facts: Facts, device: str, ref: Dict[str, str]) -> Optional[Ca
 
 
 def _module_remedy(facts: Facts, module: str) -> str:
-    ident = getattr(facts.os_release, "id", None)
-    package = MODULE_PACKAGES.get(ident or "")
+    package = MODULE_PACKAGES.get(facts.os_release.id if facts.os_release else "")
     install = (f"install the package that carries it for this kernel ({package}), " if package else "")
     return (f"{module} is not installed for kernel {facts.kernel or '$(uname -r)'} (neither modules.dep nor "
             f"modules.builtin names it): {install}or boot a kernel that has it "
