@@ -349,3 +349,9 @@ def test_a_nic_ignored_without_a_vf_is_not_asked_for_one():
     declared = {x.id: x.status for x in checks.run_checks(f)}
     assert undeclared["vf.present"] != "ok" and declared["vf.present"] == "ok"
     assert checks.judged_facts(_two_nics_one_vf()).pairings == _two_nics_one_vf().pairings   # nothing declared
+
+
+def test_a_vm_with_every_nic_excused_is_judged_whole_then_excused():
+    f = _declared(_two_nics_one_vf(), ["eth0", "eth1"])
+    judged = checks.judged_facts(f)
+    assert [p.synthetic.name for p in judged.pairings] == ["eth0", "eth1"] and len(judged.pci_devices) == 1
