@@ -74,3 +74,34 @@ def test_captures_ignore_links(tmp_path):
     host = Host(root=str(tmp_path), live=False, captures=RecordedCaptures(str(cmd)))
     assert host.capture("lspci") is None
     assert host.capture("imds") == "{}"
+
+
+def test_a_configuration_file_others_could_write_is_named(tmp_path):
+    """/etc/accelnet/accelnet.conf can silence every check: the live host says when a user
+    other than root (or this process's) could have written it, through a link or a directory."""
+    live = Host(root="/", live=True)
+    conf = tmp_path / "conf"
+    conf.mkdir(mode=0o755)
+    path = conf / "accelnet.conf"
+    path.write_text("expect-an off\n")
+    path.chmod(0o644)
+    assert live.writable_by_others(str(path)) is None
+    path.chmod(0o666)
+    assert live.writable_by_others(str(path)) == f"{path} is writable by every user (mode 0666)"
+    assert Host(root=str(tmp_path), live=False).writable_by_others("/conf/accelnet.conf") is None
+    path.chmod(0o644)
+    conf.chmod(0o777)  # anyone could replace the file
+    assert live.writable_by_others(str(path)) == f"{conf} is writable by every user (mode 0777)"
+    conf.chmod(0o755)
+    open_dir = tmp_path / "open"
+    open_dir.mkdir()
+    target = open_dir / "target"
+    target.write_text("expect-an off\n")
+    target.chmod(0o666)
+    link = conf / "link.conf"
+    link.symlink_to(target)
+    assert live.writable_by_others(str(link)) == f"{target} is writable by every user (mode 0666)"
+    if os.geteuid() == 0:
+        target.chmod(0o644)
+        os.chown(str(target), 65534, 65534)
+        assert live.writable_by_others(str(link)) == f"{target} is owned by uid 65534"

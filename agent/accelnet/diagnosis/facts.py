@@ -149,6 +149,9 @@ def _read_intent(host: Host, facts: Facts, options: Options) -> Intent:
     nics = [Nic(p.synthetic.name, p.synthetic.mac, p.vf.name if p.vf is not None else None) for p in facts.pairings]
     try:
         sources = [from_flags(options.expect_an, options.ignore_nics), from_tag(facts.imds.tags if facts.imds else ())]
+        foreign = host.writable_by_others(CONF_PATH) if host.exists(CONF_PATH) else None
+        if foreign is not None:  # anyone could silence the checks: not a declaration
+            raise IntentError(f"{CONF_PATH} is not trusted: {foreign}; it must be root's and writable by root only")
         text = host.read_text(CONF_PATH, limit=MAX_INTENT_BYTES)
         if text is not None:
             sources.append(Source(FILE, parse_intent_file(text, CONF_PATH)))

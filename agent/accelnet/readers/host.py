@@ -400,6 +400,33 @@ class Host:
     def exists(self, path: str) -> bool:
         return self.files.exists(path)
 
+    def writable_by_others(self, path: str) -> Optional[str]:
+        """Why a configuration file could have been written by someone other than root or
+        this process's user (the file, a link's target or a directory above it writable by
+        others, or owned by another user), or None. A snapshot's owners and modes are those
+        of whoever unpacked it, so only the live host is judged."""
+        if not self.live:
+            return None
+        real = os.path.realpath(path)
+        uids = (0, os.geteuid())
+        current = real
+        while True:
+            try:
+                st = os.stat(current)
+            except OSError:
+                return None  # gone: the read says so
+            directory = stat.S_ISDIR(st.st_mode)
+            if st.st_uid not in uids:
+                return f"{current} is owned by uid {st.st_uid}"
+            if st.st_mode & stat.S_IWOTH and not (directory and st.st_mode & stat.S_ISVTX):
+                return f"{current} is writable by every user (mode {stat.S_IMODE(st.st_mode):04o})"
+            if st.st_mode & stat.S_IWGRP and st.st_gid != 0 and not (directory and st.st_mode & stat.S_ISVTX):
+                return f"{current} is writable by group {st.st_gid} (mode {stat.S_IMODE(st.st_mode):04o})"
+            parent = os.path.dirname(current)
+            if parent == current:
+                return None
+            current = parent
+
     # -- captures and counters ---------------------------------------------------------------
 
     def capture(self, name: str) -> Optional[str]:
