@@ -104,6 +104,19 @@ def test_the_file_declares_one_nic(tmp_path, spelling):
     assert [i["name"] for i in report["interfaces"]] == ["eth0", "eth1"]
 
 
+def test_declared_off_yet_working_says_so(tmp_path):
+    """A stale tag or file on a VM where AN works: still ok, but never "off" alone about a
+    VF that carries the traffic."""
+    code, report = _run(_host(tmp_path, "ubuntu2204-cx5-2nics", tags=[("accelnet", "off")]))
+    assert code == 0
+    assert report["summary"] == ("Accelerated Networking is off by design: tag accelnet=off; declared off but "
+                                 "working: eth0 via enP37498s1, eth1 via enP6757s2.")
+    code, report = _run(_host(tmp_path / "one", "ubuntu2204-cx5-2nics", conf="expect-an off eth1\n"))
+    assert code == 0
+    assert report["summary"] == ("Accelerated Networking is working: eth0 via enP37498s1; eth1 off by design: "
+                                 "/etc/accelnet/accelnet.conf line 1; declared off but working: eth1 via enP6757s2.")
+
+
 def test_ignore_nic_flag_leaves_the_nic_out(tmp_path):
     code, report = _run(_host(tmp_path, "ubuntu2204-2nics-one-vf"), "--ignore-nic", "eth1")
     assert code == 0 and "eth1 ignored: --ignore-nic eth1" in report["summary"]

@@ -13,6 +13,7 @@ from accelnet.diagnosis.finding import CHECK_IDS, CheckId, Finding
 from accelnet.diagnosis.safetext import safe_label, safe_text
 from accelnet.diagnosis.status import CRITICAL, OK, SEVERITY, SKIPPED, UNKNOWN, WARNING
 from accelnet.diagnosis.vfhistory import history_rows
+from accelnet.parsers.intent import OFF
 from accelnet.readers.netdev import Pairing
 
 SCHEMA = 1
@@ -86,16 +87,28 @@ def summary_sentence(facts: Facts, status: str, findings: List[Finding]) -> str:
     return f"Could not determine {', '.join(unknown)}."
 
 
+def _working(facts: Facts, pairings: List[Pairing]) -> List[str]:
+    """``eth0 via enP1s1`` for each pairing whose VF is there or carries the traffic."""
+    return [
+        f"{p.synthetic.name} via {p.vf.name if p.vf is not None else 'its VF'}"
+        for p in pairings
+        if p.vf is not None or interface_datapath(facts, p) == counters.DATAPATH_VF
+    ]
+
+
 def _healthy_sentence(facts: Facts) -> str:
     """What works, and what is off by design (with where it was declared)."""
     intent = facts.intent
     off, notes = intent.vm_off(), intent.notes()
     judged = [p for p in facts.pairings if p.synthetic.name not in intent.excused]
-    names = [
-        f"{p.synthetic.name} via {p.vf.name if p.vf is not None else 'its VF'}"
-        for p in judged
-        if p.vf is not None or interface_datapath(facts, p) == counters.DATAPATH_VF
-    ]
+    names = _working(facts, judged)
+    # Declared off yet working: a stale tag or file, or AN enabled since; the operator
+    # should hear it, not read "off" about a VF that carries traffic.
+    declared_off = [p for p in facts.pairings if intent.nic(p.synthetic.name).expect == OFF]
+    anyway = _working(facts, declared_off)
+    if anyway:
+        notes = "; ".join(filter(None, [notes, f"declared off but working: {', '.join(anyway)}"]))
+        off = f"{off}; declared off but working: {', '.join(anyway)}" if off is not None else None
     owned = [
         f"{p.synthetic.name}'s VF {p.vf_pci.slot} is owned by user space ({p.vf_pci.driver})"
         for p in judged
