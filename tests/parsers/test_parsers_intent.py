@@ -55,6 +55,8 @@ def test_empty_and_comment_only_files_declare_nothing():
     ("ignore-nic eth1\nexpect-an off eth1\n", 2, "NIC eth1 is already declared on line 1"),
     ("expect-an off 00:0d:3a:5e:1f:02\nignore-nic 00-0d-3a-5e-1f-02\n", 2, "already declared on line 1"),
     ("EXPECT-AN off\n", 1, "unknown statement 'EXPECT-AN'"),
+    ("ignore-nic eth\x00\n", 1, "is not an interface name"),  # NUL ends a kernel name
+    ("ignore-nic \u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\n", 1, "is not an interface name"),  # 16 bytes
 ])
 def test_mistakes_name_the_file_and_the_line(text, line, words):
     with pytest.raises(IntentError) as caught:
@@ -88,6 +90,12 @@ def test_tag_values(value, expect):
 def test_bad_tag_values_say_what_was_expected(value):
     with pytest.raises(IntentError, match=r"^tag accelnet=.*expected off \(AN off on purpose\) or on"):
         parse_tag_value(value)
+
+
+def test_a_huge_tag_value_is_quoted_in_part():
+    with pytest.raises(IntentError) as caught:
+        parse_tag_value("x" * 100000)
+    assert str(caught.value) == f"tag accelnet={'x' * 64!r}...: expected off (AN off on purpose) or on"
 
 
 @pytest.mark.parametrize("text, nic", [

@@ -38,8 +38,11 @@ EXPECT_VALUES = (ON, OFF)
 #: words are accepted; anything else is an error.
 _TAG_WORDS = {"on": ON, "true": ON, "enabled": ON, "yes": ON,
               "off": OFF, "false": OFF, "disabled": OFF, "no": OFF}
-#: Linux's dev_valid_name(): at most 15 bytes, not "." or "..", no "/", ":" or whitespace.
-_IFNAME = re.compile(r"[^/:\s]{1,15}\Z")
+#: Linux's dev_valid_name(): at most 15 bytes, not "." or "..", no "/", ":" or whitespace
+#: (nor NUL, which ends a C string: no interface can be named with one).
+_IFNAME = re.compile(r"[^/:\s\x00]{1,15}\Z")
+#: How much of a rejected tag value a message quotes (IMDS's answer is not ours to print whole).
+_QUOTED = 64
 MAX_STATEMENTS = 1024
 
 
@@ -67,7 +70,7 @@ def nic_selector(text: str) -> str:
             return normalize_mac(text)
         except MacAddressError:
             raise IntentError(f"{text!r} is neither an interface name nor a MAC address") from None
-    if text in (".", "..") or not _IFNAME.match(text):
+    if text in (".", "..") or not _IFNAME.match(text) or len(text.encode("utf-8", "replace")) > 15:
         raise IntentError(f"{text!r} is not an interface name (at most 15 characters, no '/', ':' or spaces)")
     return text
 
@@ -76,7 +79,8 @@ def parse_tag_value(value: str) -> str:
     """The VM tag's value as on or off. Raises IntentError for any other word."""
     word = _TAG_WORDS.get(value.strip().lower()) if isinstance(value, str) else None
     if word is None:
-        raise IntentError(f"tag {TAG_NAME}={value!r}: expected off (AN off on purpose) or on")
+        quoted = repr(value[:_QUOTED]) + ("..." if len(value) > _QUOTED else "") if isinstance(value, str) else repr(value)
+        raise IntentError(f"tag {TAG_NAME}={quoted}: expected off (AN off on purpose) or on")
     return word
 
 
