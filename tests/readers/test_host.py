@@ -101,7 +101,11 @@ def test_a_configuration_file_others_could_write_is_named(tmp_path):
     link = conf / "link.conf"
     link.symlink_to(target)
     assert live.writable_by_others(str(link)) == f"{target} is writable by every user (mode 0666)"
+    target.chmod(0o644)
+    assert live.writable_by_others(str(link)) is None
+    conf.chmod(0o777)  # anyone could swap the link
+    assert live.writable_by_others(str(link)) == f"{conf} is writable by every user (mode 0777)"
+    conf.chmod(0o755)
     if os.geteuid() == 0:
-        target.chmod(0o644)
         os.chown(str(target), 65534, 65534)
         assert live.writable_by_others(str(link)) == f"{target} is owned by uid 65534"

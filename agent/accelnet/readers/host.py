@@ -407,25 +407,13 @@ class Host:
         of whoever unpacked it, so only the live host is judged."""
         if not self.live:
             return None
-        real = os.path.realpath(path)
-        uids = (0, os.geteuid())
-        current = real
-        while True:
-            try:
-                st = os.stat(current)
-            except OSError:
-                return None  # gone: the read says so
-            directory = stat.S_ISDIR(st.st_mode)
-            if st.st_uid not in uids:
-                return f"{current} is owned by uid {st.st_uid}"
-            if st.st_mode & stat.S_IWOTH and not (directory and st.st_mode & stat.S_ISVTX):
-                return f"{current} is writable by every user (mode {stat.S_IMODE(st.st_mode):04o})"
-            if st.st_mode & stat.S_IWGRP and st.st_gid != 0 and not (directory and st.st_mode & stat.S_ISVTX):
-                return f"{current} is writable by group {st.st_gid} (mode {stat.S_IMODE(st.st_mode):04o})"
-            parent = os.path.dirname(current)
-            if parent == current:
-                return None
-            current = parent
+        # the file as opened (links followed), and the directory holding the name: whoever
+        # can write there can swap the link
+        for start in (os.path.realpath(path), os.path.realpath(os.path.dirname(path) or ".")):
+            reason = _foreign_writable(start)
+            if reason is not None:
+                return reason
+        return None
 
     # -- captures and counters ---------------------------------------------------------------
 
@@ -448,6 +436,29 @@ class Host:
         if self.sampler is None or not interfaces:
             return {name: [] for name in interfaces}
         return self.sampler(interfaces, interval)
+
+
+def _foreign_writable(real: str) -> Optional[str]:
+    """Why ``real`` or a directory above it could be written by a user other than root or
+    ours (a sticky directory such as /tmp protects what others own in it), or None."""
+    uids = (0, os.geteuid())
+    current = real
+    while True:
+        try:
+            st = os.stat(current)
+        except OSError:
+            return None  # gone: the read says so
+        sticky = stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX
+        if st.st_uid not in uids:
+            return f"{current} is owned by uid {st.st_uid}"
+        if st.st_mode & stat.S_IWOTH and not sticky:
+            return f"{current} is writable by every user (mode {stat.S_IMODE(st.st_mode):04o})"
+        if st.st_mode & stat.S_IWGRP and st.st_gid != 0 and not sticky:
+            return f"{current} is writable by group {st.st_gid} (mode {stat.S_IMODE(st.st_mode):04o})"
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
 
 
 def _read_fd(fd: int, limit: int) -> Optional[str]:
