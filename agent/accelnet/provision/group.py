@@ -37,7 +37,7 @@ def same_group_spelling(ref: Ref, like: Ref) -> Ref:
     return ref
 
 
-def read_group(reader: Reader, vm_ref: Ref, avset: Optional[Ref], plan: "Plan",
+def read_group(reader: Reader, vm_ref: Ref, avset: Optional[Ref], plan: Plan,
                 journal: Journal) -> VmGroup:
     if avset:
         avset = same_group_spelling(avset, vm_ref)
@@ -48,32 +48,43 @@ def read_group(reader: Reader, vm_ref: Ref, avset: Optional[Ref], plan: "Plan",
                for m in members]
     if not any(m.key() == vm_ref.key() for m in members):
         members.insert(0, vm_ref)
+    return group_of(reader, members, avset, plan, journal)
+
+
+def group_of(reader: Reader, members: List[Ref], in_set: Optional[Ref], plan: Plan,
+             journal: Journal) -> VmGroup:
+    """Power, tags and id of each member (read together), and the journal entries among
+    them that are this job's own."""
     group = VmGroup(members, {m.key(): s for m, s in zip(members, reader.statuses(members))},
-                     avset)
+                    in_set)
     for member in members:
         status = group.status[member.key()]
         entry = checked_entry(plan, journal, status.tags, status.resource_id, member.name,
-                               status.unique_id, group.state(member))
+                              status.unique_id, group.state(member))
         if entry is not None:
             group.entries[member.key()] = entry
             group.earlier.add(member.key())
     return group
 
 
-def check_also_start(names: Sequence[str], members: Sequence[Ref], where: str) -> List[Ref]:
+def check_also_start(names: Sequence[str], members: Sequence[Ref], what: str) -> List[Ref]:
     by_name = {m.name.lower(): m for m in members}
     refs = []
     for name in names:
         if name.lower() not in by_name:
-            raise Refused(f"--also-start {name!r} is not {where}")
+            raise Refused(f"--also-start {name!r} is not {what}")
         refs.append(by_name[name.lower()])
     return refs
 
 
-def stop_group(plan: Plan, group: VmGroup, journal: Journal, reason: str) -> None:
-    """Note every running member in its journal tag, then deallocate every member not
-    deallocated yet (both batches run concurrently)."""
-    for member in group.members:
+def stop_group(plan: Plan, group: VmGroup, journal: Journal, reason: str,
+               only: Optional[Sequence[Ref]] = None) -> Set[Tuple[str, str]]:
+    """Note every running member (of ``only``, when given) in its journal tag, then
+    deallocate every such member not deallocated yet (both batches run concurrently).
+    Returns the members it stops."""
+    chosen = [m for m in group.members
+              if only is None or m.key() in {o.key() for o in only}]
+    for member in chosen:
         if group.state(member) in RUNNING_STATES and member.key() not in group.entries:
             status = group.status[member.key()]
             entry = journal.entry(status.resource_id, member.name, True, status.unique_id)
@@ -82,24 +93,25 @@ def stop_group(plan: Plan, group: VmGroup, journal: Journal, reason: str) -> Non
                      "run stops halfway, the same command starts it again",
                      batch="journal")
             group.entries[member.key()] = entry
-    for member in group.members:
+    for member in chosen:
         if group.state(member) != "deallocated":
             plan.add(["vm", "deallocate", *where(member)],
                      f"Deallocate {member.name}: {reason}", deallocates=member.name,
                      batch="deallocate")
+    return {m.key() for m in chosen}
 
 
 def start_group(plan: Plan, group: VmGroup, also_start: Sequence[Ref],
-                 stopped_now: bool) -> None:
-    """Start what ran before (per the journal, or what --also-start names), then remove the
-    journal tags: the last steps, so a run stopped before them is finished by the next."""
+                stopped: Set[Tuple[str, str]]) -> None:
+    """Start what ran before (per the journal, or what --also-start names) and is not
+    running: what this run stopped, or an earlier run did."""
     wanted = {k for k, e in group.entries.items() if e.start_again}
     wanted |= {m.key() for m in also_start}
     named = {m.key() for m in also_start}
     for member in group.members:
         if member.key() not in wanted:
             continue
-        if not stopped_now and group.state(member) in RUNNING_STATES:
+        if member.key() not in stopped and group.state(member) in RUNNING_STATES:
             continue
         resumed = member.key() in group.earlier and member.key() not in named
         plan.add(["vm", "start", *where(member)],
@@ -107,16 +119,29 @@ def start_group(plan: Plan, group: VmGroup, also_start: Sequence[Ref],
                      " (an earlier, unfinished run of this command stopped it; its "
                      "journal tag is checked)" if resumed else ""),
                  starts=member.name, batch="start", resumed=resumed)
+    left = [m.name for m in group.members if m.key() in stopped and m.key() not in wanted
+            and group.state(m) != "deallocated"]
+    if left:
+        plan.notes.append("left deallocated (they were not running before): " + ", ".join(left))
+
+
+def running_at_end(plan: Plan, group: VmGroup, stopped: Set[Tuple[str, str]]) -> bool:
+    """Will any member run once the plan's start steps are done?"""
+    starts = {s.starts.lower() for s in plan.steps if s.starts}
+    return any(m.name.lower() in starts or (m.key() not in stopped
+                                            and group.state(m) in RUNNING_STATES)
+               for m in group.members)
+
+
+def finish_group(plan: Plan, group: VmGroup) -> None:
+    """Remove the journal tags: the last steps, so a run stopped before them is finished by
+    the next."""
     for member in group.members:
         entry = group.entries.get(member.key())
         if entry is not None:
             plan.add(journals.remove_args(entry),
                      f"Remove the note (tag {journals.TAG}) from {member.name}: done",
                      batch="unjournal")
-    left = [m.name for m in group.members
-            if m.key() not in wanted and group.state(m) != "deallocated" and stopped_now]
-    if left:
-        plan.notes.append("left deallocated (they were not running before): " + ", ".join(left))
 
 
 def set_reason(group: VmGroup) -> str:

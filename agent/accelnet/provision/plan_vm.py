@@ -6,11 +6,11 @@ availability set only once every VM of the set is deallocated; a VM with AN can 
 resized to a size without AN after AN is switched off.
 """
 
-from typing import List, Optional
+from typing import List, Optional, Set, Tuple
 
 from accelnet.provision.errors import Refused
-from accelnet.provision.group import (check_also_start, read_group, set_reason, start_group,
-                                      stop_group)
+from accelnet.provision.group import (VmGroup, check_also_start, finish_group, read_group,
+                                      set_reason, start_group, stop_group)
 from accelnet.provision.journal import Journal
 from accelnet.provision.plan import (Options, Plan, check_size, declare_intent, offered_size,
                                      where)
@@ -31,14 +31,15 @@ def plan_vm_accelerated(reader: Reader, command: List[str], vm_ref: Ref, enable:
     nics = [reader.nic(ref) for ref in vm.nics]
     group = read_group(reader, vm.ref, vm.availability_set, plan, journal)
     restart = check_also_start(options.also_start, group.members,
-                                "this VM or a VM of its availability set")
+                               "this VM or a VM of its availability set")
     todo = [nic for nic in nics if nic.accelerated != enable]
     word = "on" if enable else "off"
     for nic in nics:
         if nic not in todo:
             plan.notes.append(f"NIC {nic.ref.name} already has Accelerated Networking {word}")
+    stopped: Set[Tuple[str, str]] = set()
     if todo:
-        stop_group(plan, group, journal, set_reason(group))
+        stopped = stop_group(plan, group, journal, set_reason(group))
         for nic in todo:
             plan.add(["network", "nic", "update", *where(nic.ref),
                       "--accelerated-networking", "true" if enable else "false"],
@@ -47,7 +48,8 @@ def plan_vm_accelerated(reader: Reader, command: List[str], vm_ref: Ref, enable:
     if options.intent_tag:
         status = group.status[vm.ref.key()]
         declare_intent(plan, status.resource_id, vm.ref.name, status.tags, enable)
-    start_group(plan, group, restart, bool(todo))
+    start_group(plan, group, restart, stopped)
+    finish_group(plan, group)
     plan.before = reader.state()
     return plan
 
@@ -66,11 +68,11 @@ def plan_resize(reader: Reader, command: List[str], vm_ref: Ref, size: str,
     nics = [reader.nic(ref) for ref in vm.nics]
     group = read_group(reader, vm.ref, vm.availability_set, plan, journal)
     restart = check_also_start(options.also_start, group.members,
-                                "this VM or a VM of its availability set")
+                               "this VM or a VM of its availability set")
     plan.before = reader.state()
     if vm.size.lower() == size.lower():
         plan.notes.append(f"{vm.ref.name} already has size {vm.size}")
-        start_group(plan, group, restart, False)
+        _end(plan, group, restart, set())
         return plan
     resize = (["vm", "resize", *where(vm.ref), "--size", size],
               f"Resize {vm.ref.name} from {vm.size} to {size}")
@@ -86,7 +88,7 @@ def plan_resize(reader: Reader, command: List[str], vm_ref: Ref, size: str,
     if verdict.status == "unsupported" and accelerated:
         plan.warnings.append(f"{size} has no Accelerated Networking: it is switched off on "
                              + ", ".join(n.ref.name for n in accelerated))
-        stop_group(plan, group, journal, set_reason(group))
+        stopped = stop_group(plan, group, journal, set_reason(group))
         for nic in accelerated:
             plan.add(["network", "nic", "update", *where(nic.ref),
                       "--accelerated-networking", "false"],
@@ -95,16 +97,22 @@ def plan_resize(reader: Reader, command: List[str], vm_ref: Ref, size: str,
                          f"before {vm.ref.name} moves to {size}, which has none" if group.in_set
                          else f"a VM with it cannot be resized to {size}, which has none"))
         plan.add(*resize)
-        start_group(plan, group, restart, True)
+        _end(plan, group, restart, stopped)
         return plan
     offered_here = {name.lower() for name in reader.resize_options(vm.ref)}
     if size.lower() in offered_here or group.state(vm.ref) == "deallocated":
         plan.add(*resize)
-        start_group(plan, group, restart, False)
+        _end(plan, group, restart, set())
         return plan
-    stop_group(plan, group, journal,
-                f"{size} is not offered on the hardware the VM runs on now "
-                "(az vm list-vm-resize-options); a deallocated VM can move to any hardware")
+    stopped = stop_group(plan, group, journal,
+                         f"{size} is not offered on the hardware the VM runs on now "
+                         "(az vm list-vm-resize-options); a deallocated VM can move to any "
+                         "hardware")
     plan.add(*resize)
-    start_group(plan, group, restart, True)
+    _end(plan, group, restart, stopped)
     return plan
+
+
+def _end(plan: Plan, group: VmGroup, restart: List[Ref], stopped: Set[Tuple[str, str]]) -> None:
+    start_group(plan, group, restart, stopped)
+    finish_group(plan, group)
