@@ -22,7 +22,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 VERSION = "2.91.0"  # PyPI azure-cli, pinned: a new release is a deliberate change here
 MIN_PYTHON = (3, 10)  # azure-cli 2.91.0: Requires-Python >=3.10.0
@@ -329,7 +329,8 @@ def command_words(argv: Sequence[str]) -> str:
     return " ".join(words)
 
 
-def distinct(argvs: Iterator[Sequence[str]], key) -> List[Tuple[str, ...]]:  # type: ignore[no-untyped-def]
+def distinct(argvs: Iterator[Sequence[str]],
+             key: Callable[[Sequence[str]], object]) -> List[Tuple[str, ...]]:
     """One argv per key (the first seen), in first-seen order."""
     kept: Dict[object, Tuple[str, ...]] = {}
     for argv in argvs:
