@@ -17,9 +17,10 @@ import os
 import signal
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, TextIO
 
 from accelnet import __version__
+from accelnet.cli.argtypes import number_in
 
 if TYPE_CHECKING:
     from typing import NoReturn  # 3.6.2+ only: named as a string where used
@@ -40,18 +41,6 @@ class _Parser(argparse.ArgumentParser):
         raise BadArguments(f"{message} (see {self.prog} --help)")
 
 
-def _number(low: float, high: float, integer: bool = False) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = int(text) if integer else float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"give {low:g} to {high:g}")
-        return value
-    return parse
-
-
 def build_parser() -> argparse.ArgumentParser:
     from accelnet.fleet.ask import DEFAULT_PARALLEL, DEFAULT_TIMEOUT_S
 
@@ -69,12 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="one JSON document on stdout")
     output.add_argument("--csv", action="store_true", help="one CSV row per VM on stdout")
-    parser.add_argument("--max-parallel", type=_number(1, 64, integer=True), default=DEFAULT_PARALLEL,
+    parser.add_argument("--max-parallel", type=number_in(int, 1, 64), default=DEFAULT_PARALLEL,
                         metavar="N", help=f"VMs asked at once (default {DEFAULT_PARALLEL}; 1 = one after "
                         "the other)")
-    parser.add_argument("--timeout", type=_number(5, 7200), default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
+    parser.add_argument("--timeout", type=number_in(float, 5.0, 7200.0), default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
                         help=f"per VM, all its az calls included (default {DEFAULT_TIMEOUT_S:g})")
-    parser.add_argument("--sample-seconds", type=_number(0, 60), default=2.0, metavar="N",
+    parser.add_argument("--sample-seconds", type=number_in(float, 0.0, 60.0), default=2.0, metavar="N",
                         help="counter sampling on each VM (default 2)")
     parser.add_argument("--version", action="version", version=f"accelnet-fleet (accelnet) {__version__}")
     return parser

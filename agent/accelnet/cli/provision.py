@@ -11,6 +11,7 @@ import sys
 from typing import TYPE_CHECKING, Any, List, Optional, Sequence, TextIO, Tuple
 
 from accelnet import __version__
+from accelnet.cli.argtypes import number_in
 from accelnet.provision.errors import ProvisionError, Refused
 
 if TYPE_CHECKING:  # imported where a plan is made, not by --help
@@ -40,14 +41,7 @@ def _names(value: str) -> List[str]:
     return [part for part in value.split(",") if part]
 
 
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not 1 <= number <= 64:
-        raise argparse.ArgumentTypeError("give 1 to 64")
-    return number
+_positive = number_in(int, 1, 64)
 
 
 def build_parser() -> argparse.ArgumentParser:
