@@ -124,6 +124,7 @@ class FakeAz:
         monkeypatch.setenv("FAKE_AZ_STATE", str(self.state_path))
         monkeypatch.setenv("FAKE_AZ_LOG", str(self.log_path))
         monkeypatch.setenv("ACCELNET_AZ_BACKOFF", "0")
+        monkeypatch.setenv("ACCELNET_AZ_POLL", "0")
         for name in ("FAKE_AZ_FAIL_AT", "FAKE_AZ_FAIL_MATCH", "FAKE_AZ_FAIL_KIND",
                      "FAKE_AZ_FAIL_TIMES", "FAKE_AZ_FAIL_CMD", "FAKE_AZ_DELAY"):
             monkeypatch.delenv(name, raising=False)

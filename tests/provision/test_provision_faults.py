@@ -1,11 +1,12 @@
 """The fault matrix: a failure at every changing step, then the same command again.
 
-For enable, disable and resize on a single VM, a VM in a 3-VM availability set and a scale
-set (resize has no scale set form), each changing step of the plan fails in turn, in three
-ways: az fails before the change (``error``), the change is made and az then fails (``after``:
-a crash or a lost answer), the change is made and az prints something that is not JSON
-(``garbage``). The failed run must exit 2 with its report; the same command typed again must
-exit 0, reach the end state of an undisturbed run and start again every VM the failed run
+For enable, disable and resize on a single VM, a VM in a 3-VM availability set and scale
+sets (Uniform, Uniform with a Rolling upgrade policy, Flexible; resize has no scale set
+form), each changing step of the plan fails in turn, in three ways: az fails before the
+change (``error``), the change is made and az then fails (``after``: a crash or a lost
+answer), the change is made and az prints something that is not JSON (``garbage``). The
+failed run must exit 2 with its report; the same command typed again must exit 0, reach the
+end state of an undisturbed run and start again every VM the failed run
 stopped; a third run has nothing to do.
 
 The stand-in az runs in-process here (the same code as on PATH, without an interpreter start
@@ -20,6 +21,7 @@ import pytest
 
 from provision_fakes import RG, clone, key, nic, vm, world
 from test_provision_scenarios import avset_world, vmss_world
+from test_provision_vmss import flex_world
 
 KINDS = ("error", "after", "garbage")
 
@@ -42,6 +44,14 @@ def _vmss_on() -> Dict[str, Any]:
     return state
 
 
+def _flex_on() -> Dict[str, Any]:
+    state = flex_world()
+    for name in ("flex_1-nic", "flex_3-nic"):
+        state["nics"][key(name)]["accelerated"] = True
+    state["vmss"][key("flex")]["nicConfigs"][0]["accelerated"] = True
+    return state
+
+
 SCENARIOS: Dict[str, Tuple[Any, List[str]]] = {
     "enable-vm": (lambda: _one_vm(False), ["enable", "-g", RG, "--vm", "myVM"]),
     "enable-avset": (avset_world, ["enable", "-g", RG, "--vm", "vm2", "--yes"]),
@@ -53,6 +63,10 @@ SCENARIOS: Dict[str, Tuple[Any, List[str]]] = {
                   ["resize", "-g", RG, "--vm", "myVM", "--size", "Standard_A4_v2"]),
     "resize-avset": (_avset_all_on,
                      ["resize", "-g", RG, "--vm", "vm1", "--size", "Standard_A4_v2", "--yes"]),
+    "enable-flexible": (flex_world, ["enable", "-g", RG, "--vmss", "flex"]),
+    "disable-flexible": (_flex_on, ["disable", "-g", RG, "--vmss", "flex"]),
+    "enable-vmss-rolling": (lambda: vmss_world("Rolling"),
+                            ["enable", "-g", RG, "--vmss", "myvmss"]),
 }
 
 

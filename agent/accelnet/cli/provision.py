@@ -42,6 +42,7 @@ def _names(value: str) -> List[str]:
 
 
 _positive = number_in(int, 1, 64)
+_seconds = number_in(float, 0.0, 86400.0, " seconds")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--also-start", type=_names, default=[], metavar="NAMES",
                          help="also start these (comma-separated) at the end (a rerun needs "
                          "no such help: it reads the journal tags of the failed run)")
+        sub.add_argument("--upgrade-timeout", type=_seconds, default=3600.0,
+                         metavar="SECONDS",
+                         help="scale sets whose upgrade policy is Rolling or Automatic: how "
+                         "long to wait for every instance to report latestModelApplied after "
+                         "the model changes (default 3600; the same command waits again)")
         sub.add_argument("--no-intent-tag", dest="intent_tag", action="store_false",
                          help="leave the tag accelnet alone (by default disable sets "
                          "accelnet=off, declaring AN off on purpose for accelnet-check and "
@@ -160,6 +166,8 @@ def _validated_command(args: argparse.Namespace) -> List[str]:
             command += ["--upgrade-policy", args.upgrade_policy]
         if not args.intent_tag:
             command.append("--no-intent-tag")
+        if args.vmss and args.upgrade_timeout != 3600.0:
+            command += ["--upgrade-timeout", f"{args.upgrade_timeout:g}"]
     if args.allow_unknown_size:
         command.append("--allow-unknown-size")
     return command
@@ -177,7 +185,8 @@ def _build_plan(args: argparse.Namespace, command: List[str], reader: "Reader") 
         also_start=tuple(getattr(args, "also_start", ())),
         allow_unknown_size=args.allow_unknown_size,
         intent_tag=getattr(args, "intent_tag", True),
-        upgrade_policy=getattr(args, "upgrade_policy", "keep"))
+        upgrade_policy=getattr(args, "upgrade_policy", "keep"),
+        upgrade_timeout=getattr(args, "upgrade_timeout", 3600.0))
     if args.action == "create":
         spec = CreateSpec(
             resource_group=rg, location=args.location, vnet=args.vnet_name,
@@ -303,7 +312,7 @@ def run(argv: Optional[Sequence[str]], out: TextIO, err: TextIO,
     if args.dry_run:
         if as_json:
             return emit("planned", None, **common)
-        out.write(render_script(plan, cli.calls, cli.full_argv))
+        out.write(render_script(plan, cli.calls, cli.full_argv, cli.poll))
         return 0
     for warning in plan.warnings:
         err.write(f"accelnet-provision: warning: {warning}\n")

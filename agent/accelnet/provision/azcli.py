@@ -50,6 +50,7 @@ class AzCli:
     retries: int = 3
     backoff: float = 2.0
     sleep: Callable[[float], None] = time.sleep
+    poll: float = 30.0  # seconds between the tries of a wait (Step.poll)
     calls: List[List[str]] = field(default_factory=list)
     subscription: Optional[str] = None
     spawn: Optional[Callable[[str, List[str], Dict[str, str], float],
@@ -142,4 +143,5 @@ def make_cli(timeout: Optional[float] = None, retries: Optional[int] = None,
 
     return AzCli(timeout=pick(timeout, "ACCELNET_AZ_TIMEOUT", 600.0),
                  retries=int(pick(retries, "ACCELNET_AZ_RETRIES", 3)),
-                 backoff=pick(backoff, "ACCELNET_AZ_BACKOFF", 2.0))
+                 backoff=pick(backoff, "ACCELNET_AZ_BACKOFF", 2.0),
+                 poll=pick(None, "ACCELNET_AZ_POLL", 30.0))

@@ -30,6 +30,17 @@ from accelnet.provision.state import Ref
 
 
 @dataclass(frozen=True)
+class Poll:
+    """A read-only step that prints a count (a JMESPath length()), asked again and again
+    until the count is ``until``: a bounded wait, with progress (runner.py), rendered in
+    --dry-run as a shell loop with the same bound."""
+
+    until: int  # the count that means done
+    limit: float  # seconds at most
+    what: str  # what is awaited while the count is not ``until``: "{} instance(s) of x …"
+
+
+@dataclass(frozen=True)
 class Step:
     """One `az` call (arguments after 'az', without --subscription/--output) and why."""
 
@@ -39,6 +50,7 @@ class Step:
     starts: Optional[str] = None  # VM or scale set name this step starts
     batch: Optional[str] = None  # consecutive steps of one batch may run concurrently
     resumed: bool = False  # done because an earlier run's journal says so, not this command
+    poll: Optional[Poll] = None  # a wait: asked until it answers poll.until
 
 
 @dataclass
@@ -71,6 +83,7 @@ class Options:
     allow_unknown_size: bool = False  # go ahead with a size nothing can place
     intent_tag: bool = True  # disable declares AN off on purpose (tag accelnet=off)
     upgrade_policy: str = "keep"  # scale sets: "automatic" sets upgradePolicy.mode
+    upgrade_timeout: float = 3600.0  # scale sets: how long to wait for latestModelApplied
 
 
 def where(ref: Ref) -> List[str]:
@@ -106,7 +119,7 @@ def check_size(reader: Reader, plan: Plan, size: str, location: str, options: Op
 
 
 def checked_entry(plan: Plan, journal: Journal, tags: Mapping[str, str], resource_id: str,
-                   name: str, unique_id: str, power: str) -> Optional[Entry]:
+                  name: str, unique_id: str, power: str) -> Optional[Entry]:
     """The journal entry on a resource of this command's target if it is this job's own
     (journal.py says how that is checked), else None; either way the plan says what it
     found and what it does about it."""
@@ -127,7 +140,7 @@ def checked_entry(plan: Plan, journal: Journal, tags: Mapping[str, str], resourc
 
 
 def declare_intent(plan: Plan, resource_id: str, name: str, tags: Mapping[str, str],
-                    enable: bool) -> None:
+                   enable: bool, batch: Optional[str] = None) -> None:
     """disable declares that AN is off on purpose (the tag accelnet=off, which accelnet-check
     and the agent read through IMDS: the VM is then healthy by design, not broken); enable
     takes that declaration back. Nothing is planned when the tag already says so."""
@@ -137,7 +150,7 @@ def declare_intent(plan: Plan, resource_id: str, name: str, tags: Mapping[str, s
             if value.strip().lower() == intents.OFF:
                 plan.add(intents.remove_args(resource_id, key, value),
                          f"Remove the tag {key}={value} from {name}: it declares Accelerated "
-                         "Networking off on purpose, and it is on now")
+                         "Networking off on purpose, and it is on now", batch=batch)
         return
     if any(v == intents.OFF for v in found.values()):
         plan.notes.append(f"{name} already carries the tag {intents.TAG}={intents.OFF}")
@@ -146,6 +159,6 @@ def declare_intent(plan: Plan, resource_id: str, name: str, tags: Mapping[str, s
     plan.add(intents.set_args(resource_id),
              f"Declare on {name} that Accelerated Networking is off on purpose (tag "
              f"{intents.TAG}={intents.OFF}{was}): accelnet-check and accelnet-agent then "
-             "report it healthy by design; --no-intent-tag leaves the tags alone")
+             "report it healthy by design; --no-intent-tag leaves the tags alone", batch=batch)
 
 

@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from accelnet.provision.azcli import AzCli
 from accelnet.errors import ParseError
-from accelnet.provision.errors import AzNotFound, ProvisionError, Refused
+from accelnet.provision.errors import AzNotFound, AzOutputError, ProvisionError, Refused
 from accelnet.provision.journal import find
 from accelnet.provision.skus import SkuAnswer, list_skus_args, parse_skus
 from accelnet.provision.state import (NicState, Ref, VmssState, VmState, VmStatus,
@@ -103,6 +103,26 @@ class Reader:
                      accelerated=[c.accelerated for c in vmss.nic_configs],
                      journal=_journal(vmss.tags))
         return vmss
+
+    def flexible_instances(self, ref: Ref) -> List[VmState]:
+        """The instance VMs of a Flexible scale set (`az vm list --vmss`, which filters on
+        virtualMachineScaleSet.id); each is checked to name this scale set, so nothing else
+        is taken for an instance."""
+        docs = self._show(["vm", "list", "--resource-group", ref.resource_group,
+                           "--vmss", ref.name], f"scale set {ref.name!r}")
+        if not isinstance(docs, list):
+            raise AzOutputError("az vm list: expected a list")
+        instances = []
+        for doc in docs:
+            vm = parse_vm(doc)
+            if vm.scale_set is None or vm.scale_set.key() != ref.key():
+                raise AzOutputError(f"az vm list --vmss {ref.name}: {vm.ref.name} is not an "
+                                    f"instance of it")
+            self._record("vms", vm.ref, size=vm.size, location=vm.location,
+                         nics=[n.name for n in vm.nics], scale_set=ref.name)
+            instances.append(vm)
+        self._record("scale_sets", ref, instances=[vm.ref.name for vm in instances])
+        return instances
 
     def vmss_power(self, ref: Ref) -> List[str]:
         powers = parse_vmss_power(self._show(

@@ -1,7 +1,8 @@
 """The machine-readable result of a run (``--output json``): one JSON document on stdout.
 
 It holds what a script needs to act without parsing prose: the outcome and exit status, each
-step with its full `az` argv and how it ended, the state read before planning and, after a
+step with its full `az` argv and how it ended (a wait step: the count its argv prints when
+done, and the most seconds a run asks it), the state read before planning and, after a
 run that changed something, the same resources read again.
 """
 
@@ -29,7 +30,9 @@ def document(result: str, command: Sequence[str], message: Optional[str] = None,
             steps.append({"number": index + 1, "argv": ["az", *full_argv(step.args)],
                           "why": step.why, "batch": step.batch, "resumed": step.resumed,
                           "status": status,
-                          "error": outcome.errors.get(index) if outcome else None})
+                          "error": outcome.errors.get(index) if outcome else None,
+                          "wait": None if step.poll is None else {
+                              "until": step.poll.until, "at_most_seconds": step.poll.limit}})
     return {
         "schema": SCHEMA,
         "command": ["accelnet-provision", *command],

@@ -12,12 +12,13 @@ journal tags (journal.py) on what the run stopped tell the next run to start it 
 
 import concurrent.futures
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence, TextIO
+import time
+from typing import Callable, Dict, List, Sequence, TextIO
 
 from accelnet.errors import ParseError
 from accelnet.provision.azcli import AzCli
-from accelnet.provision.errors import ProvisionError
-from accelnet.provision.plan import Plan, Step
+from accelnet.provision.errors import AzOutputError, ProvisionError
+from accelnet.provision.plan import Plan, Poll, Step
 from accelnet.provision.script import shell_join
 
 DEFAULT_PARALLEL = 8  # az processes at once: each is a ~100 MB Python; ARM takes far more
@@ -60,8 +61,13 @@ def batches(steps: Sequence[Step]) -> List[List[int]]:
     return groups
 
 
-def execute(plan: Plan, cli: AzCli, out: TextIO,
-            max_parallel: int = DEFAULT_PARALLEL) -> Outcome:
+class WaitTimeout(ProvisionError):
+    """A wait step (Step.poll) ran out of time: the state awaited may still come."""
+
+
+def execute(plan: Plan, cli: AzCli, out: TextIO, max_parallel: int = DEFAULT_PARALLEL,
+            clock: Callable[[], float] = time.monotonic) -> Outcome:
+    """Run the steps; ``clock`` measures the waits (cli.sleep spends them)."""
     outcome = Outcome(plan.steps)
     total = len(plan.steps)
     try:
@@ -74,9 +80,9 @@ def execute(plan: Plan, cli: AzCli, out: TextIO,
                           f"    {shell_join(['az', *cli.full_argv(step.args)])}\n")
             out.flush()
             if len(group) == 1 or max_parallel <= 1:
-                _run_in_turn(plan.steps, group, cli, outcome)
+                _run_in_turn(plan.steps, group, cli, outcome, out, clock)
             else:
-                _run_together(plan.steps, group, cli, outcome, max_parallel)
+                _run_together(plan.steps, group, cli, outcome, max_parallel, out, clock)
             if not outcome.ok:
                 break
     except KeyboardInterrupt:
@@ -91,10 +97,36 @@ def execute(plan: Plan, cli: AzCli, out: TextIO,
     return outcome
 
 
-def _run_one(step: Step, index: int, cli: AzCli, outcome: Outcome) -> None:
+def _wait(step: Step, poll: Poll, cli: AzCli, out: TextIO, clock: Callable[[], float]) -> None:
+    """Ask until the answer is poll.until, saying what is awaited each time; give up (a
+    failed step: the same command waits again) once the next try would pass the limit."""
+    start = clock()
+    while True:
+        answer = cli.run(step.args)
+        if not isinstance(answer, int) or isinstance(answer, bool) or answer < 0:
+            raise AzOutputError(f"az {step.args[0]} {step.args[1]} --query: expected a count, "
+                                f"got {type(answer).__name__}")
+        if answer == poll.until:
+            return
+        waited = clock() - start
+        if waited + cli.poll >= poll.limit:
+            raise WaitTimeout(f"{poll.what.format(answer)} after {waited:.0f} s, the most this "
+                              f"run waits ({poll.limit:g} s); Azure may still be at it: the "
+                              "same command waits again")
+        out.write(f"    waiting: {poll.what.format(answer)} ({waited:.0f} s of at most "
+                  f"{poll.limit:g} s)\n")
+        out.flush()
+        cli.sleep(cli.poll)
+
+
+def _run_one(step: Step, index: int, cli: AzCli, outcome: Outcome, out: TextIO,
+             clock: Callable[[], float]) -> None:
     outcome.status[index] = "running"
     try:
-        cli.run(step.args)
+        if step.poll is not None:
+            _wait(step, step.poll, cli, out, clock)
+        else:
+            cli.run(step.args)
     except STEP_ERRORS as exc:
         outcome.status[index] = FAILED
         outcome.errors[index] = str(exc) or type(exc).__name__
@@ -102,19 +134,19 @@ def _run_one(step: Step, index: int, cli: AzCli, outcome: Outcome) -> None:
     outcome.status[index] = DONE
 
 
-def _run_in_turn(steps: Sequence[Step], group: List[int], cli: AzCli,
-                 outcome: Outcome) -> None:
+def _run_in_turn(steps: Sequence[Step], group: List[int], cli: AzCli, outcome: Outcome,
+                 out: TextIO, clock: Callable[[], float]) -> None:
     for index in group:
-        _run_one(steps[index], index, cli, outcome)
+        _run_one(steps[index], index, cli, outcome, out, clock)
         if outcome.status[index] == FAILED:
             return
 
 
 def _run_together(steps: Sequence[Step], group: List[int], cli: AzCli, outcome: Outcome,
-                  max_parallel: int) -> None:
+                  max_parallel: int, out: TextIO, clock: Callable[[], float]) -> None:
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(max_parallel, len(group))) \
             as pool:
-        futures = [pool.submit(_run_one, steps[i], i, cli, outcome) for i in group]
+        futures = [pool.submit(_run_one, steps[i], i, cli, outcome, out, clock) for i in group]
         for future in concurrent.futures.as_completed(futures):
             if not future.cancelled():
                 future.result()

@@ -101,7 +101,7 @@ def parse_ref(resource_id: str) -> Ref:
 def parse_vm(doc: Any) -> VmState:
     vm = _obj(doc, "az vm show")
     name = _get(vm, "name", "az vm show")
-    group = _get(vm, "resourceGroup", "az vm show")
+    group = vm.get("resourceGroup") or parse_ref(_get(vm, "id", "az vm show")).resource_group
     size = _get(vm, "hardwareProfile.vmSize", "az vm show")
     nics = _get(vm, "networkProfile.networkInterfaces", "az vm show")
     if not isinstance(nics, list):
