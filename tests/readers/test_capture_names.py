@@ -1,7 +1,8 @@
 """One table of capture names (readers/capturenames.py) for every writer and reader of a
-bundle's cmd/: the POSIX sh collector and docs/bundle.md are held to it here; the Python
-collector, the snapshot reader and the diagnosis use the table itself."""
+bundle's cmd/: the POSIX sh collector, docs/bundle.md and the fleet payload's filter are held
+to it here; the Python collector, the snapshot reader and the diagnosis use the table itself."""
 
+import fnmatch
 import os
 import re
 
@@ -38,6 +39,16 @@ def test_docs_bundle_lists_every_file_of_the_table():
     listed |= set(re.findall(r"^\| `[^`]+`, `([^`]+)`", table, re.M))
     documented = _templates(listed, r"<if>|(?<=\.)[01](?=\.txt)")
     assert documented == set(capturenames.FILES.values())
+
+
+def test_the_fleet_payload_keeps_files_of_the_table():
+    """payload.sh filters the sh collector's bundle by cmd/ file name: each pattern it names
+    must still match a file of the table, or a renamed capture silently leaves the fleet."""
+    payload = _read("agent", "accelnet", "fleet", "payload.sh")
+    patterns = re.findall(r"^\s*(cmd/[\w.*-]+)\)", payload, re.M)
+    assert patterns, "payload.sh names no cmd/ file"
+    files = {"cmd/" + t.format(ifname="eth0", index=0) for t in capturenames.FILES.values()}
+    assert [p for p in patterns if not fnmatch.filter(files, p)] == []
 
 
 def test_names_and_files():

@@ -18,7 +18,7 @@ from typing import Dict, Iterator, List, Optional, Sequence
 
 from accelnet.errors import ParseError, SnapshotError, Terminated
 from accelnet.parsers.jsontext import load_json
-from accelnet.readers.capturenames import stats_sample
+from accelnet.readers.capturenames import file_name, stats_sample
 from accelnet.readers.host import Captures, CounterSample, Host, RecordedCaptures, Sampler, SampleState
 from accelnet.readers.safetar import MAX_DATA_BYTES, MAX_MEMBERS, extract
 from accelnet.readers.tempdir import temporary_directory
@@ -210,7 +210,7 @@ def recorded_samples(captures: Captures, names: Sequence[str], interval: float) 
                 if index == 0:
                     samples.append(CounterSample(None, SampleState.MISSING, "no ethtool -S capture"))
                 break
-            where = f"cmd/{stats_sample(name, index)}.txt"
+            where = f"cmd/{file_name(stats_sample(name, index))}"
             try:
                 stats = parse_ethtool_stats(text, max_stats=MAX_CAPTURE_STATS)
             except NoStatsAvailable as exc:
