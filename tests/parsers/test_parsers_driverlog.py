@@ -83,6 +83,23 @@ def test_mana_hardware_channel_timeouts():
     # hv_pci (pci-hyperv.c)
     ("hv_pci 9970f259-1a65-4a22-bce2-500aee5b8543: PCI Pass-through VSP failed D0 Entry with status c0000184",
      ("hv_pci", "9970f259-1a65-4a22-bce2-500aee5b8543", DRIVER_ERROR, None)),
+    # mlx5 cmd.c: a command the firmware never completed (wait_func_handle_exec_timeout, 5.x on; the
+    # index went negative in 6.x), and one that timed out waiting for a command slot
+    ("mlx5_core 0001:00:02.0: wait_func_handle_exec_timeout:1108:(pid 5): cmd[0]: ENABLE_HCA(0x104) No done completion",
+     ("mlx5_core", "0001:00:02.0", FIRMWARE_TIMEOUT, None)),
+    ("mlx5_core 0001:00:02.0: wait_func_handle_exec_timeout:1128:(pid 9): cmd[-22]: CREATE_UCTX(0xa04) No done completion",
+     ("mlx5_core", "0001:00:02.0", FIRMWARE_TIMEOUT, None)),
+    ("mlx5_core 0001:00:02.0: wait_func:1190:(pid 5): QUERY_HCA_CAP(0x100) canceled on out of queue timeout.",
+     ("mlx5_core", "0001:00:02.0", FIRMWARE_TIMEOUT, None)),
+    # pci-hyperv.c hv_pci_allocate_bridge_windows: the VM's MMIO cannot hold the VF's BARs; the probe
+    # then returns -ENXIO, which the driver core logs at debug level only, so this line is all there is
+    ("hv_pci 9970f259-1a65-4a22-bce2-500aee5b8543: Need 0x8000000 of low MMIO space. Consider reconfiguring the VM.",
+     ("hv_pci", "9970f259-1a65-4a22-bce2-500aee5b8543", DRIVER_ERROR, None)),
+    ("hv_pci 9970f259-1a65-4a22-bce2-500aee5b8543: Need 0x200000000 of high MMIO space. Consider reconfiguring the VM.",
+     ("hv_pci", "9970f259-1a65-4a22-bce2-500aee5b8543", DRIVER_ERROR, None)),
+    # pci-hyperv.c hv_pci_protocol_negotiation, with the kernel's own spelling
+    ("hv_pci 9970f259-1a65-4a22-bce2-500aee5b8543: PCI Pass-through VSP failed sending version reqquest: 0xc0000001",
+     ("hv_pci", "9970f259-1a65-4a22-bce2-500aee5b8543", DRIVER_ERROR, None)),
 ])
 def test_each_form(message, expected):
     failure = parse_message(1.5, message)
@@ -101,6 +118,8 @@ def test_each_form(message, expected):
     "mlx5_core 0000:6f:00.0: wait_fw_init:211:(pid 8): Waiting for FW pre-initializing, timeout abort in 59s (0x87010000)",
     "hv_pci e9ac9b28-cf63-4466-9ae3-4b849c3ee03b: PCI VMBus probing: Using version 0x10002",
     "hv_netvsc 7c1e5225-5ca6-7c1e-5225-5ca67c1e5225 eth1: VF slot 2 added",
+    # mlx5 cmd.c: the command completed after all (wait_func_handle_exec_timeout's EQ recovery)
+    "mlx5_core 0001:00:02.0: wait_func_handle_exec_timeout:1100:(pid 5): cmd[0]: ENABLE_HCA(0x104) recovered after timeout",
     # other drivers' failures are not the VF's
     "e1000: probe of 0000:00:03.0 failed with error -5",
     "nvme 0000:00:04.0: probe with driver nvme failed with error -12",
@@ -143,3 +162,14 @@ def test_every_kind_is_one_a_line_can_have():
              "mana 7870:00:00.0: VfVerifyVersionOutput: 0, status=0x1",
              "mana 7870:00:00.0: VfVerifyVersionOutput: -12, status=0x0"]
     assert tuple(parse_message(0.0, line).kind for line in lines) == KINDS
+
+
+def test_caller_ids_of_printk_caller_kernels():
+    """util-linux dmesg (2.37 on) prints the caller field of a CONFIG_PRINTK_CALLER kernel's
+    records (``caller=T17``) after the time: the message starts after it."""
+    text = ("[  183.192623] [   T17] mlx5_core: probe of 468b:00:02.0 failed with error -16\n"
+            "[  183.2] [     C3] mana 7870:00:00.0: gdma probe failed: err = -71\n")
+    failures = parse_driver_failures(text)
+    assert [(f.boot_s, f.device, f.kind, f.errno) for f in failures] == [
+        (183.192623, "468b:00:02.0", PROBE_FAILED, -16), (183.2, "7870:00:00.0", DRIVER_ERROR, -71)]
+    assert failures[0].text == "mlx5_core: probe of 468b:00:02.0 failed with error -16"

@@ -152,3 +152,12 @@ def test_counts_leave_out_events_without_a_synthetic_nic():
     events = [KernelEvent(1.0, VF_REGISTERED, None, "eth1", None, "x"),
               KernelEvent(2.0, VF_REGISTERED, "eth0", "eth1", None, "y")]
     assert vf_event_counts(events) == {("eth0", "added"): 1}
+
+
+def test_caller_ids_of_printk_caller_kernels():
+    """A CONFIG_PRINTK_CALLER kernel's dmesg: ``[time] [  T123] message`` (util-linux 2.37 on)."""
+    text = ("[    4.913270] [  T123] hv_netvsc 7c1e5225-5ca6-7c1e-5225-5ca67c1e5225 eth0: VF slot 1 added\n"
+            "[    5.000001] [    C0] hv_netvsc 7c1e5225-5ca6-7c1e-5225-5ca67c1e5225 eth0: VF registering: eth1\n")
+    events = parse_kernel_log(text)
+    assert [(e.event, e.slot, e.vf) for e in events] == [("vf_slot_added", 1, None), ("vf_registered", None, "eth1")]
+    assert events[0].text.startswith("hv_netvsc ")

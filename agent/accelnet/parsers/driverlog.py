@@ -30,11 +30,15 @@ so a log that starts mid-way still gives what it holds.
   driver's protocol version), ``Failed to query
   resource info: …``, ``Failed to detect devices: …``, ``test_eq timed out on queue <n>``; hw_channel.c ``HWC: Request timed out!`` (later ``…: <ms> ms``),
   ``HWC: Failed hw_channel req: 0x<status>`` (the probe then fails with -EPROTO, -71).
+  mlx5 cmd.c also says ``cmd[<i>]: <COMMAND>(0x<op>) No done completion`` (5.x on, before the
+  leak line) and ``<COMMAND>(0x<op>) canceled on out of queue timeout.``: firmware timeouts too.
 * hv_pci (drivers/pci/controller/pci-hyperv.c, ``dev_err`` on the VMBus device): e.g.
-  ``PCI Pass-through VSP failed D0 Entry with status <x>``, ``Request for interrupt failed``.
+  ``PCI Pass-through VSP failed D0 Entry with status <x>``, ``Request for interrupt failed``,
+  and ``Need 0x<size> of low|high MMIO space. Consider reconfiguring the VM.``: the probe then
+  returns -ENXIO, which the driver core logs at debug level only, so that line is all there is.
 
-A driver's progress lines (mlx5 ``Waiting for FW pre-initializing, timeout abort in 59s``)
-are not failures: only the final ``… aborting`` is.
+A driver's progress lines (mlx5 ``Waiting for FW pre-initializing, timeout abort in 59s``, a
+command ``recovered after timeout``) are not failures: only the final ``… aborting`` is.
 """
 
 import re
@@ -69,11 +73,14 @@ _CLASSIFIED = (
     (re.compile(r"^test_eq timed out on queue \d+$"), FIRMWARE_TIMEOUT),
     (re.compile(r"^HWC: Request timed out\b.*$"), FIRMWARE_TIMEOUT),
     (re.compile(r"^Firmware over \d+ MS in (?:pre-)?initializing state, aborting$"), FIRMWARE_TIMEOUT),
+    (re.compile(r"^cmd\[-?\d{1,4}\]: \S+\(0x[0-9a-fA-F]+\) No done completion$"), FIRMWARE_TIMEOUT),
+    (re.compile(r"^\S+\(0x[0-9a-fA-F]+\) canceled on out of queue timeout\.$"), FIRMWARE_TIMEOUT),
     (re.compile(r"^firmware version: 65535\.65535\.65535$"), DEVICE_GONE),
+    (re.compile(r"^Need 0x[0-9a-fA-F]+ of (?:low|high) MMIO space\. Consider reconfiguring the VM\.$"), DRIVER_ERROR),
 )
 #: mana's version handshake: an errno when the request failed, else the host's refusal.
 _VF_VERSION = re.compile(r"^VfVerifyVersionOutput: (-?\d{1,4}), status=0x[0-9a-fA-F]+$")
-_PROGRESS = re.compile(r"^Waiting for FW\b")
+_PROGRESS = re.compile(r"^Waiting for FW\b|^cmd\[-?\d{1,4}\]: \S+ recovered after timeout$")
 _FAILURE_WORDS = re.compile(r"\b(?:fail(?:ed|ure|s)?|abort(?:ing|ed)?|timed out|timeout)\b", re.IGNORECASE)
 #: The errno a driver's own failure line names (``error code -110``, ``err = -71``,
 #: ``(error -22)``, ``err=-12``; mana's ``…: -110, 0x0`` and ``…: -110``).

@@ -14,7 +14,8 @@ hv_netvsc logs every step of a VF's life on the synthetic NIC (drivers/net/hyper
 probe name (``eth2``) and is renamed right after by udev (``mlx5_core 927a:00:02.0
 enP37498s1: renamed from eth2``, from net/core/dev.c): events carry the final name.
 
-Two input forms are accepted, line by line: ``dmesg`` output (``[    5.123456] message``)
+Two input forms are accepted, line by line: ``dmesg`` output (``[    5.123456] message``, or
+``[    5.123456] [  T123] message`` where the kernel records the caller)
 and raw ``/dev/kmsg`` records (``6,1234,5123456,-;message``, continuation lines starting
 with a space ignored). Anything else (syslog lines without boot time, ``dmesg -T``) is
 skipped: an event needs its boot-relative time.
@@ -35,6 +36,9 @@ EVENTS = (VF_REGISTERED, VF_UNREGISTERED, DATAPATH_VF, DATAPATH_SYNTHETIC, VF_SL
 #: Digit runs are bounded: a hostile log must not make int() slow (or refuse, Python >= 3.11).
 _DMESG = re.compile(r"^\[\s*(\d{1,12})\.(\d{1,9})\]\s?(.*)$")
 _KMSG = re.compile(r"^(\d{1,10}),(\d{1,20}),(\d{1,18}),[^;]*;(.*)$")
+#: util-linux dmesg (2.37 on) prints a CONFIG_PRINTK_CALLER record's caller (thread or CPU)
+#: between the time and the message: ``[    5.123456] [  T123] message``.
+_CALLER = re.compile(r"^\[\s*[TC]\d{1,10}\]\s?")
 #: netdev_info's prefix for hv_netvsc: driver, VMBus device (GUID or vmbus_N_M), NIC name.
 _NETVSC = re.compile(r"^hv_netvsc(?:\s+\S+)?\s+([^\s:]+):\s+(.*?)\s*$")
 _SLOT = re.compile(r"^VF slot (\d{1,10}) (added|removed)$")
@@ -63,7 +67,7 @@ def split_record(line: str) -> Optional[Tuple[float, str]]:
     match = _DMESG.match(line)
     if match:
         whole, frac, message = match.groups()
-        return int(whole) + int(frac) / (10 ** len(frac)), message
+        return int(whole) + int(frac) / (10 ** len(frac)), _CALLER.sub("", message, count=1)
     match = _KMSG.match(line)
     if match:
         return int(match.group(3)) / 1e6, match.group(4)
