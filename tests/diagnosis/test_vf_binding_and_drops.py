@@ -108,6 +108,34 @@ def test_hv_pci_took_the_offer_and_failed():
     assert "PCI Pass-through VSP failed D0 Entry" in present.summary and "modprobe" not in present.remedy
 
 
+@pytest.mark.parametrize("state, how", [
+    ((True, False, "kernel/drivers/pci/controller/pci-hyperv.ko"), "loaded"),
+    ((False, True, ""), "built in"),  # a built-in module has no /sys/module/<name>/initstate
+])
+def test_pci_hyperv_running_is_never_told_to_load(state, how):
+    """pci-hyperv there and the pass-through device still unbound, with no line of hv_pci:
+    its probe returned -ENODEV/-ENXIO (debug level only); loading it again changes nothing."""
+    facts = facts_for([syn()], log=offered(), bridges=[HvPciBridge(BRIDGE, None)], mods=modules(pci_hyperv=state))
+    present = finding(facts, "vf.present")
+    assert present.status == "critical"
+    assert f"pci-hyperv is {how} but did not take the VMBus PCI pass-through device {BRIDGE}" in present.summary
+    assert "modprobe" not in present.remedy and "az vm redeploy" in present.remedy
+    never_enable_an(facts)
+
+
+def test_hv_pci_failed_and_left_the_device_unbound():
+    """A failed probe leaves the VMBus device without a driver: its lines still name the cause
+    (here the MMIO shortage, whose -ENXIO the driver core does not log)."""
+    log = offered() + (f"[    5.101478] hv_pci {BRIDGE}: Need 0x8000000 of low MMIO space. Consider reconfiguring "
+                       "the VM.\n")
+    for mods in (modules(), modules(pci_hyperv=(True, False, "p.ko"))):
+        facts = facts_for([syn()], log=log, bridges=[HvPciBridge(BRIDGE, None)], mods=mods)
+        present = finding(facts, "vf.present")
+        assert "hv_pci is loaded but failed to probe" in present.summary and "low MMIO space" in present.summary
+        assert "modprobe" not in present.remedy
+        never_enable_an(facts)
+
+
 def test_two_nics_one_offered_one_off():
     facts = facts_for([syn("eth0"), syn("eth1")], log=offered("eth0"), bridges=[HvPciBridge(BRIDGE, None)])
     present = finding(facts, "vf.present")

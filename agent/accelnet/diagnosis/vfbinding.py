@@ -118,6 +118,14 @@ def probe_failure(facts: Facts, device: str, ref: Dict[str, str]) -> Optional[Ca
         evidence)
 
 
+def _no_error_logged(facts: Facts, driver: str) -> str:
+    """What the kernel log says about a driver there that did not bind: nothing, or unread."""
+    if not facts.history_state.ok:
+        return f"the kernel log could not be read ({facts.history_state.text})"
+    return (f"the kernel log has no {driver}error for it (a probe that returns -ENODEV or -ENXIO is logged at debug "
+            "level only)")
+
+
 def _module_remedy(facts: Facts, module: str) -> str:
     package = MODULE_PACKAGES.get(facts.os_release.id if facts.os_release else "")
     install = (f"install the package that carries it for this kernel ({package}), " if package else "")
@@ -144,8 +152,7 @@ def missing_module(facts: Facts, device: PciDevice) -> Optional[Cause]:
                 f"/etc/modprobe.d (grep -r {module} /etc/modprobe.d), or an image without udev's module autoloading",
                 evidence)
         if (state.loaded or state.builtin) and not device.driver:
-            log = ("the kernel log has no error for it (a probe that returns -ENODEV or -ENXIO is logged at debug "
-                   "level only)" if facts.history_state.ok else f"the kernel log could not be read ({facts.history_state.text})")
+            log = _no_error_logged(facts, "")
             return Cause(
                 f"{module} is {'loaded' if state.loaded else 'built in'} but did not bind {device.slot}, and {log}",
                 f"Bind it by hand to see why: echo {device.slot} | sudo tee /sys/bus/pci/drivers/{module}/bind; "
@@ -172,17 +179,27 @@ def offer_cause(facts: Facts, waiting: List[HvPciBridge], ref: Dict[str, str]) -
         "module_state": (facts.modules.get("pci_hyperv") or ModuleState("pci_hyperv")).as_evidence(),
     }
     for bridge in waiting:
+        # a failed probe leaves the device without a driver: its lines name the cause either way
         failed = probe_failure(facts, bridge.guid, ref)
-        if bridge.driver and failed is not None:
+        if failed is not None:
             failed.evidence.update(evidence)
             return failed
     state = facts.modules.get("pci_hyperv") or ModuleState("pci_hyperv")
     unbound = [b for b in waiting if not b.driver]
     upgrade = distros.upgrade_command(facts.os_release)
+    devices = f"device{'s' if len(unbound) > 1 else ''} {', '.join(b.guid for b in unbound)}"
+    if unbound and (state.loaded or state.builtin):
+        log = _no_error_logged(facts, "hv_pci ")
+        return Cause(
+            f"pci-hyperv is {'loaded' if state.loaded else 'built in'} but did not take the VMBus PCI pass-through "
+            f"{devices}, and {log}",
+            f"pci-hyperv is there: nothing to load. Look for its lines (dmesg | grep -i hv_pci), update the kernel "
+            f"({upgrade}) and reboot; if no VF appears, {_redeploy(ref)}",
+            evidence)
     if unbound and state.available is False:
         return Cause(
             "this kernel has no pci-hyperv (neither modules.dep nor modules.builtin names it): nothing can take the "
-            f"VMBus PCI pass-through device{'s' if len(unbound) > 1 else ''} {', '.join(b.guid for b in unbound)}",
+            f"VMBus PCI pass-through {devices}",
             "Boot a kernel with the Hyper-V PCI driver: the distribution's Azure kernel "
             f"({upgrade}), or rebuild this one with CONFIG_PCI_HYPERV=m and CONFIG_PCI_HYPERV_INTERFACE=m (and the VF "
             "drivers: CONFIG_MLX4_EN, CONFIG_MLX5_CORE_EN, CONFIG_MICROSOFT_MANA). Accelerated Networking is on for "
@@ -190,16 +207,14 @@ def offer_cause(facts: Facts, waiting: List[HvPciBridge], ref: Dict[str, str]) -
             evidence)
     if unbound and state.available and not state.loaded and not state.builtin:
         return Cause(
-            f"pci-hyperv is installed ({state.file}) but not loaded: nothing took the VMBus PCI pass-through "
-            f"device{'s' if len(unbound) > 1 else ''} {', '.join(b.guid for b in unbound)}",
+            f"pci-hyperv is installed ({state.file}) but not loaded: nothing took the VMBus PCI pass-through {devices}",
             "Load it (sudo modprobe pci-hyperv) and find what kept it from loading at boot: a blacklist in "
             "/etc/modprobe.d (grep -r pci.hyperv /etc/modprobe.d), or an image without udev's module autoloading "
             "(vmbus:<class> modalias); add it to the initramfs where the root file system needs the VF",
             evidence)
     if unbound:
         return Cause(
-            "no driver took the VMBus PCI pass-through device"
-            f"{'s' if len(unbound) > 1 else ''} {', '.join(b.guid for b in unbound)}: pci-hyperv is missing or not loaded",
+            f"no driver took the VMBus PCI pass-through {devices}: pci-hyperv is missing or not loaded",
             "Load the Hyper-V PCI driver (sudo modprobe pci-hyperv). If this kernel has no such module, boot the "
             f"distribution's Azure kernel ({upgrade}) or one built with CONFIG_PCI_HYPERV. Accelerated Networking is "
             "on for the NIC in Azure: change nothing there",
