@@ -6,6 +6,7 @@ import importlib.util
 
 import pytest
 
+from accelnet.provision.azcli import parse_json_output
 from accelnet.provision.errors import AzOutputError
 from accelnet.provision.skus import SOURCE_AZURE, SkuAnswer, decide, parse_skus
 from provision_fakes import FAKE_AZ_DIR, RG, key, nic, vm, world
@@ -61,6 +62,48 @@ def test_restrictions_for_this_location_only():
 def test_nonsense_is_an_error(doc):
     with pytest.raises(AzOutputError):
         parse_skus(doc, NEW, "centralus")
+
+
+def _shaped(**fields):
+    return [dict(sku_doc(NEW, True, ["centralus"]), **fields)]
+
+
+@pytest.mark.parametrize("doc", [
+    _shaped(restrictions=5), _shaped(restrictions="Location"), _shaped(locationInfo=7),
+    _shaped(capabilities=3), _shaped(capabilities={"name": "AcceleratedNetworkingEnabled", "value": "True"}),
+    _shaped(locations="centralus"), _shaped(restrictions=[dict(NOT_FOR_US, restrictionInfo="centralus")]),
+    _shaped(restrictions=[dict(NOT_FOR_US, restrictionInfo=["centralus"])]),
+    _shaped(locationInfo=[{"location": "centralus", "zones": "123"}]),
+    _shaped(locationInfo=[{"location": "centralus", "zones": [str(z) for z in range(100000)]}]),
+    _shaped(locationInfo=[{"location": "centralus", "zones": [["1"]]}]),
+    # zone names reach az's argv (public-ip create --zone): an option is no zone
+    _shaped(locationInfo=[{"location": "centralus", "zones": ["1", "--subscription", "other"]}]),
+    _shaped(restrictions=[dict(NOT_FOR_US, type="Zone", restrictionInfo={"zones": ["2\n"]})]),
+])
+def test_a_misshapen_answer_is_an_error_not_a_crash(doc):
+    """A field of the wrong type, or far more zones than a region has: Azure answered
+    nonsense, which the reader turns into 'the bundled table decides'."""
+    with pytest.raises(AzOutputError, match="az vm list-skus: "):
+        parse_skus(doc, NEW, "centralus")
+
+
+@pytest.mark.parametrize("code, said", [
+    ("NotAvailableForSubscription", "NotAvailableForSubscription"), ("QuotaId", "QuotaId"),
+    ("x" * 1000, "restricted"), ({"a": "b"}, "restricted"), ("\x1b[2J\nrm -rf", "restricted"),
+    ("QuotaId\n", "restricted"), (None, "restricted"),
+], ids=["subscription", "quota", "long", "object", "escapes", "newline", "none"])
+def test_a_restriction_says_its_reason_only_when_it_is_a_reason_code(code, said):
+    sku = parse_skus(_shaped(restrictions=[dict(NOT_FOR_US, reasonCode=code)]), NEW, "centralus")
+    assert sku.blocked == (said,)
+
+
+@pytest.mark.parametrize("text", ["[" * 100000, '{"a":' * 100000 + "1" + "}" * 100000, "[1,", "\x00"],
+                         ids=["deep-array", "deep-object", "cut", "nul"])
+def test_output_that_is_no_json_or_nested_beyond_reason_is_an_error(text):
+    """json.loads raises RecursionError, not ValueError, for deep nesting: az's output is
+    'not JSON' either way, so the bundled table decides instead of a traceback."""
+    with pytest.raises(AzOutputError, match="not JSON"):
+        parse_json_output(text)
 
 
 def test_azure_decides_and_a_disagreement_is_said():
@@ -175,3 +218,13 @@ def test_offline_the_table_decides_and_an_unknown_size_needs_the_flag(fake_az, h
     assert "the bundled size table decides for Standard_DS4_v2: supported" in err
     ip = [c for c in fake_az.changes() if c.startswith("network public-ip create")]
     assert ip[0].endswith("--sku Standard")  # no zones known: none asked for
+
+
+def test_a_misshapen_answer_through_the_command_leaves_the_table_to_decide(fake_az):
+    fake_az.load({"groups": {}, "skus": [dict(sku_doc("Standard_DS4_v2", True, ["centralus"]),
+                                              restrictions=[dict(NOT_FOR_US, restrictionInfo="centralus")])]})
+    code, _, err = fake_az.provision(*_create("Standard_DS4_v2"))
+    assert code == 0, err
+    assert "warning: Azure's SKU list could not be read (az vm list-skus: restrictionInfo is a str, not an " \
+        "object): the bundled size table decides for Standard_DS4_v2: supported" in err
+    assert "Traceback" not in err

@@ -125,8 +125,8 @@ def parse_json_output(stdout: str) -> Any:
         return None
     try:
         return json.loads(text)
-    except ValueError as exc:
-        raise AzOutputError(f"az printed something that is not JSON: {text[:120]!r} ({exc})")
+    except (ValueError, RecursionError) as exc:  # deep nesting raises RecursionError
+        raise AzOutputError(f"az printed something that is not JSON: {text[:120]!r} ({str(exc)[:120]})")
 
 
 def make_cli(timeout: Optional[float] = None, retries: Optional[int] = None,

@@ -13,9 +13,12 @@ parser keeps the exact name only. ``--all`` keeps the SKUs the subscription may 
 their restriction can be said, rather than the size just looking absent.
 
 Parsing (text in, values out) is separate from asking (reader.py) and from deciding
-(``decide``), so each is tested on documents alone.
+(``decide``), so each is tested on documents alone. A field of the wrong type, or more zones
+than a region has, is AzOutputError (the table then decides, saying so); zone names, which
+reach az's argv, and reason codes, which reach the terminal, pass only in Azure's spelling.
 """
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, List, Mapping, Optional, Tuple
 
@@ -56,12 +59,48 @@ def list_skus_args(size: str, location: str) -> List[str]:
             "--resource-type", "virtualMachines"]
 
 
-def _strings(value: Any) -> Tuple[str, ...]:
-    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+#: A region has three availability zones; a list far longer is not Azure's.
+MAX_ZONES = 64
+#: A restriction's reasonCode as Azure spells them (NotAvailableForSubscription, QuotaId):
+#: anything else is said as "restricted", never echoed to a terminal.
+_REASON_CODE = re.compile(r"\A[A-Za-z][A-Za-z0-9]{0,63}\Z")
+_ZONE = re.compile(r"\A[A-Za-z0-9]{1,8}\Z")
+
+
+def _list(item: Mapping[str, Any], name: str) -> List[Any]:
+    """A field that az prints as a list (or null); any other type is nonsense."""
+    value = item.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise AzOutputError(f"az vm list-skus: {name} is a {type(value).__name__}, not a list")
+    return value
+
+
+def _zones(item: Mapping[str, Any], name: str) -> Tuple[str, ...]:
+    """Zone names ("1", "2", "3"): they reach az's argv (--zone), so nothing else passes."""
+    values = [str(v) if isinstance(v, int) else v for v in _list(item, name)]
+    if len(values) > MAX_ZONES or not all(isinstance(v, str) and _ZONE.match(v) for v in values):
+        raise AzOutputError(f"az vm list-skus: {name} is not a short list of zone names")
+    return tuple(values)
+
+
+def _mapping(item: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = item.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise AzOutputError(f"az vm list-skus: {name} is a {type(value).__name__}, not an object")
+    return value
+
+
+def _reason(restriction: Mapping[str, Any]) -> str:
+    code = restriction.get("reasonCode")
+    return code if isinstance(code, str) and _REASON_CODE.match(code) else "restricted"
 
 
 def _capability(item: Mapping[str, Any]) -> Optional[bool]:
-    for capability in item.get("capabilities") or ():
+    for capability in _list(item, "capabilities"):
         if isinstance(capability, Mapping) and capability.get("name") == CAPABILITY:
             value = str(capability.get("value", "")).strip().lower()
             if value in ("true", "false"):
@@ -82,25 +121,27 @@ def parse_skus(doc: Any, size: str, location: str) -> Optional[Sku]:
             continue
         if str(item.get("resourceType", "virtualMachines")) != "virtualMachines":
             continue
-        locations = [loc.lower() for loc in _strings(item.get("locations"))]
+        locations = [loc.lower() for loc in _list(item, "locations") if isinstance(loc, str)]
         if locations and where not in locations:
             continue
         zones: List[str] = []
-        for info in item.get("locationInfo") or ():
+        for info in _list(item, "locationInfo"):
             if isinstance(info, Mapping) and str(info.get("location", "")).lower() == where:
-                zones += _strings(info.get("zones"))
+                zones += _zones(info, "zones")
+        if len(zones) > MAX_ZONES:
+            raise AzOutputError(f"az vm list-skus: {len(zones)} zones for {size} in {location}")
         blocked, zone_notes, unusable = [], [], set()
-        for restriction in item.get("restrictions") or ():
+        for restriction in _list(item, "restrictions"):
             if not isinstance(restriction, Mapping):
                 continue
-            info = restriction.get("restrictionInfo") or {}
-            places = [loc.lower() for loc in _strings(info.get("locations"))
-                      or _strings(restriction.get("values"))]
+            info = _mapping(restriction, "restrictionInfo")
+            places = [loc.lower() for loc in _list(info, "locations") or _list(restriction, "values")
+                      if isinstance(loc, str)]
             if places and where not in places:
                 continue
-            reason = str(restriction.get("reasonCode") or "restricted")
+            reason = _reason(restriction)
             if restriction.get("type") == "Zone":
-                restricted = _strings(info.get("zones"))
+                restricted = _zones(info, "zones")
                 unusable |= set(restricted)
                 zone_notes.append(f"zones {', '.join(restricted) or '?'}: {reason}")
             else:
