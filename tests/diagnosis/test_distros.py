@@ -398,7 +398,7 @@ def test_upgrade_commands_per_distribution():
     assert distros.upgrade_command(osr("ubuntu-22.04")).startswith("sudo apt-get update")
     assert distros.upgrade_command(osr("mariner-2.0")) == "sudo tdnf update -y kernel && sudo reboot"
     assert distros.upgrade_command(osr(ROCKY_93)) == "sudo dnf update -y kernel && sudo reboot"
-    assert distros.upgrade_command(osr("coreos-1688")) == "install your distribution's current kernel and reboot"
+    assert distros.upgrade_command(osr("coreos-1688")) == "sudo update_engine_client -update && sudo systemctl reboot"
     assert distros.upgrade_command(None) == "install your distribution's current kernel and reboot"
 
 
@@ -525,3 +525,51 @@ def test_mainline_minimums_have_two_numbers_as_mainline_releases_do():
     minimums += [row["kernel_min_mainline"] for row in rules["distributions"] if "kernel_min_mainline" in row]
     assert len(minimums) >= 3
     assert all(len(distros._rule_version(m)) == 2 for m in minimums), minimums
+
+
+FCOS_40 = """NAME="Fedora Linux"
+VERSION="40.20240504.3.0 (CoreOS)"
+ID=fedora
+VERSION_ID=40
+VARIANT="CoreOS"
+VARIANT_ID=coreos
+PRETTY_NAME="Fedora CoreOS 40.20240504.3.0"
+"""
+RHCOS_414 = """NAME="Red Hat Enterprise Linux CoreOS"
+ID="rhcos"
+ID_LIKE="rhel fedora"
+VERSION="414.92.202402130420-0"
+VERSION_ID="4.14"
+VARIANT="CoreOS"
+VARIANT_ID=coreos
+PLATFORM_ID="platform:el9"
+PRETTY_NAME="Red Hat Enterprise Linux CoreOS 414.92.202402130420-0 (Plow)"
+OPENSHIFT_VERSION="4.14"
+"""
+SILVERBLUE = FCOS_40.replace("VARIANT_ID=coreos", "VARIANT_ID=silverblue")
+SLE_MICRO = """NAME="SLE Micro"
+VERSION="5.5"
+ID="sle-micro"
+ID_LIKE="suse"
+VERSION_ID="5.5"
+"""
+
+
+@pytest.mark.parametrize("text, command", [
+    (FCOS_40, "sudo rpm-ostree upgrade && sudo systemctl reboot"),
+    (SILVERBLUE, "sudo rpm-ostree upgrade && sudo systemctl reboot"),
+    (RHCOS_414, "oc adm upgrade: an OpenShift node's kernel comes with the cluster's release, never from yum on the node"),
+    (SLE_MICRO, "sudo transactional-update up && sudo reboot"),
+    ("flatcar-3815", "sudo update_engine_client -update && sudo systemctl reboot"),
+], ids=["fcos", "silverblue", "rhcos", "sle-micro", "flatcar"])
+def test_image_based_systems_update_their_image_not_a_package(text, command):
+    """Red Hat CoreOS names rhel in ID_LIKE, whose rule says 'yum update': on an OpenShift
+    node there is no yum, and the kernel is the cluster's."""
+    assert distros.image_update(osr(text)) == command
+    assert distros.upgrade_command(osr(text)) == command
+
+
+def test_package_based_systems_are_not_image_based():
+    for name in ("rhel-8.9", "ubuntu-22.04", "sles-15-sp5", "mariner-2.0", "azurelinux-3.0"):
+        assert distros.image_update(osr(name)) is None, name
+    assert distros.image_update(None) is None

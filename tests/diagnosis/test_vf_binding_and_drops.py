@@ -9,6 +9,7 @@ from accelnet.diagnosis.facts import Facts
 from accelnet.diagnosis.source import SOURCE_OK
 from accelnet.parsers.driverlog import parse_driver_failures
 from accelnet.parsers.kernellog import parse_kernel_log
+from accelnet.parsers.osrelease import parse_os_release
 from accelnet.readers.host import CounterSample
 from accelnet.readers.modules import ModuleState
 from accelnet.readers.netdev import NetInterface, pair_interfaces
@@ -160,6 +161,18 @@ def test_loaded_driver_that_did_not_bind_without_a_log_line():
     assert "-ENODEV or -ENXIO is logged at debug level only" in driver.summary
     assert "echo 5f12:00:02.0 | sudo tee /sys/bus/pci/drivers/mlx5_core/bind" in driver.remedy
     assert "modprobe" not in driver.remedy
+
+
+def test_a_module_missing_on_an_image_based_system_is_no_package_to_install():
+    """Fedora CoreOS: ID=fedora, but dnf cannot add a kernel package to the booted image."""
+    fcos = parse_os_release("ID=fedora\nVERSION_ID=40\nVARIANT_ID=coreos\n")
+    facts = facts_for([syn()], pci=[cx5()], mods=modules(mlx5_core=(False, False, "")))
+    facts.os_release = fcos
+    driver = finding(facts, "vf.driver")
+    assert "dnf" not in driver.remedy and "this OS is image based" in driver.remedy
+    assert "update the image (sudo rpm-ostree upgrade && sudo systemctl reboot)" in driver.remedy
+    facts.os_release = parse_os_release("ID=fedora\nVERSION_ID=40\nVARIANT_ID=cloud\n")
+    assert "sudo dnf install -y kernel-modules-$(uname -r)" in finding(facts, "vf.driver").remedy
 
 
 def test_mlx4_core_bound_but_mlx4_en_missing():

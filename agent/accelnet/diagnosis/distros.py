@@ -142,7 +142,43 @@ def evaluate_distribution(os_release: Optional["OsRelease"], error: Optional[str
     return Verdict(OK, f"{name} supports Accelerated Networking", evidence)
 
 
+#: Image-based systems update the OS as one image; no package manager adds or updates a
+#: kernel or module on the running system (yum/dnf are absent or refuse), so their remedies
+#: say how the image is updated. os-release(5): Fedora CoreOS, Silverblue, Kinoite and IoT
+#: are ID=fedora with their VARIANT_ID, and rpm-ostree updates them; Red Hat CoreOS (ID=rhcos,
+#: VARIANT_ID=coreos, the nodes of OpenShift and Azure Red Hat OpenShift) gets its kernel
+#: from the cluster's release; Container Linux (ID=coreos) and Flatcar update through
+#: update_engine; SLE Micro and openSUSE MicroOS through transactional-update.
+_OPENSHIFT = "oc adm upgrade: an OpenShift node's kernel comes with the cluster's release, never from yum on the node"
+_RPM_OSTREE = "sudo rpm-ostree upgrade && sudo systemctl reboot"
+_IMAGE_BY_ID = {
+    "rhcos": _OPENSHIFT,
+    "coreos": "sudo update_engine_client -update && sudo systemctl reboot",
+    "flatcar": "sudo update_engine_client -update && sudo systemctl reboot",
+    "sle-micro": "sudo transactional-update up && sudo reboot",
+    "sl-micro": "sudo transactional-update up && sudo reboot",
+    "opensuse-microos": "sudo transactional-update dup && sudo reboot",
+}
+_OSTREE_VARIANTS = ("coreos", "silverblue", "kinoite", "iot", "sericea", "onyx")
+
+
+def image_update(os_release: Optional["OsRelease"]) -> Optional[str]:
+    """How an image-based system updates its kernel (with its modules); None for any other."""
+    if os_release is None:
+        return None
+    ident = os_release.id.lower()
+    if ident in _IMAGE_BY_ID:
+        return _IMAGE_BY_ID[ident]
+    variant = (os_release.variant_id or "").lower()
+    if variant in _OSTREE_VARIANTS:
+        return _OPENSHIFT if variant == "coreos" and "rhel" in os_release.id_like else _RPM_OSTREE
+    return None
+
+
 def upgrade_command(os_release: Optional["OsRelease"]) -> str:
+    image = image_update(os_release)
+    if image is not None:
+        return image
     rule, _ = find_rule(os_release)
     if rule and rule.get("upgrade"):
         return rule["upgrade"]

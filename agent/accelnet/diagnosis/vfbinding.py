@@ -127,11 +127,15 @@ def _no_error_logged(facts: Facts, driver: str) -> str:
 
 
 def _module_remedy(facts: Facts, module: str) -> str:
+    image = distros.image_update(facts.os_release)
     package = MODULE_PACKAGES.get(facts.os_release.id if facts.os_release else "")
-    install = (f"install the package that carries it for this kernel ({package}), " if package else "")
+    if image is not None:  # no package manager adds a module there: the image brings them
+        how = f"this OS is image based, its modules come with its image: update the image ({image})"
+    else:
+        install = f"install the package that carries it for this kernel ({package}), " if package else ""
+        how = f"{install}or boot a kernel that has it ({distros.upgrade_command(facts.os_release)})"
     return (f"{module} is not installed for kernel {facts.kernel or '$(uname -r)'} (neither modules.dep nor "
-            f"modules.builtin names it): {install}or boot a kernel that has it "
-            f"({distros.upgrade_command(facts.os_release)}); then sudo modprobe {module} (or reboot). Accelerated "
+            f"modules.builtin names it): {how}; then sudo modprobe {module} (or reboot). Accelerated "
             "Networking is on in Azure: change nothing there")
 
 
