@@ -107,7 +107,9 @@ def test_two_driver_problems_at_once_all_are_named_and_the_first_remedy_given():
     finding = checks.check_vf_driver(facts(), [unbound, no_net])
     assert finding.status == "critical"
     assert finding.summary == ("ConnectX-5 Virtual Function at 0001:00:02.0 has no driver bound; "
-                               "ConnectX-5 Virtual Function at 0002:00:02.0 is bound to mlx5_core but has no network interface")
+                               "ConnectX-5 Virtual Function at 0002:00:02.0 is bound to mlx5_core but has no network "
+                               "interface: mlx5_core is loaded but made no network interface for 0002:00:02.0, and the "
+                               "kernel log could not be read (not captured)")
     assert finding.remedy.startswith("Load the driver: sudo modprobe mlx5_core.")
     lspci_only = vf_dev("0003:00:02.0", driver=None, nets=(), source="lspci")
     only_unknown = checks.check_vf_driver(facts(), [lspci_only])
@@ -123,7 +125,9 @@ def test_a_broken_vf_is_not_hidden_by_an_unreadable_one():
 def test_bound_to_a_driver_but_no_network_interface():
     finding = checks.check_vf_driver(facts(), [vf_dev("0001:00:02.0", nets=())])
     assert finding.status == "critical"
-    assert finding.summary == "ConnectX-5 Virtual Function at 0001:00:02.0 is bound to mlx5_core but has no network interface"
+    assert finding.summary.startswith("ConnectX-5 Virtual Function at 0001:00:02.0 is bound to mlx5_core but has no "
+                                      "network interface: mlx5_core is loaded but made no network interface")
+    assert "modprobe" not in finding.remedy  # bound, so loaded
     # lspci saw it bound: no sysfs to say whether an interface exists, so that is fine.
     ok = checks.check_vf_driver(facts(), [vf_dev("0001:00:02.0", nets=(), source="lspci")])
     assert (ok.status, ok.summary) == ("ok", "0001:00:02.0 bound to mlx5_core (lspci)")

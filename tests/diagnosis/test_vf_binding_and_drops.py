@@ -182,6 +182,24 @@ def test_mlx4_core_bound_but_mlx4_en_missing():
     assert "bound to mlx4_core but has no network interface: mlx4_en is not installed" in driver.summary
 
 
+@pytest.mark.parametrize("device, mods, module", [
+    # mlx4_core bound, mlx4_en loaded or built in, and still no interface
+    (cx3(), modules(mlx4_core=(True, False, "a/mlx4_core.ko"), mlx4_en=(True, False, "a/mlx4_en.ko")), "mlx4_en"),
+    (cx3(), modules(mlx4_core=(False, True, ""), mlx4_en=(False, True, "")), "mlx4_en"),
+    # mlx5_core bound (so loaded) without an interface: a kernel without CONFIG_MLX5_CORE_EN
+    (cx5(driver="mlx5_core"), modules(), "mlx5_core"),
+    (cx5(driver="mlx5_core"), modules(mlx5_core=(True, False, "m.ko")), "mlx5_core"),
+], ids=["mlx4_en-loaded", "mlx4_en-built-in", "mlx5-modules-unknown", "mlx5-loaded"])
+def test_a_bound_vf_without_an_interface_is_never_told_to_load_a_loaded_driver(device, mods, module):
+    facts = facts_for([syn()], pci=[device], mods=mods)
+    driver = finding(facts, "vf.driver")
+    assert driver.status == "critical"
+    assert f"{module} is " in driver.summary and f"but made no network interface for {device.slot}" in driver.summary
+    assert "modprobe" not in driver.remedy and f"{module} is there: nothing to load" in driver.remedy
+    # only a driver that makes the interface itself can lack its Ethernet part and still bind
+    assert ("CONFIG_MLX5_CORE_EN=y" in driver.remedy) == (module == "mlx5_core")
+
+
 def test_the_withdrawn_device_race_asks_for_a_kernel_update():
     slot = "468b:00:02.0"
     log = (f"[   63.161610] mlx5_core {slot}: firmware version: 65535.65535.65535\n"

@@ -162,7 +162,33 @@ def missing_module(facts: Facts, device: PciDevice) -> Optional[Cause]:
                 f"Bind it by hand to see why: echo {device.slot} | sudo tee /sys/bus/pci/drivers/{module}/bind; "
                 f"dmesg | tail. If it is refused, update the kernel ({distros.upgrade_command(facts.os_release)})",
                 evidence)
+        if (state.loaded or state.builtin) and device.driver:  # mlx4_en there, beside mlx4_core
+            return _no_interface(facts, device, module, "built in" if state.builtin else "loaded", evidence)
+    if device.driver and FAMILY_MODULES.get(family, ("",))[-1] == device.driver:
+        # the bound driver makes the interface itself (mlx5_core, mana): bound, so it is loaded
+        state = facts.modules.get(device.driver) or ModuleState(device.driver)
+        return _no_interface(facts, device, device.driver, "built in" if state.builtin else "loaded",
+                             {"module": device.driver, "module_state": state.as_evidence()})
     return None
+
+
+#: The kernel option of each family's Ethernet part: without it the VF binds and has no interface.
+ETHERNET_CONFIG = {"mlx4": "CONFIG_MLX4_EN", "mlx5": "CONFIG_MLX5_CORE_EN", "mana": "CONFIG_MICROSOFT_MANA"}
+
+
+def _no_interface(facts: Facts, device: PciDevice, module: str, how: str, evidence: Dict[str, object]) -> Cause:
+    """The VF is bound and the module that makes its network interface is there: no load fixes it."""
+    family = device.vf_model.family if device.vf_model else ""
+    config = ETHERNET_CONFIG.get(family, "the VF driver's Ethernet option")
+    upgrade = distros.upgrade_command(facts.os_release)
+    # mlx5_core's Ethernet part is an option of the module itself: bound without it, no interface
+    built = (f"A kernel built without {config} binds the VF and makes no interface: boot the distribution's kernel "
+             f"({upgrade}) or rebuild this one with {config}=y. " if module == device.driver else "")
+    return Cause(
+        f"{module} is {how} but made no network interface for {device.slot}, and {_no_error_logged(facts, '')}",
+        f"{module} is there: nothing to load. {built}Read the driver's lines (dmesg | grep -i -e {module} -e "
+        f"{device.slot}), update the kernel ({upgrade}) and reboot",
+        evidence)
 
 
 def unbound_cause(facts: Facts, device: PciDevice, ref: Dict[str, str]) -> Optional[Cause]:
