@@ -91,6 +91,9 @@ def test_mana_hardware_channel_timeouts():
      ("mlx5_core", "0001:00:02.0", FIRMWARE_TIMEOUT, None)),
     ("mlx5_core 0001:00:02.0: wait_func:1190:(pid 5): QUERY_HCA_CAP(0x100) canceled on out of queue timeout.",
      ("mlx5_core", "0001:00:02.0", FIRMWARE_TIMEOUT, None)),
+    # mlx5 cmd.c mlx5_cmd_out_err (6.x): the errno a failed firmware command maps to, in parentheses
+    ("mlx5_core 0001:00:02.0: mlx5_cmd_out_err:803:(pid 1): CREATE_EQ(0x301) op_mod(0x0) failed, status bad "
+     "parameter(0x3), syndrome (0x2a1f0), err(-22)", ("mlx5_core", "0001:00:02.0", DRIVER_ERROR, -22)),
     # pci-hyperv.c hv_pci_allocate_bridge_windows: the VM's MMIO cannot hold the VF's BARs; the probe
     # then returns -ENXIO, which the driver core logs at debug level only, so this line is all there is
     ("hv_pci 9970f259-1a65-4a22-bce2-500aee5b8543: Need 0x8000000 of low MMIO space. Consider reconfiguring the VM.",

@@ -83,8 +83,9 @@ _VF_VERSION = re.compile(r"^VfVerifyVersionOutput: (-?\d{1,4}), status=0x[0-9a-f
 _PROGRESS = re.compile(r"^Waiting for FW\b|^cmd\[-?\d{1,4}\]: \S+ recovered after timeout$")
 _FAILURE_WORDS = re.compile(r"\b(?:fail(?:ed|ure|s)?|abort(?:ing|ed)?|timed out|timeout)\b", re.IGNORECASE)
 #: The errno a driver's own failure line names (``error code -110``, ``err = -71``,
-#: ``(error -22)``, ``err=-12``; mana's ``…: -110, 0x0`` and ``…: -110``).
-_LINE_ERRNO = re.compile(r"\b(?:error code|err(?:or)?)\s*[=:]?\s*(-\d{1,4})\b|: (-\d{1,4})(?:, 0x[0-9a-fA-F]+)?$")
+#: ``(error -22)``, ``err=-12``, mlx5_cmd_out_err's ``…, syndrome (0x2a1f0), err(-22)``; mana's
+#: ``…: -110, 0x0`` and ``…: -110``).
+_LINE_ERRNO = re.compile(r"\b(?:error code|err(?:or)?)\s*[=:(]?\s*(-\d{1,4})\b|: (-\d{1,4})(?:, 0x[0-9a-fA-F]+)?$")
 
 
 @dataclass
