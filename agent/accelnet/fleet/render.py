@@ -11,7 +11,7 @@ import io
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from accelnet.diagnosis.status import SEVERITY, worst_status
+from accelnet.diagnosis.status import CRITICAL, OK, SEVERITY, UNKNOWN, WARNING, worst_status
 from accelnet.diagnosis.safetext import safe_text
 from accelnet.fleet.ask import INTERRUPTED, VmResult
 from accelnet.fleet.events import PlatformEvent, platform_events
@@ -21,7 +21,7 @@ SCHEMA = 1
 READ_ONLY = ("read-only: it lists VMs, reads what Azure says of them and runs a diagnosis "
              "script through Run Command; it starts, stops or changes nothing in Azure")
 NO_VERDICT = "no verdict"
-_ORDER = {"critical": 0, "warning": 1, "unknown": 2, NO_VERDICT: 3, "ok": 4, "by design": 5}
+_ORDER = {CRITICAL: 0, WARNING: 1, UNKNOWN: 2, NO_VERDICT: 3, OK: 4, "by design": 5}
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,9 @@ def fleet_status(results: Sequence[VmResult]) -> str:
     counts as unknown, one not asked by design (not running, Windows) does not; unknown when
     no VM gave a verdict, and when the run was interrupted (it did not ask every VM)."""
     if not any(r.verdict for r in results) or any(r.reason and r.reason.kind == INTERRUPTED for r in results):
-        return "unknown"
+        return UNKNOWN
     statuses = [r.verdict.status for r in results if r.verdict]
-    statuses += ["unknown" for r in results if r.reason and r.reason.counts]
+    statuses += [UNKNOWN for r in results if r.reason and r.reason.counts]
     return worst_status(statuses)
 
 
@@ -104,7 +104,7 @@ def text(results: Sequence[VmResult]) -> str:
     rows = []
     for r in results:
         verdict = r.verdict.status.upper() if r.verdict else "-"
-        cause = r.verdict.summary if r.verdict and r.verdict.status != "ok" else _cause_of(r)
+        cause = r.verdict.summary if r.verdict and r.verdict.status != OK else _cause_of(r)
         if r.reason:
             cause = r.reason.message
         rows.append([safe_text(r.target.name), safe_text(_size(r)), safe_text(_system(r)), verdict,
@@ -144,7 +144,7 @@ def summary_line(results: Sequence[VmResult]) -> str:
     for r in results:
         if r.verdict:
             counts[r.verdict.status] = counts.get(r.verdict.status, 0) + 1
-    verdicts = ", ".join(f"{counts[s]} {s.upper()}" for s in ("ok", "warning", "critical", "unknown") if s in counts)
+    verdicts = ", ".join(f"{counts[s]} {s.upper()}" for s in (OK, WARNING, CRITICAL, UNKNOWN) if s in counts)
     missing: Dict[str, int] = {}
     for r in results:
         if r.reason:
