@@ -9,8 +9,6 @@ from a VM is hostile: every field is checked and bounded before it is used.
 """
 
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
@@ -167,12 +165,10 @@ def diagnose_entries(entries: List[Entry], options: Options) -> Dict[str, Any]:
     from accelnet.diagnosis.facts import gather
     from accelnet.diagnosis.report import build_report
     from accelnet.readers.snapshot import open_snapshot
+    from accelnet.readers.tempdir import temporary_directory
 
-    workdir = tempfile.mkdtemp(prefix="accelnet-fleet-")
-    try:
+    with temporary_directory(prefix="accelnet-fleet-") as workdir:
         write(entries, workdir)
         with open_snapshot(workdir) as host:
             facts = gather(host, options)
             return build_report(facts, run_checks(facts))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
