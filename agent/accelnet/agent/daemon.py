@@ -11,12 +11,12 @@ Three ways to run: serving HTTP (the default), ``--no-web`` (the loop only write
 """
 
 import contextlib
-import dataclasses
+from accelnet import records
 import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from accelnet.agent.countersource import CounterSource, LiveCounters, RecordedCounters, as_samples
@@ -159,7 +159,7 @@ class _Supervised:
     restarts: int = 0
     failures: int = 0  # failed starts in a row (backoff)
     retry_at: float = 0.0
-    events: Dict[Tuple[str, str], int] = dataclasses.field(default_factory=dict)
+    events: Dict[Tuple[str, str], int] = records.field(default_factory=dict)
     resyncs: int = 0
     died: bool = False  # a monitor of this kind ran and stopped; the next start is a restart
     handover: Optional[Handover] = None  # what the dead one left, for the next start
@@ -456,7 +456,7 @@ class Agent:
     def view(self) -> AgentView:
         view = self._view
         if not self._monitors:
-            return dataclasses.replace(view, events=_plus(self._seed, view.events))
+            return records.replace(view, events=_plus(self._seed, view.events))
         with self._monitor_lock:
             events: Dict[Tuple[str, str], int] = {}
             resyncs = 0
@@ -470,7 +470,7 @@ class Agent:
                 if supervised.monitor is not None:
                     events = _plus(events, supervised.monitor.vf_events)
                     resyncs += supervised.monitor.resyncs
-        return dataclasses.replace(view, events=_plus(self._seed, events), resyncs=resyncs, monitors=up, monitor_restarts=restarts)
+        return records.replace(view, events=_plus(self._seed, events), resyncs=resyncs, monitors=up, monitor_restarts=restarts)
 
     def _all_interfaces(self) -> List[str]:
         facts = self._facts

@@ -10,7 +10,7 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Pattern, Set, Tuple, Union
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric

@@ -26,7 +26,7 @@ certificates. Everything raises :class:`WebConfigError`, one line naming file an
 
 import os
 import re
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from accelnet.errors import ParseError

@@ -11,7 +11,7 @@ table still says what was found).
 """
 
 import argparse
-import dataclasses
+from accelnet import records
 import json
 import os
 import signal
@@ -151,7 +151,7 @@ def run(argv: Optional[Sequence[str]], out: TextIO, err: TextIO, cli: Any = None
     processes = AzProcesses()
     cli = cli or make_cli()
     if cli.spawn is None:  # az as processes: those in flight are ended on an interrupt
-        cli = dataclasses.replace(cli, spawn=processes.spawn)
+        cli = records.replace(cli, spawn=processes.spawn)
     collector_path = find_collector()
     try:
         collector = read_collector(collector_path) if collector_path else None

@@ -6,7 +6,7 @@ that looks at several things (each VF, each NIC) collects :class:`Problem` value
 :func:`~accelnet.diagnosis.finding.decide` pick the status and the remedy.
 """
 
-import dataclasses
+from accelnet import records
 from typing import Dict, List, Optional, Tuple
 
 from accelnet.diagnosis import counters, distros, drops, vfbinding
@@ -691,7 +691,7 @@ def judged_facts(facts: Facts) -> Facts:
     left_out = [p for p in facts.pairings if p.synthetic.name in excused]
     names = excused | {p.vf.name for p in left_out if p.vf is not None}
     slots = {p.vf.pci_slot for p in left_out if p.vf is not None} | {p.vf_pci.slot for p in left_out if p.vf_pci}
-    return dataclasses.replace(
+    return records.replace(
         facts,
         pairings=[p for p in facts.pairings if p.synthetic.name not in excused],
         interfaces=[i for i in facts.interfaces if i.name not in names],
@@ -709,7 +709,7 @@ def _not_applicable(finding: Finding) -> Finding:
     """Off Azure, findings about AN itself are not problems to fix here."""
     if finding.id in _OFF_AZURE_CHECKS or finding.status not in (CRITICAL, WARNING):
         return finding
-    return dataclasses.replace(finding, status=SKIPPED, remedy=None)
+    return records.replace(finding, status=SKIPPED, remedy=None)
 
 
 def overall_status(facts: Facts, findings: List[Finding]) -> str:

@@ -8,7 +8,7 @@ distributions), since a kernel release such as ``3.10.0-693.21.1.el7`` is an rpm
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 

@@ -20,7 +20,7 @@ datapath.vf, the agent (through the same check) and the alerting rules
 numbers there equal to these) all follow WARNING_SHARE, CRITICAL_SHARE and MIN_RATE.
 """
 
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import Dict, List, Mapping, Optional, Tuple
 
 from accelnet.diagnosis.counters import growth

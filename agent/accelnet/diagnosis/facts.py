@@ -6,8 +6,9 @@ snapshot's verdict identical to the live host's.
 """
 
 import datetime
+import re
 import time
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional
 
 from accelnet.diagnosis.intent import FILE, Intent, Nic, Source, from_flags, from_tag, resolve
@@ -220,10 +221,27 @@ def rfc3339(epoch: float) -> Optional[str]:
     return stamp.strftime("%Y-%m-%dT%H:%M:%S") + (".%06dZ" % stamp.microsecond if stamp.microsecond else "Z")
 
 
+#: What RFC 3339 allows (and ``date --rfc-3339``'s space): date, time, a fraction, Z or an offset.
+_RFC3339 = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})[Tt ]([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})"
+                      r"(?:\.([0-9]{1,6}))?(?:[Zz]|([+-])([0-9]{2}):?([0-9]{2}))\Z")
+
+
 def parse_rfc3339(text: object) -> Optional[float]:
     """Epoch seconds of an RFC 3339 time (``2025-06-03T17:43:12Z``, ``…+00:00``, fractions);
-    None for anything else. Python 3.6's fromisoformat does not exist, so by hand."""
+    None for anything else. By hand: Python 3.6 has no fromisoformat, and strptime imports
+    ``_strptime``, ``calendar`` and ``locale`` for one date per run."""
     if not isinstance(text, str):
+        return None
+    m = _RFC3339.match(text.strip())
+    if not m:
+        return None
+    year, month, day, hour, minute, second = (int(part) for part in m.group(1, 2, 3, 4, 5, 6))
+    fraction = int((m.group(7) or "0").ljust(6, "0"))
+    offset = datetime.timedelta(hours=int(m.group(9) or 0), minutes=int(m.group(10) or 0))
+    try:
+        zone = datetime.timezone(-offset if m.group(8) == "-" else offset)
+        return datetime.datetime(year, month, day, hour, minute, second, fraction, zone).timestamp()
+    except (ValueError, OverflowError):
         return None
     value = text.strip().replace("z", "Z")
     if value.endswith("Z"):

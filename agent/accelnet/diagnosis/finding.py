@@ -6,7 +6,7 @@ and decides nothing) and hands them to :func:`decide`, so every check picks its 
 its remedy the same way.
 """
 
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import Dict, Optional, Sequence
 
 from accelnet.diagnosis.status import OK, worst_status

@@ -12,8 +12,8 @@ off by design is ok and says why; an intent that cannot be read leaves nothing i
 excuse decided (``unknown``), since a typo must not pass for a decision.
 """
 
-import dataclasses
-from dataclasses import dataclass, field
+from accelnet import records
+from accelnet.records import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from accelnet.diagnosis.finding import CheckId, Finding
@@ -201,15 +201,15 @@ def excuse(findings: List[Finding], intent: Intent) -> List[Finding]:
     check names them and why.
     """
     if intent.error is not None:
-        return [f if f.id in _NOT_EXCUSED else dataclasses.replace(
+        return [f if f.id in _NOT_EXCUSED else records.replace(
             f, status=UNKNOWN, remedy=f"Fix the declaration or remove it; {CONF_PATH} is described in accelnet-check(1)",
             summary=f"cannot tell what is intended: {intent.error}") for f in findings]
     off = intent.vm_off()
     if off is not None:
-        return [f if f.id in _NOT_EXCUSED or f.status not in (WARNING, CRITICAL, UNKNOWN) else dataclasses.replace(
+        return [f if f.id in _NOT_EXCUSED or f.status not in (WARNING, CRITICAL, UNKNOWN) else records.replace(
             f, status=OK, remedy=None, summary=f"off by design ({off}): {f.summary}") for f in findings]
     notes = intent.notes()
     if not notes:
         return findings
-    return [dataclasses.replace(f, summary=f"{f.summary}; {notes}" if f.summary else notes)
+    return [records.replace(f, summary=f"{f.summary}; {notes}" if f.summary else notes)
             if f.id == CheckId.VF_PRESENT else f for f in findings]

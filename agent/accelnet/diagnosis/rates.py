@@ -8,7 +8,7 @@ stand-in master in tests, a driver without ethtool stats) still shows its VF's t
 the VF interface's own statistics, and says so (``source``).
 """
 
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import Dict, Mapping, Optional
 
 from accelnet.diagnosis import counters

@@ -15,7 +15,7 @@ import functools
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from accelnet.errors import ParseError

@@ -4,7 +4,7 @@ evidence show; code asks the kind, never the text.
 """
 
 import enum
-from dataclasses import dataclass
+from accelnet.records import dataclass
 
 
 class SourceKind(enum.Enum):

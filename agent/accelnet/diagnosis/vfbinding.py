@@ -17,7 +17,7 @@ these is "enable AN": each remedy names the missing piece. The VF driver's failu
 to be loaded.
 """
 
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import Dict, List, Optional
 
 from accelnet.diagnosis import distros

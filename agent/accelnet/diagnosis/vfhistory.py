@@ -6,7 +6,7 @@ worked and was taken away, a VF removed again and again, and hv_netvsc's last wo
 data path.
 """
 
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import Dict, List, Optional
 
 from accelnet.diagnosis import counters

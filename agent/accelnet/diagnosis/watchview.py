@@ -9,7 +9,7 @@ from the host: they go through safe_text.
 
 import datetime
 import json
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import List, Optional, Sequence
 
 from accelnet.diagnosis.rates import NicRates, Path

@@ -16,7 +16,7 @@ import base64
 import binascii
 import re
 import zlib
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import Any, Dict, List, Mapping, Tuple
 
 from accelnet.errors import ParseError

@@ -15,12 +15,12 @@ the budget too. Nothing is changed in Azure: the only calls are reads and Run Co
 """
 
 import concurrent.futures
-import dataclasses
+from accelnet import records
 import json
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from accelnet.diagnosis.facts import Options
@@ -252,7 +252,7 @@ class Fleet:
                 if refused is not None:
                     raise refused
                 raise _Expired(doing)
-            cli = dataclasses.replace(self.cli, timeout=left, retries=0)
+            cli = records.replace(self.cli, timeout=left, retries=0)
             try:
                 return cli.run(args)
             except AzError as exc:

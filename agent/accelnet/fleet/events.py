@@ -8,7 +8,7 @@ the operator should look at the platform (Service Health, maintenance notificati
 each VM. Pure: removal times in, events out.
 """
 
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import Dict, List, Sequence, Tuple
 
 #: Removals further apart than this start a new event.

@@ -14,7 +14,7 @@ Names come from Azure but are still checked against Azure's naming rules before 
 to `az` as arguments (one that starts with '-' would be read as an option).
 """
 
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import Any, List, Mapping, Optional, Tuple
 
 from accelnet.provision.errors import AzOutputError, Refused

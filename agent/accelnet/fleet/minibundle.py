@@ -33,7 +33,7 @@ them inside the snapshot root only.
 
 import os
 import re
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import List
 
 from accelnet.diagnosis.drops import VF_DRIVER_DROPS

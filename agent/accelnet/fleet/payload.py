@@ -15,7 +15,7 @@ import os
 import re
 import shutil
 import sys
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import Optional
 
 from accelnet.fleet.minibundle import DMESG_PATTERN, ETHTOOL_PATTERN, SYS_ATTRS, VF_ETHTOOL_PATTERN

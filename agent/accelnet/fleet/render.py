@@ -8,7 +8,7 @@ spreadsheet would run as a formula are quoted as text.
 import csv
 import datetime
 import io
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from accelnet.diagnosis.status import CRITICAL, OK, SEVERITY, UNKNOWN, WARNING, worst_status

@@ -9,7 +9,7 @@ from a VM is hostile: every field is checked and bounded before it is used.
 """
 
 import re
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from accelnet.diagnosis.facts import Options, parse_rfc3339

@@ -22,7 +22,7 @@ import socket
 import struct
 import threading
 import time
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import Dict, Optional, Tuple
 
 SIOCETHTOOL = 0x8946

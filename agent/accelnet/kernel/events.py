@@ -26,7 +26,7 @@ import select
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 
 from accelnet.kernel.ethtool import EthtoolError, EthtoolReader, NoSuchInterface, Unsupported

@@ -2,7 +2,7 @@
 one): start it, stop it, whether it runs and why it stopped, what it has counted, and what
 it hands the monitor started after it died, so that nothing it counted is lost."""
 
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
 from accelnet.compat import Protocol

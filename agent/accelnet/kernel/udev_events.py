@@ -19,7 +19,7 @@ import select
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple
 
 from accelnet.kernel.monitor import Handover, VfEventCounts

@@ -42,7 +42,7 @@ command ``recovered after timeout``) are not failures: only the final ``… abor
 """
 
 import re
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import List, Optional
 
 from accelnet.parsers.kernellog import records

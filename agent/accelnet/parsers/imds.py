@@ -7,7 +7,7 @@ what we think it is, and raises.
 """
 
 import json
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from accelnet.errors import ParseError

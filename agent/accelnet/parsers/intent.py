@@ -19,7 +19,7 @@ A VM or NIC named twice is an error (which line would win is not obvious to a re
 """
 
 import re
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import Dict, Optional, Tuple
 
 from accelnet.errors import ParseError

@@ -11,7 +11,7 @@ Line form (iproute2 ``print_addrinfo`` with ``-o``)::
 """
 
 import re
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import List
 
 _LINE = re.compile(r"^\s*(\d{1,10}):\s+(\S+?)(?:@\S+)?\s+(inet6?)\s+(\S+)(.*)$")

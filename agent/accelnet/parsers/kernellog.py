@@ -22,7 +22,7 @@ skipped: an event needs its boot-relative time.
 """
 
 import re
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import Dict, Iterator, List, Optional, Tuple
 
 VF_REGISTERED = "vf_registered"

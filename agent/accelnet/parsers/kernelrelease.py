@@ -33,7 +33,7 @@ would compare.  The rules, by family (tested on the examples in each line):
 """
 
 import re
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import Optional, Tuple
 
 from accelnet.errors import ParseError

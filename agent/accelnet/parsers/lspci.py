@@ -27,7 +27,7 @@ refused with :class:`LspciParseError`.  Empty text is no devices (a container ha
 """
 
 import re
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from accelnet.errors import ParseError

@@ -10,7 +10,7 @@ no assignment survives at all is refused.
 """
 
 import re
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import Dict, Optional, Tuple
 
 from accelnet.errors import ParseError

@@ -10,7 +10,7 @@ Sources: include/uapi/linux/netlink.h, rtnetlink.h, if_link.h.
 """
 
 import struct
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import Dict, Iterator, Optional, Tuple
 
 from accelnet.errors import ParseError

@@ -25,7 +25,7 @@ only comes from hand-made text, where it is meant).  Text in which no entry is u
 is refused, because it is not a udev database.
 """
 
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from accelnet.errors import ParseError

@@ -13,7 +13,7 @@ string the tool itself would refuse.
 """
 
 import re
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import Optional
 
 from accelnet.errors import ParseError

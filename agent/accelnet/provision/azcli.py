@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from accelnet.provision.errors import (AzError, AzMissing, AzNotFound, AzNotLoggedIn,

@@ -5,7 +5,7 @@ ran before is started again and the tags removed: a run stopped halfway is finis
 same command, whose plan reads the tags back (only those checked to be its own).
 """
 
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from accelnet.provision import journal as journals

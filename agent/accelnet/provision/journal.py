@@ -53,7 +53,7 @@ import datetime
 import hashlib
 import re
 import shlex
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import List, Mapping, Optional, Sequence
 
 from accelnet.provision.errors import Refused

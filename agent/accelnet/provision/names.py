@@ -13,7 +13,7 @@ comment line of a dry-run script. A value that starts with '-' is refused whatev
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import Dict, Pattern
 
 from accelnet.diagnosis.sizes import SizeParseError, parse_size

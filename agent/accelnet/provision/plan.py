@@ -17,7 +17,7 @@ writing and removing their tags): the set is down for about the time of one VM, 
 of them in a row.
 """
 
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from accelnet.provision import intent as intents

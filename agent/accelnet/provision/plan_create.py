@@ -1,6 +1,6 @@
 """The plan of a new VM with AN: the article's sequence, skipping what already exists."""
 
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import List, Optional
 
 from accelnet.provision.errors import Refused

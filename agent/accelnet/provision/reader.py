@@ -7,7 +7,7 @@ after") of ``--output json``.
 """
 
 import concurrent.futures
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 from accelnet.provision.azcli import AzCli

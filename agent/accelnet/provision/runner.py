@@ -11,7 +11,7 @@ journal tags (journal.py) on what the run stopped tell the next run to start it 
 """
 
 import concurrent.futures
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 import time
 from typing import Callable, Dict, List, Sequence, TextIO
 

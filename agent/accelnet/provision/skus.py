@@ -19,7 +19,7 @@ reach az's argv, and reason codes, which reach the terminal, pass only in Azure'
 """
 
 import re
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import Any, List, Mapping, Optional, Tuple
 
 from accelnet.diagnosis.sizes import evaluate_size

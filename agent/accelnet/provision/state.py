@@ -6,7 +6,7 @@ ARM resource model that `az ... show` prints (camelCase: ``hardwareProfile.vmSiz
 """
 
 import re
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import Any, List, Mapping, Optional, Tuple
 
 from accelnet.provision.errors import AzOutputError

@@ -17,7 +17,7 @@ import re
 import stat
 import tarfile
 import tempfile
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import Callable, Dict, List, Optional
 
 from accelnet import __version__

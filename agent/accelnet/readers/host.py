@@ -17,7 +17,7 @@ import errno
 import itertools
 import os
 import stat
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from accelnet.compat import Protocol

@@ -13,7 +13,7 @@ why Azure images ship udev rules marking VFs unmanaged. Three sources say what w
   (``ADMIN_STATE=unmanaged`` or ``configured``...).
 """
 
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import Dict, Optional
 
 from accelnet.errors import ParseError

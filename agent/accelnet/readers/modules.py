@@ -7,7 +7,7 @@ of the running kernel's ``modules.dep`` and ``modules.builtin`` (captures ``modu
 "missing".
 """
 
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import Dict, Optional
 
 from accelnet.parsers.kmod import AN_MODULES, parse_modules_builtin, parse_modules_dep

@@ -7,7 +7,7 @@ VF names vary (``enP31819s1``, ``enP53091s1np0``, ``eth1``, ``eth8``), so a name
 what an interface is.
 """
 
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence
 
 from accelnet.readers.host import Host

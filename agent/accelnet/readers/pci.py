@@ -7,7 +7,7 @@ no tool. ``lspci`` output is used to name devices and, where a capture has no sy
 
 import json
 import os
-from dataclasses import dataclass, field
+from accelnet.records import dataclass, field
 from functools import lru_cache
 from typing import Dict, List, Optional, Tuple
 

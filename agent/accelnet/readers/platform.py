@@ -6,7 +6,7 @@ else's address (or a black hole that costs a timeout), so a diagnostic must not 
 
 import io
 import time
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
 from accelnet.readers.host import Host

@@ -30,7 +30,7 @@ import re
 import stat
 import struct
 import zlib
-from dataclasses import dataclass
+from accelnet.records import dataclass
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from accelnet.errors import SnapshotError

@@ -1,0 +1,174 @@
+"""accelnet.records behaves as dataclasses does wherever the package relies on it.
+
+The package swapped ``dataclasses`` for records to start faster (issue 21 item 7); these tests
+hold the records to the stdlib's behaviour, side by side with the real dataclass where the
+interpreter has one, so a difference shows up here and not as a wrong verdict."""
+
+import sys
+from typing import Dict, List, Optional, Tuple
+
+import pytest
+
+from accelnet import records
+from accelnet.records import FrozenInstanceError, dataclass, field, replace
+
+try:  # the stdlib's, or on Python 3.6 the backport the test extra installs
+    import dataclasses as stdlib
+except ImportError:
+    stdlib = None  # type: ignore[assignment]
+
+
+def _declare(module, frozen: bool):
+    """The same class body made by ``accelnet.records`` or by the stdlib's ``dataclasses``."""
+
+    @module.dataclass(frozen=frozen)
+    class Nic:
+        name: str
+        mtu: int = 1500
+        addresses: Tuple[str, ...] = module.field(default_factory=tuple)
+        cache: Dict[str, int] = module.field(default_factory=dict, repr=False, compare=False)
+        slot: Optional[Tuple[int, str]] = None
+
+    return Nic
+
+
+def test_construction_by_position_keyword_and_default() -> None:
+    Nic = _declare(records, frozen=True)
+    nic = Nic("eth0", 9000, slot=(1, "x"))
+    assert (nic.name, nic.mtu, nic.addresses, nic.cache, nic.slot) == ("eth0", 9000, (), {}, (1, "x"))
+    assert Nic(name="eth1").mtu == 1500
+
+
+def test_every_record_gets_its_own_factory_value() -> None:
+    Nic = _declare(records, frozen=False)
+    first, second = Nic("a"), Nic("b")
+    first.cache["eth0"] = 1
+    assert second.cache == {}
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda Nic: Nic(), "missing required argument: 'name'"),
+    (lambda Nic: Nic("a", 1, (), {}, None, "extra"), "takes 5 positional arguments but 6 were given"),
+    (lambda Nic: Nic("a", name="b"), "multiple values for argument 'name'"),
+    (lambda Nic: Nic("a", speed=1), "unexpected keyword argument 'speed'"),
+])
+def test_wrong_construction_is_a_type_error(call, message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        call(_declare(records, frozen=True))
+
+
+def test_frozen_records_refuse_assignment_and_deletion() -> None:
+    nic = _declare(records, frozen=True)("eth0")
+    with pytest.raises(FrozenInstanceError):
+        nic.mtu = 1  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del nic.mtu  # type: ignore[misc]
+    assert nic.mtu == 1500
+
+
+def test_mutable_records_take_assignment_and_are_not_hashable() -> None:
+    nic = _declare(records, frozen=False)("eth0")
+    nic.mtu = 4000
+    assert nic.mtu == 4000
+    with pytest.raises(TypeError):
+        hash(nic)
+
+
+def test_equality_hash_and_repr_leave_out_what_the_field_says() -> None:
+    Nic = _declare(records, frozen=True)
+    a = Nic("eth0", cache={"x": 1})
+    b = Nic("eth0", cache={"y": 2})
+    assert a == b and hash(a) == hash(b)
+    assert a != Nic("eth1")
+    assert a != ("eth0", 1500, (), None)
+    assert repr(a) == "_declare.<locals>.Nic(name='eth0', mtu=1500, addresses=(), slot=None)"
+
+
+@pytest.mark.skipif(stdlib is None, reason="no dataclasses module to compare with")
+@pytest.mark.parametrize("frozen", [True, False])
+def test_same_behaviour_as_the_stdlib(frozen: bool) -> None:
+    ours = _declare(records, frozen)
+    theirs = _declare(stdlib, frozen)
+    for args, kwargs in [(("eth0",), {}), (("eth1", 9000, ("a",)), {"slot": (2, "b")})]:
+        mine, real = ours(*args, **kwargs), theirs(*args, **kwargs)
+        assert repr(mine) == repr(real)
+        assert (mine == ours(*args, **kwargs)) == (real == theirs(*args, **kwargs))
+        if frozen:
+            assert hash(mine) == hash(real)
+            assert repr(replace(mine, mtu=1)) == repr(stdlib.replace(real, mtu=1))
+        else:
+            assert ours.__hash__ is None and theirs.__hash__ is None
+
+
+def test_post_init_and_fields_outside_init() -> None:
+    @dataclass
+    class Host:
+        root: str
+        files: List[str] = field(init=False, repr=False)
+
+        def __post_init__(self) -> None:
+            self.files = [self.root + "/sys"]
+
+    host = Host("/snap")
+    assert host.files == ["/snap/sys"]
+    assert repr(host) == "test_post_init_and_fields_outside_init.<locals>.Host(root='/snap')"
+    with pytest.raises(ValueError, match="init=False"):
+        replace(host, files=[])
+    assert replace(host, root="/other").files == ["/other/sys"]
+
+
+def test_replace_refuses_unknown_fields_and_non_records() -> None:
+    nic = _declare(records, frozen=True)("eth0")
+    with pytest.raises(TypeError, match="no field speed"):
+        replace(nic, speed=1)
+    with pytest.raises(TypeError):
+        replace(object())
+
+
+def test_declarations_dataclasses_refuses_are_refused() -> None:
+    with pytest.raises(ValueError, match="mutable default"):
+        @dataclass
+        class Bad:
+            items: List[int] = []
+    with pytest.raises(TypeError, match="non-default argument"):
+        @dataclass
+        class Order:
+            a: int = 0
+            b: int  # type: ignore[misc]
+    with pytest.raises(ValueError):
+        field(default=1, default_factory=int)  # type: ignore[call-overload]
+
+
+def test_inherited_fields_come_first() -> None:
+    @dataclass(frozen=True)
+    class Base:
+        a: int
+
+    @dataclass(frozen=True)
+    class Child(Base):
+        b: int = 2
+
+    assert repr(Child(1)) == "test_inherited_fields_come_first.<locals>.Child(a=1, b=2)"
+    assert Child(1) != Base(1)
+
+
+def test_explicit_methods_are_kept() -> None:
+    @dataclass(frozen=True)
+    class Version:
+        text: str
+
+        def __repr__(self) -> str:
+            return "v" + self.text
+
+    assert repr(Version("1")) == "v1"
+
+
+def test_no_dataclasses_module_is_needed() -> None:
+    """The point of records: importing them loads neither dataclasses nor inspect."""
+    import subprocess
+    code = ("import sys; import accelnet.records; "
+            "print(sorted(m for m in ('dataclasses', 'inspect') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, universal_newlines=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+    assert records.__all__ == ["FrozenInstanceError", "dataclass", "field", "replace"]
