@@ -37,6 +37,27 @@ def test_absolute_and_escaping_links_stay_in_root(tmp_path):
     assert host.read_text("/abs2") == "inside"
 
 
+def test_links_are_read_in_their_directory_as_resolved_in_root(tmp_path):
+    """read_link opens the link's directory in the jail and reads the link relative to it: a
+    directory link that climbs out of the root reads the root's copy, never this machine's."""
+    host, root = make_host(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink("/etc/passwd-outside", outside / "driver")
+    inside = root / "outside"
+    inside.mkdir()
+    os.symlink("../../bus/vmbus/drivers/hv_netvsc", inside / "driver")
+    os.symlink("../../../outside", root / "dev")  # climbs above the root: clamped to /outside
+    os.symlink(str(outside), root / "absdev")  # absolute: resolved against the root
+    assert host.read_link("/dev/driver") == "../../bus/vmbus/drivers/hv_netvsc"
+    assert host.link_name("/dev/driver") == "hv_netvsc"
+    assert host.read_link("/absdev/driver") is None  # the root has no such directory
+    assert host.read_link("/dev/..") is None
+    assert host.read_link("/dev/nope") is None
+    (root / "file").write_text("x")
+    assert host.read_link("/file") is None  # not a link
+
+
 def test_symlink_loop_is_a_state(tmp_path):
     host, root = make_host(tmp_path)
     os.symlink("b", root / "a")
