@@ -5,7 +5,7 @@ hold the records to the stdlib's behaviour, side by side with the real dataclass
 interpreter has one, so a difference shows up here and not as a wrong verdict."""
 
 import sys
-from typing import Dict, List, Optional, Tuple
+from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -137,6 +137,21 @@ def test_declarations_dataclasses_refuses_are_refused() -> None:
             b: int  # type: ignore[misc]
     with pytest.raises(ValueError):
         field(default=1, default_factory=int)  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize("annotation", [ClassVar[int], ClassVar, "ClassVar[int]", "InitVar[int]"])
+def test_class_variables_are_refused_not_taken_for_fields(annotation) -> None:
+    with pytest.raises(TypeError, match="ClassVar and InitVar are not supported"):
+        dataclass(type("Counter", (), {"__annotations__": {"total": annotation}}))
+
+
+def test_any_and_optional_annotations_are_fields() -> None:
+    @dataclass(frozen=True)
+    class Loose:
+        anything: Any
+        maybe: Optional[int] = None
+
+    assert Loose(1).anything == 1 and Loose(1).maybe is None
 
 
 def test_inherited_fields_come_first() -> None:

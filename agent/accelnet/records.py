@@ -15,7 +15,8 @@ Not supported, because nothing here needs them (and a use fails loudly, not sile
 ``asdict``. The type checker sees a real dataclass (PEP 681 ``dataclass_transform``).
 """
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Type, TypeVar, overload
+import sys
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, Optional, Tuple, Type, TypeVar, overload
 
 if TYPE_CHECKING:
     from typing_extensions import dataclass_transform
@@ -87,6 +88,18 @@ def field(*, default: Any = MISSING, default_factory: Optional[Callable[[], Any]
     return Field(default, default_factory, init, repr, compare)
 
 
+def _pseudo_field(annotation: object) -> bool:
+    """Whether an annotation is ``ClassVar``/``InitVar`` (written out or as a string). Not by
+    ``str(annotation)``: typing's repr costs more than making the whole record."""
+    if isinstance(annotation, str):
+        return annotation.startswith(("ClassVar", "typing.ClassVar", "InitVar", "dataclasses.InitVar"))
+    if annotation is ClassVar or getattr(annotation, "__origin__", None) is ClassVar:
+        return True
+    if sys.version_info < (3, 7) and type(annotation) is type(ClassVar):  # 3.6: ClassVar[int]
+        return True
+    return type(annotation).__name__ == "InitVar"
+
+
 def _fields_of(cls: type) -> Tuple[Field, ...]:
     """The class's fields in declaration order, those of record base classes first."""
     found = {}  # type: Dict[str, Field]
@@ -94,7 +107,7 @@ def _fields_of(cls: type) -> Tuple[Field, ...]:
         for inherited in getattr(base, "__record_fields__", ()):
             found[inherited.name] = inherited
     for name, annotation in cls.__dict__.get("__annotations__", {}).items():
-        if "ClassVar" in str(annotation) or "InitVar" in str(annotation):
+        if _pseudo_field(annotation):
             raise TypeError("%s.%s: ClassVar and InitVar are not supported by records" % (cls.__name__, name))
         declared = cls.__dict__.get(name, MISSING)
         if isinstance(declared, Field):
