@@ -1,6 +1,8 @@
 """argparse types the commands share."""
 
 import argparse
+import os
+import sys
 from typing import Callable, TypeVar
 
 N = TypeVar("N", int, float)
@@ -19,3 +21,23 @@ def number_in(convert: Callable[[str], N], low: N, high: N,
             raise argparse.ArgumentTypeError(f"give {low:g} to {high:g}{unit}")
         return number
     return parse
+
+
+def help_formatter(prog: str) -> argparse.HelpFormatter:
+    """argparse's help formatter, told the terminal's width.
+
+    argparse makes a formatter for every ``add_argument`` (to check its metavar), and a
+    formatter left to find the width itself imports ``shutil`` (and with it bz2, lzma and
+    fnmatch): a millisecond or two of every run of a one-shot command, for help text it
+    rarely prints. The width comes from where shutil.get_terminal_size looks: ``COLUMNS``,
+    then standard output's terminal, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return argparse.HelpFormatter(prog, width=(columns or 80) - 2)

@@ -18,6 +18,7 @@ import time
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, TextIO, TypeVar
 
 from accelnet import __version__
+from accelnet.cli.argtypes import help_formatter
 from accelnet.cli.intentargs import add_intent_arguments
 from accelnet.errors import SnapshotError, Terminated
 
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="accelnet-check",
         description="Diagnose Azure Accelerated Networking on this VM (or on a captured snapshot).",
+        formatter_class=help_formatter,
     )
     parser.add_argument("--snapshot", metavar="PATH", help="diagnose a captured host (directory or .tar.gz) instead of this one")
     parser.add_argument("--json", action="store_true", help="print the JSON report (schema 1) and nothing else")
