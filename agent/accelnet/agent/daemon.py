@@ -11,14 +11,13 @@ Three ways to run: serving HTTP (the default), ``--no-web`` (the loop only write
 """
 
 import contextlib
-from accelnet import records
 import logging
 import os
 import threading
 import time
-from accelnet.records import dataclass
 from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from accelnet import records
 from accelnet.agent.countersource import CounterSource, LiveCounters, RecordedCounters, as_samples
 from accelnet.agent.exporter import AccelnetCollector, AgentView, EthtoolExport, InterfaceState, vm_labels
 from accelnet.agent.sources import BoundedSources, collector_of
@@ -32,6 +31,7 @@ from accelnet.parsers.kernellog import vf_event_counts
 from accelnet.readers import capturenames
 from accelnet.readers.host import CounterSample, Host, Produce
 from accelnet.readers.netdev import HV_NETVSC
+from accelnet.records import dataclass
 
 if TYPE_CHECKING:  # imported where the agent serves, not by --once
     from prometheus_client import CollectorRegistry

@@ -10,7 +10,6 @@ import logging
 import re
 import threading
 import time
-from accelnet.records import dataclass, field
 from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Pattern, Set, Tuple, Union
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -21,6 +20,7 @@ from accelnet.diagnosis import counters, drops
 from accelnet.diagnosis.finding import CHECK_IDS
 from accelnet.diagnosis.status import SEVERITY, SKIPPED, UNKNOWN
 from accelnet.readers.host import CounterSample
+from accelnet.records import dataclass, field
 
 if TYPE_CHECKING:
     from accelnet.parsers.imds import ImdsInstance

@@ -26,10 +26,10 @@ certificates. Everything raises :class:`WebConfigError`, one line naming file an
 
 import os
 import re
-from accelnet.records import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from accelnet.errors import ParseError
+from accelnet.records import dataclass, field
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; ssl is imported when TLS is configured
     import ssl

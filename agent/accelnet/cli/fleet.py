@@ -11,7 +11,6 @@ table still says what was found).
 """
 
 import argparse
-from accelnet import records
 import json
 import os
 import signal
@@ -20,6 +19,7 @@ import threading
 from typing import TYPE_CHECKING, Any, List, Optional, Sequence, TextIO
 
 from accelnet import __version__
+from accelnet import records
 from accelnet.cli.argtypes import number_in
 
 if TYPE_CHECKING:

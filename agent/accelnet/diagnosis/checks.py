@@ -6,9 +6,9 @@ that looks at several things (each VF, each NIC) collects :class:`Problem` value
 :func:`~accelnet.diagnosis.finding.decide` pick the status and the remedy.
 """
 
-from accelnet import records
 from typing import Dict, List, Optional, Tuple
 
+from accelnet import records
 from accelnet.diagnosis import counters, distros, drops, vfbinding
 from accelnet.diagnosis.facts import USER_SPACE_DRIVERS, Facts, current_slot
 from accelnet.diagnosis.finding import CheckId, Finding, Problem, decide

@@ -7,20 +7,20 @@ distributions), since a kernel release such as ``3.10.0-693.21.1.el7`` is an rpm
 
 import json
 import os
-import re
-from accelnet.records import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 from accelnet.diagnosis.status import CRITICAL, OK, UNKNOWN, WARNING
 from accelnet.errors import ParseError
+from accelnet.parsers.lazypattern import LazyPattern
 from accelnet.parsers.numbers import decimal
+from accelnet.records import dataclass, field
 
 if TYPE_CHECKING:
     from accelnet.parsers.kernelrelease import KernelRelease
     from accelnet.parsers.osrelease import OsRelease
 
-_EL_TAG = re.compile(r"(?:^|[.])(el\d+)(?:[._]|\Z)")
+_EL_TAG = LazyPattern(r"(?:^|[.])(el\d+)(?:[._]|\Z)")
 
 
 @dataclass

@@ -20,11 +20,11 @@ datapath.vf, the agent (through the same check) and the alerting rules
 numbers there equal to these) all follow WARNING_SHARE, CRITICAL_SHARE and MIN_RATE.
 """
 
-from accelnet.records import dataclass
 from typing import Dict, List, Mapping, Optional, Tuple
 
 from accelnet.diagnosis.counters import growth
 from accelnet.diagnosis.status import CRITICAL, OK, WARNING
+from accelnet.records import dataclass
 
 #: Share of a counter's packets dropped from which datapath.vf warns: a TCP flow slows down
 #: visibly from a fraction of a percent of loss.

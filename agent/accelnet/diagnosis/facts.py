@@ -8,7 +8,6 @@ snapshot's verdict identical to the live host's.
 import datetime
 import re
 import time
-from accelnet.records import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional
 
 from accelnet.diagnosis.intent import FILE, Intent, Nic, Source, from_flags, from_tag, resolve
@@ -25,6 +24,7 @@ from accelnet.readers.netdev import HV_NETVSC, NetInterface, Pairing, VmbusNic, 
 from accelnet.readers.modules import ModuleState, read_modules
 from accelnet.readers.pci import HvPciBridge, PciDevice, read_hv_pci_bridges, read_pci_devices, read_pci_slots
 from accelnet.readers.platform import Dmi, count_cpus, read_dmi, read_kernel_release, read_os_release_text
+from accelnet.records import dataclass, field
 
 if TYPE_CHECKING:  # the parsers are imported where a host is read, not by importing this
     from accelnet.parsers.imds import ImdsInstance

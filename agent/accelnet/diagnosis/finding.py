@@ -6,10 +6,10 @@ and decides nothing) and hands them to :func:`decide`, so every check picks its 
 its remedy the same way.
 """
 
-from accelnet.records import dataclass, field
 from typing import Dict, Optional, Sequence
 
 from accelnet.diagnosis.status import OK, worst_status
+from accelnet.records import dataclass, field
 
 
 class CheckId:

@@ -12,13 +12,13 @@ off by design is ok and says why; an intent that cannot be read leaves nothing i
 excuse decided (``unknown``), since a typo must not pass for a decision.
 """
 
-from accelnet import records
-from accelnet.records import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from accelnet import records
 from accelnet.diagnosis.finding import CheckId, Finding
 from accelnet.diagnosis.status import CRITICAL, OK, UNKNOWN, WARNING
 from accelnet.parsers.intent import CONF_PATH, IGNORE, OFF, ON, TAG_NAME, IntentError, Statement
+from accelnet.records import dataclass, field
 
 FLAGS, FILE, TAG = "flags", "file", "tag"
 #: Strongest first.

@@ -8,10 +8,10 @@ stand-in master in tests, a driver without ethtool stats) still shows its VF's t
 the VF interface's own statistics, and says so (``source``).
 """
 
-from accelnet.records import dataclass
 from typing import Dict, Mapping, Optional
 
 from accelnet.diagnosis import counters
+from accelnet.records import dataclass
 
 NETVSC, VF_LINK = "hv_netvsc counters", "VF interface statistics"
 NO_VF = "no VF"

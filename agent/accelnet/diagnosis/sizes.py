@@ -15,10 +15,10 @@ import functools
 import json
 import os
 import re
-from accelnet.records import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from accelnet.errors import ParseError
+from accelnet.records import dataclass, field
 
 RULES_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "rules", "vm_sizes.json")
 

@@ -4,6 +4,7 @@ evidence show; code asks the kind, never the text.
 """
 
 import enum
+
 from accelnet.records import dataclass
 
 

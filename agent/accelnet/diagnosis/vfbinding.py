@@ -17,7 +17,6 @@ these is "enable AN": each remedy names the missing piece. The VF driver's failu
 to be loaded.
 """
 
-from accelnet.records import dataclass, field
 from typing import Dict, List, Optional
 
 from accelnet.diagnosis import distros
@@ -25,6 +24,7 @@ from accelnet.diagnosis.facts import Facts
 from accelnet.parsers import driverlog
 from accelnet.readers.modules import ModuleState
 from accelnet.readers.pci import HvPciBridge, PciDevice
+from accelnet.records import dataclass, field
 
 #: errno names of the errors VF probes return (include/uapi/asm-generic/errno*.h).
 ERRNO_NAMES = {

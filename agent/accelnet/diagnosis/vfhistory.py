@@ -6,13 +6,13 @@ worked and was taken away, a VF removed again and again, and hv_netvsc's last wo
 data path.
 """
 
-from accelnet.records import dataclass, field
 from typing import Dict, List, Optional
 
 from accelnet.diagnosis import counters
 from accelnet.diagnosis.facts import Facts, rfc3339
 from accelnet.parsers import kernellog
 from accelnet.readers.netdev import Pairing
+from accelnet.records import dataclass, field
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ import base64
 import binascii
 import re
 import zlib
-from accelnet.records import dataclass
 from typing import Any, Dict, List, Mapping, Tuple
 
 from accelnet.errors import ParseError
+from accelnet.records import dataclass
 
 KINDS = ("report", "bundle", "error", "part")
 #: What an answer may inflate to (a report is ~10-30 KB, a reduced bundle ~15-90 KB).

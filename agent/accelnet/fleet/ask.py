@@ -15,14 +15,13 @@ the budget too. Nothing is changed in Azure: the only calls are reads and Run Co
 """
 
 import concurrent.futures
-from accelnet import records
 import json
 import secrets
 import threading
 import time
-from accelnet.records import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from accelnet import records
 from accelnet.diagnosis.facts import Options
 from accelnet.errors import ParseError
 from accelnet.fleet import answer, minibundle
@@ -34,6 +33,7 @@ from accelnet.fleet.verdict import VIA_CHECK, VIA_COLLECTOR, Verdict, diagnose_e
 from accelnet.provision.azcli import AzCli, is_transient
 from accelnet.provision.errors import (AzError, AzMissing, AzNotFound, AzNotLoggedIn, AzTimeout,
                                        Refused, first_error_line)
+from accelnet.records import dataclass, field
 
 DEFAULT_TIMEOUT_S = 300.0
 DEFAULT_PARALLEL = 8

@@ -8,10 +8,11 @@ the operator should look at the platform (Service Health, maintenance notificati
 each VM. Pure: removal times in, events out.
 """
 
-from accelnet.records import dataclass
 from typing import Dict, List, Sequence, Tuple
 
 #: Removals further apart than this start a new event.
+
+from accelnet.records import dataclass
 GAP_S = 180.0
 #: VMs that must lose a VF together to call it a platform event.
 MIN_VMS = 2

@@ -14,12 +14,12 @@ Names come from Azure but are still checked against Azure's naming rules before 
 to `az` as arguments (one that starts with '-' would be read as an option).
 """
 
-from accelnet.records import dataclass
 from typing import Any, List, Mapping, Optional, Tuple
 
 from accelnet.provision.errors import AzOutputError, Refused
 from accelnet.provision.names import check_name
 from accelnet.provision.state import parse_power_state, parse_ref
+from accelnet.records import dataclass
 
 VM, FLEXIBLE, UNIFORM = "vm", "flexible", "uniform"
 

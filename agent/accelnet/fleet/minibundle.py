@@ -33,11 +33,11 @@ them inside the snapshot root only.
 
 import os
 import re
-from accelnet.records import dataclass
 from typing import List
 
 from accelnet.diagnosis.drops import VF_DRIVER_DROPS
 from accelnet.errors import ParseError
+from accelnet.records import dataclass
 
 MAGIC = b"ACCELNET-MINIBUNDLE 1\n"
 #: Attribute files of /sys that the readers read (readers/netdev.py, pci.py, platform.py).

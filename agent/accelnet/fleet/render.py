@@ -8,7 +8,6 @@ spreadsheet would run as a formula are quoted as text.
 import csv
 import datetime
 import io
-from accelnet.records import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from accelnet.diagnosis.status import CRITICAL, OK, SEVERITY, UNKNOWN, WARNING, worst_status
@@ -16,6 +15,7 @@ from accelnet.diagnosis.safetext import safe_text
 from accelnet.fleet.ask import INTERRUPTED, VmResult
 from accelnet.fleet.events import PlatformEvent, platform_events
 from accelnet.fleet.verdict import general_cause
+from accelnet.records import dataclass
 
 SCHEMA = 1
 READ_ONLY = ("read-only: it lists VMs, reads what Azure says of them and runs a diagnosis "

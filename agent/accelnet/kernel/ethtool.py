@@ -22,8 +22,9 @@ import socket
 import struct
 import threading
 import time
-from accelnet.records import dataclass
 from typing import Dict, Optional, Tuple
+
+from accelnet.records import dataclass
 
 SIOCETHTOOL = 0x8946
 SIOCGIFINDEX = 0x8933

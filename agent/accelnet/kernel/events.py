@@ -26,7 +26,6 @@ import select
 import threading
 import time
 from collections import deque
-from accelnet.records import dataclass
 from typing import Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 
 from accelnet.kernel.ethtool import EthtoolError, EthtoolReader, NoSuchInterface, Unsupported
@@ -34,6 +33,7 @@ from accelnet.kernel.monitor import Handover, VfEventCounts
 from accelnet.kernel.netlink import RTMGRP_LINK, Link, RtnlParseError, RtnlSocket
 from accelnet.kernel.wakeup import WakePipe
 from accelnet.parsers import rtnl
+from accelnet.records import dataclass
 
 log = logging.getLogger(__name__)
 

@@ -2,10 +2,10 @@
 one): start it, stop it, whether it runs and why it stopped, what it has counted, and what
 it hands the monitor started after it died, so that nothing it counted is lost."""
 
-from accelnet.records import dataclass, field
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
 from accelnet.compat import Protocol
+from accelnet.records import dataclass, field
 
 if TYPE_CHECKING:
     from accelnet.kernel.netlink import Link

@@ -19,11 +19,11 @@ import select
 import threading
 import time
 from collections import deque
-from accelnet.records import dataclass
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple
 
 from accelnet.kernel.monitor import Handover, VfEventCounts
 from accelnet.kernel.wakeup import WakePipe
+from accelnet.records import dataclass
 
 log = logging.getLogger(__name__)
 

@@ -42,10 +42,11 @@ command ``recovered after timeout``) are not failures: only the final ``… abor
 """
 
 import re
-from accelnet.records import dataclass
 from typing import List, Optional
 
 from accelnet.parsers.kernellog import records
+from accelnet.parsers.lazypattern import LazyPattern
+from accelnet.records import dataclass
 
 #: The drivers of an Accelerated Networking VF and of its VMBus PCI bridge.
 VF_DRIVERS = ("mlx4_core", "mlx4_en", "mlx5_core", "mana", "hv_pci")
@@ -62,30 +63,30 @@ _DRIVER = "|".join(VF_DRIVERS)
 #: A PCI slot (``927a:00:02.0``) or a VMBus instance GUID (hv_pci's device).
 _DEVICE = r"[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]|[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
 _ERRNO = r"(-\d{1,4})"
-_CORE_OLD = re.compile(r"^(%s): probe of (%s) failed with error %s$" % (_DRIVER, _DEVICE, _ERRNO))
-_CORE_NEW = re.compile(r"^\S+ (%s): probe with driver (%s) failed with error %s$" % (_DEVICE, _DRIVER, _ERRNO))
+_CORE_OLD = LazyPattern(r"^(%s): probe of (%s) failed with error %s$" % (_DRIVER, _DEVICE, _ERRNO))
+_CORE_NEW = LazyPattern(r"^\S+ (%s): probe with driver (%s) failed with error %s$" % (_DEVICE, _DRIVER, _ERRNO))
 #: ``<driver> <device>[ <netdev>]: <text>`` (dev_printk/netdev_printk of the VF's drivers).
-_DEVICE_LINE = re.compile(r"^(%s):? (%s)(?: [^\s:]+)?: (.*)$" % (_DRIVER, _DEVICE))
+_DEVICE_LINE = LazyPattern(r"^(%s):? (%s)(?: [^\s:]+)?: (.*)$" % (_DRIVER, _DEVICE))
 #: mlx5_core_err/warn put the C function, line and pid before the text.
-_MLX5_PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:\d+:\(pid \d+\): ")
+_MLX5_PREFIX = LazyPattern(r"^[A-Za-z_][A-Za-z0-9_]*:\d+:\(pid \d+\): ")
 _CLASSIFIED = (
-    (re.compile(r"^\S+\(0x[0-9a-fA-F]+\) timeout\. Will cause a leak of a command resource$"), FIRMWARE_TIMEOUT),
-    (re.compile(r"^test_eq timed out on queue \d+$"), FIRMWARE_TIMEOUT),
-    (re.compile(r"^HWC: Request timed out\b.*$"), FIRMWARE_TIMEOUT),
-    (re.compile(r"^Firmware over \d+ MS in (?:pre-)?initializing state, aborting$"), FIRMWARE_TIMEOUT),
-    (re.compile(r"^cmd\[-?\d{1,4}\]: \S+\(0x[0-9a-fA-F]+\) No done completion$"), FIRMWARE_TIMEOUT),
-    (re.compile(r"^\S+\(0x[0-9a-fA-F]+\) canceled on out of queue timeout\.$"), FIRMWARE_TIMEOUT),
-    (re.compile(r"^firmware version: 65535\.65535\.65535$"), DEVICE_GONE),
-    (re.compile(r"^Need 0x[0-9a-fA-F]+ of (?:low|high) MMIO space\. Consider reconfiguring the VM\.$"), DRIVER_ERROR),
+    (LazyPattern(r"^\S+\(0x[0-9a-fA-F]+\) timeout\. Will cause a leak of a command resource$"), FIRMWARE_TIMEOUT),
+    (LazyPattern(r"^test_eq timed out on queue \d+$"), FIRMWARE_TIMEOUT),
+    (LazyPattern(r"^HWC: Request timed out\b.*$"), FIRMWARE_TIMEOUT),
+    (LazyPattern(r"^Firmware over \d+ MS in (?:pre-)?initializing state, aborting$"), FIRMWARE_TIMEOUT),
+    (LazyPattern(r"^cmd\[-?\d{1,4}\]: \S+\(0x[0-9a-fA-F]+\) No done completion$"), FIRMWARE_TIMEOUT),
+    (LazyPattern(r"^\S+\(0x[0-9a-fA-F]+\) canceled on out of queue timeout\.$"), FIRMWARE_TIMEOUT),
+    (LazyPattern(r"^firmware version: 65535\.65535\.65535$"), DEVICE_GONE),
+    (LazyPattern(r"^Need 0x[0-9a-fA-F]+ of (?:low|high) MMIO space\. Consider reconfiguring the VM\.$"), DRIVER_ERROR),
 )
 #: mana's version handshake: an errno when the request failed, else the host's refusal.
-_VF_VERSION = re.compile(r"^VfVerifyVersionOutput: (-?\d{1,4}), status=0x[0-9a-fA-F]+$")
-_PROGRESS = re.compile(r"^Waiting for FW\b|^cmd\[-?\d{1,4}\]: \S+ recovered after timeout$")
-_FAILURE_WORDS = re.compile(r"\b(?:fail(?:ed|ure|s)?|abort(?:ing|ed)?|timed out|timeout)\b", re.IGNORECASE)
+_VF_VERSION = LazyPattern(r"^VfVerifyVersionOutput: (-?\d{1,4}), status=0x[0-9a-fA-F]+$")
+_PROGRESS = LazyPattern(r"^Waiting for FW\b|^cmd\[-?\d{1,4}\]: \S+ recovered after timeout$")
+_FAILURE_WORDS = LazyPattern(r"\b(?:fail(?:ed|ure|s)?|abort(?:ing|ed)?|timed out|timeout)\b", re.IGNORECASE)
 #: The errno a driver's own failure line names (``error code -110``, ``err = -71``,
 #: ``(error -22)``, ``err=-12``, mlx5_cmd_out_err's ``…, syndrome (0x2a1f0), err(-22)``; mana's
 #: ``…: -110, 0x0`` and ``…: -110``).
-_LINE_ERRNO = re.compile(r"\b(?:error code|err(?:or)?)\s*[=:(]?\s*(-\d{1,4})\b|: (-\d{1,4})(?:, 0x[0-9a-fA-F]+)?$")
+_LINE_ERRNO = LazyPattern(r"\b(?:error code|err(?:or)?)\s*[=:(]?\s*(-\d{1,4})\b|: (-\d{1,4})(?:, 0x[0-9a-fA-F]+)?$")
 
 
 @dataclass

@@ -35,6 +35,7 @@ import re
 from typing import Dict, Optional
 
 from accelnet.errors import ParseError
+from accelnet.parsers.lazypattern import LazyPattern
 
 __all__ = [
     "EthtoolParseError",
@@ -50,12 +51,12 @@ __all__ = [
 ]
 
 _U64_MAX = 2**64 - 1
-_VALUE = re.compile(r"([0-9]+)(?:[ \t].*)?\Z")
-_NO_STATS = re.compile(
+_VALUE = LazyPattern(r"([0-9]+)(?:[ \t].*)?\Z")
+_NO_STATS = LazyPattern(
     r"no stats available\Z|Cannot get stats (?:strings )?information: Operation not supported\Z",
     re.IGNORECASE,
 )
-_COMMAND_ERROR = re.compile(r"(?:Cannot get |netlink error: |ethtool: )", re.IGNORECASE)
+_COMMAND_ERROR = LazyPattern(r"(?:Cannot get |netlink error: |ethtool: )", re.IGNORECASE)
 #: The first letters (either case) of what _NO_STATS and _COMMAND_ERROR match.
 _ERROR_INITIALS = frozenset("nNcCeE")
 _ASCII_DIGITS = "0123456789"
@@ -158,7 +159,7 @@ def render_ethtool_info(driver: str, version: str, firmware: str, bus_info: str,
     )
 
 
-_PERMADDR = re.compile(r"Permanent address:(?: (not set|[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2})*))?[ \t]*\Z")
+_PERMADDR = LazyPattern(r"Permanent address:(?: (not set|[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2})*))?[ \t]*\Z")
 
 
 def render_ethtool_permaddr(address: bytes) -> str:

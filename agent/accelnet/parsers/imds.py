@@ -7,12 +7,12 @@ what we think it is, and raises.
 """
 
 import json
-from accelnet.records import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from accelnet.errors import ParseError
 from accelnet.parsers.jsontext import JsonTextError, load_json
 from accelnet.parsers.macaddr import MacAddressError, normalize_mac
+from accelnet.records import dataclass
 
 __all__ = ["ImdsError", "ImdsInstance", "is_accelnet_tag", "parse_imds_instance", "redact_imds", "redact_imds_document"]
 

@@ -19,11 +19,12 @@ A VM or NIC named twice is an error (which line would win is not obvious to a re
 """
 
 import re
-from accelnet.records import dataclass
 from typing import Dict, Optional, Tuple
 
 from accelnet.errors import ParseError
+from accelnet.parsers.lazypattern import LazyPattern
 from accelnet.parsers.macaddr import MacAddressError, normalize_mac
+from accelnet.records import dataclass
 
 __all__ = ["CONF_PATH", "EXPECT_VALUES", "IGNORE", "OFF", "ON", "IntentError", "Statement", "TAG_NAME",
            "nic_selector", "parse_intent_file", "parse_tag_value"]
@@ -40,7 +41,7 @@ _TAG_WORDS = {"on": ON, "true": ON, "enabled": ON, "yes": ON,
               "off": OFF, "false": OFF, "disabled": OFF, "no": OFF}
 #: Linux's dev_valid_name(): at most 15 bytes, not "." or "..", no "/", ":" or whitespace
 #: (nor NUL, which ends a C string: no interface can be named with one).
-_IFNAME = re.compile(r"[^/:\s\x00]{1,15}\Z")
+_IFNAME = LazyPattern(r"[^/:\s\x00]{1,15}\Z")
 #: How much of a rejected tag value a message quotes (IMDS's answer is not ours to print whole).
 _QUOTED = 64
 MAX_STATEMENTS = 1024

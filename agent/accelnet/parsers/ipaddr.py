@@ -11,8 +11,9 @@ Line form (iproute2 ``print_addrinfo`` with ``-o``)::
 """
 
 import re
-from accelnet.records import dataclass
 from typing import List
+
+from accelnet.records import dataclass
 
 _LINE = re.compile(r"^\s*(\d{1,10}):\s+(\S+?)(?:@\S+)?\s+(inet6?)\s+(\S+)(.*)$")
 

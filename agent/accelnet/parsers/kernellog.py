@@ -21,9 +21,10 @@ with a space ignored). Anything else (syslog lines without boot time, ``dmesg -T
 skipped: an event needs its boot-relative time.
 """
 
-import re
-from accelnet.records import dataclass
 from typing import Dict, Iterator, List, Optional, Tuple
+
+from accelnet.parsers.lazypattern import LazyPattern
+from accelnet.records import dataclass
 
 VF_REGISTERED = "vf_registered"
 VF_UNREGISTERED = "vf_unregistered"
@@ -34,22 +35,22 @@ VF_SLOT_REMOVED = "vf_slot_removed"
 EVENTS = (VF_REGISTERED, VF_UNREGISTERED, DATAPATH_VF, DATAPATH_SYNTHETIC, VF_SLOT_ADDED, VF_SLOT_REMOVED)
 
 #: Digit runs are bounded: a hostile log must not make int() slow (or refuse, Python >= 3.11).
-_DMESG = re.compile(r"^\[\s*(\d{1,12})\.(\d{1,9})\]\s?(.*)$")
-_KMSG = re.compile(r"^(\d{1,10}),(\d{1,20}),(\d{1,18}),[^;]*;(.*)$")
+_DMESG = LazyPattern(r"^\[\s*(\d{1,12})\.(\d{1,9})\]\s?(.*)$")
+_KMSG = LazyPattern(r"^(\d{1,10}),(\d{1,20}),(\d{1,18}),[^;]*;(.*)$")
 #: util-linux dmesg (2.37 on) prints a CONFIG_PRINTK_CALLER record's caller (thread or CPU)
 #: between the time and the message: ``[    5.123456] [  T123] message``.
-_CALLER = re.compile(r"^\[\s*[TC]\d{1,10}\]\s?")
+_CALLER = LazyPattern(r"^\[\s*[TC]\d{1,10}\]\s?")
 #: netdev_info's prefix for hv_netvsc: driver, VMBus device (GUID or vmbus_N_M), NIC name.
-_NETVSC = re.compile(r"^hv_netvsc(?:\s+\S+)?\s+([^\s:]+):\s+(.*?)\s*$")
-_SLOT = re.compile(r"^VF slot (\d{1,10}) (added|removed)$")
+_NETVSC = LazyPattern(r"^hv_netvsc(?:\s+\S+)?\s+([^\s:]+):\s+(.*?)\s*$")
+_SLOT = LazyPattern(r"^VF slot (\d{1,10}) (added|removed)$")
 _MESSAGES = (
-    (re.compile(r"^VF registering: (\S+)$"), VF_REGISTERED),
-    (re.compile(r"^VF unregistering: (\S+)$"), VF_UNREGISTERED),
-    (re.compile(r"^Data path switched to VF: (\S+)$"), DATAPATH_VF),
-    (re.compile(r"^Data path switched from VF: (\S+)$"), DATAPATH_SYNTHETIC),
+    (LazyPattern(r"^VF registering: (\S+)$"), VF_REGISTERED),
+    (LazyPattern(r"^VF unregistering: (\S+)$"), VF_UNREGISTERED),
+    (LazyPattern(r"^Data path switched to VF: (\S+)$"), DATAPATH_VF),
+    (LazyPattern(r"^Data path switched from VF: (\S+)$"), DATAPATH_SYNTHETIC),
 )
 #: A VF driver's rename line (net/core/dev.c): "<driver> <pci slot> <new>: renamed from <old>".
-_RENAME = re.compile(r"^(?:mlx4_en|mlx4_core|mlx5_core|mana)[:]?\s+\S+\s+([^\s:]+):\s+renamed from (\S+?)(?:\s.*)?$")
+_RENAME = LazyPattern(r"^(?:mlx4_en|mlx4_core|mlx5_core|mana)[:]?\s+\S+\s+([^\s:]+):\s+renamed from (\S+?)(?:\s.*)?$")
 
 
 @dataclass

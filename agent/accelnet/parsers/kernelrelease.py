@@ -33,11 +33,11 @@ would compare.  The rules, by family (tested on the examples in each line):
 """
 
 import re
-from accelnet.records import dataclass
 from typing import Optional, Tuple
 
 from accelnet.errors import ParseError
 from accelnet.parsers.versions import compare
+from accelnet.records import dataclass
 
 __all__ = ["KernelReleaseError", "KernelRelease", "parse_kernel_release", "RPM_FAMILIES"]
 

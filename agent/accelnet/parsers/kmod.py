@@ -11,15 +11,16 @@ A bundle keeps only the lines of these files that name an AN module (``an_module
 the same filter in both writers), so it stays small and says the same as the whole file.
 """
 
-import re
 from typing import Dict, Optional, Set
 
 #: The modules a VF needs, on the way from the VMBus to its network interface:
 #: hv_netvsc (synthetic NIC), pci-hyperv (+ pci-hyperv-intf: the VMBus PCI bridge), mlx4_core +
 #: mlx4_en (ConnectX-3), mlx5_core (ConnectX-4 and later), mana (MANA).
+
+from accelnet.parsers.lazypattern import LazyPattern
 AN_MODULES = ("hv_netvsc", "pci_hyperv", "pci_hyperv_intf", "mlx4_core", "mlx4_en", "mlx5_core", "mana")
 
-_MODULE_FILE = re.compile(r"^(?:.*/)?([A-Za-z0-9_-]{1,64})\.ko(?:\.(?:xz|gz|zst|bz2))?$")
+_MODULE_FILE = LazyPattern(r"^(?:.*/)?([A-Za-z0-9_-]{1,64})\.ko(?:\.(?:xz|gz|zst|bz2))?$")
 
 
 def module_name(path: str) -> Optional[str]:

@@ -31,6 +31,7 @@ from accelnet.records import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from accelnet.errors import ParseError
+from accelnet.parsers.lazypattern import LazyPattern
 
 #: The keyword arguments of an LspciDevice while a device is read: a plain dict, because the
 #: forms fill different fields in different orders; LspciDevice(**fields) checks the names.
@@ -81,20 +82,20 @@ _VENDOR_PREFIXES = sorted(VENDOR_NAMES.values(), key=len, reverse=True)
 
 _HEX4 = r"[0-9a-fA-F]{4}"
 _SLOT_TEXT = r"(?:[0-9a-fA-F]{1,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]"
-_SLOT = re.compile(r"(?:([0-9a-fA-F]{1,8}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])\Z")
-_LINE_SLOT = re.compile(rf"({_SLOT_TEXT})(?= )")
-_PROMPT = re.compile(r"#|\S*[$#]\s")
-_TERSE_TAIL = re.compile(
+_SLOT = LazyPattern(r"(?:([0-9a-fA-F]{1,8}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])\Z")
+_LINE_SLOT = LazyPattern(rf"({_SLOT_TEXT})(?= )")
+_PROMPT = LazyPattern(r"#|\S*[$#]\s")
+_TERSE_TAIL = LazyPattern(
     r"(?P<text>.*?)(?: \(rev (?P<rev>[0-9a-fA-F]{2})\))?"
     r"(?: \(prog-if (?P<pi>[0-9a-fA-F]{2})(?: \[[^\]]*\])?\))?\Z")
-_MACHINE_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|-([rp])([0-9a-fA-F]{2})|(\S+)')
-_VMM_LINE = re.compile(r"([A-Za-z][A-Za-z0-9]*):[ \t]*(.*)\Z")
+_MACHINE_TOKEN = LazyPattern(r'"((?:[^"\\]|\\.)*)"|-([rp])([0-9a-fA-F]{2})|(\S+)')
+_VMM_LINE = LazyPattern(r"([A-Za-z][A-Za-z0-9]*):[ \t]*(.*)\Z")
 _VMM_KEYS = frozenset({"Slot", "Device", "Class", "Vendor", "SVendor", "SDevice", "PhySlot", "Rev",
                        "ProgIf", "Driver", "Module", "NUMANode", "IOMMUGroup", "DTNode"})
-_PAIR_NUMERIC = re.compile(rf"({_HEX4}):({_HEX4})\Z")
-_PAIR_MIXED = re.compile(rf"(.*) \[({_HEX4}):({_HEX4})\]\Z")
-_PAIR_UNKNOWN_BOTH = re.compile(rf"Device ({_HEX4}):({_HEX4})\Z")
-_PAIR_UNKNOWN_DEVICE = re.compile(rf"(.+) Device ({_HEX4})\Z")
+_PAIR_NUMERIC = LazyPattern(rf"({_HEX4}):({_HEX4})\Z")
+_PAIR_MIXED = LazyPattern(rf"(.*) \[({_HEX4}):({_HEX4})\]\Z")
+_PAIR_UNKNOWN_BOTH = LazyPattern(rf"Device ({_HEX4}):({_HEX4})\Z")
+_PAIR_UNKNOWN_DEVICE = LazyPattern(rf"(.+) Device ({_HEX4})\Z")
 
 
 class LspciParseError(ParseError):

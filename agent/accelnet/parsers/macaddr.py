@@ -5,14 +5,14 @@ The same NIC is ``0011AAFFBB22`` in IMDS, ``00-11-AA-FF-BB-22`` in Azure CLI/por
 its IMDS entry only works after all of them are normalised to the sysfs form.
 """
 
-import re
 
 from accelnet.errors import ParseError
+from accelnet.parsers.lazypattern import LazyPattern
 
 __all__ = ["MacAddressError", "normalize_mac"]
 
-_BARE = re.compile(r"[0-9A-Fa-f]{12}\Z")
-_SEPARATED = re.compile(r"[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}\Z")
+_BARE = LazyPattern(r"[0-9A-Fa-f]{12}\Z")
+_SEPARATED = LazyPattern(r"[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}\Z")
 
 
 class MacAddressError(ParseError):

@@ -10,10 +10,10 @@ no assignment survives at all is refused.
 """
 
 import re
-from accelnet.records import dataclass, field
 from typing import Dict, Optional, Tuple
 
 from accelnet.errors import ParseError
+from accelnet.records import dataclass, field
 
 __all__ = ["OsReleaseError", "OsRelease", "parse_os_release"]
 

@@ -10,10 +10,10 @@ Sources: include/uapi/linux/netlink.h, rtnetlink.h, if_link.h.
 """
 
 import struct
-from accelnet.records import dataclass, field
 from typing import Dict, Iterator, Optional, Tuple
 
 from accelnet.errors import ParseError
+from accelnet.records import dataclass, field
 
 NLMSG_NOOP = 1
 NLMSG_ERROR = 2

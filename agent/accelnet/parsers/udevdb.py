@@ -25,10 +25,10 @@ only comes from hand-made text, where it is meant).  Text in which no entry is u
 is refused, because it is not a udev database.
 """
 
-from accelnet.records import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from accelnet.errors import ParseError
+from accelnet.records import dataclass, field
 
 __all__ = ["UdevDbError", "UdevRecord", "parse_udev_db"]
 

@@ -13,10 +13,10 @@ string the tool itself would refuse.
 """
 
 import re
-from accelnet.records import dataclass
 from typing import Optional
 
 from accelnet.errors import ParseError
+from accelnet.records import dataclass
 
 __all__ = [
     "VersionError",

@@ -12,11 +12,11 @@ import os
 import shutil
 import subprocess
 import time
-from accelnet.records import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from accelnet.provision.errors import (AzError, AzMissing, AzNotFound, AzNotLoggedIn,
                                        AzOutputError, AzTimeout, first_error_line)
+from accelnet.records import dataclass, field
 
 # Substrings of az's stderr that mean "try again later".
 TRANSIENT_MARKERS = (

@@ -5,7 +5,6 @@ ran before is started again and the tags removed: a run stopped halfway is finis
 same command, whose plan reads the tags back (only those checked to be its own).
 """
 
-from accelnet.records import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from accelnet.provision import journal as journals
@@ -14,6 +13,7 @@ from accelnet.provision.journal import Entry, Journal
 from accelnet.provision.plan import Plan, checked_entry, where
 from accelnet.provision.reader import Reader
 from accelnet.provision.state import RUNNING_STATES, Ref, VmStatus
+from accelnet.records import dataclass, field
 
 
 @dataclass

@@ -53,12 +53,12 @@ import datetime
 import hashlib
 import re
 import shlex
-from accelnet.records import dataclass
 from typing import List, Mapping, Optional, Sequence
 
 from accelnet.provision.errors import Refused
 from accelnet.provision.names import check_name, check_size_word
 from accelnet.provision.tags import update_args
+from accelnet.records import dataclass
 
 TAG = "accelnet-provision"
 START = "start again"  # the resource was running: start it when the job is done

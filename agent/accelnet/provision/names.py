@@ -13,11 +13,11 @@ comment line of a dry-run script. A value that starts with '-' is refused whatev
 
 import ipaddress
 import re
-from accelnet.records import dataclass
 from typing import Dict, Pattern
 
 from accelnet.diagnosis.sizes import SizeParseError, parse_size
 from accelnet.provision.errors import Refused
+from accelnet.records import dataclass
 
 
 @dataclass(frozen=True)

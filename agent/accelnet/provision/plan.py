@@ -17,7 +17,6 @@ writing and removing their tags): the set is down for about the time of one VM, 
 of them in a row.
 """
 
-from accelnet.records import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from accelnet.provision import intent as intents
@@ -27,6 +26,7 @@ from accelnet.provision.journal import Entry, Journal
 from accelnet.provision.reader import Reader
 from accelnet.provision.skus import SOURCE_AZURE, SizeDecision, decide
 from accelnet.provision.state import Ref
+from accelnet.records import dataclass, field
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
 """The plan of a new VM with AN: the article's sequence, skipping what already exists."""
 
-from accelnet.records import dataclass
 from typing import List, Optional
 
 from accelnet.provision.errors import Refused
 from accelnet.provision.plan import Options, Plan, check_size
 from accelnet.provision.reader import Reader
 from accelnet.provision.state import Ref
+from accelnet.records import dataclass
 
 
 @dataclass(frozen=True)

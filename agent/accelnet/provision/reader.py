@@ -7,7 +7,6 @@ after") of ``--output json``.
 """
 
 import concurrent.futures
-from accelnet.records import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 from accelnet.provision.azcli import AzCli
@@ -19,6 +18,7 @@ from accelnet.provision.state import (NicState, Ref, VmssState, VmState, VmStatu
                                       parse_account, parse_availability_set, parse_nic,
                                       parse_resize_options, parse_vm, parse_vm_status,
                                       parse_vmss, parse_vmss_latest, parse_vmss_power)
+from accelnet.records import dataclass, field
 
 
 def _where(ref: Ref) -> List[str]:

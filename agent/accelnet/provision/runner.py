@@ -11,7 +11,6 @@ journal tags (journal.py) on what the run stopped tell the next run to start it 
 """
 
 import concurrent.futures
-from accelnet.records import dataclass, field
 import time
 from typing import Callable, Dict, List, Sequence, TextIO
 
@@ -20,6 +19,7 @@ from accelnet.provision.azcli import AzCli
 from accelnet.provision.errors import AzOutputError, ProvisionError
 from accelnet.provision.plan import Plan, Poll, Step
 from accelnet.provision.script import shell_join
+from accelnet.records import dataclass, field
 
 DEFAULT_PARALLEL = 8  # az processes at once: each is a ~100 MB Python; ARM takes far more
 DONE, FAILED, NOT_RUN = "done", "failed", "not-run"

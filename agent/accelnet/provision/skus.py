@@ -19,11 +19,11 @@ reach az's argv, and reason codes, which reach the terminal, pass only in Azure'
 """
 
 import re
-from accelnet.records import dataclass, field
 from typing import Any, List, Mapping, Optional, Tuple
 
 from accelnet.diagnosis.sizes import evaluate_size
 from accelnet.provision.errors import AzOutputError
+from accelnet.records import dataclass, field
 
 CAPABILITY = "AcceleratedNetworkingEnabled"
 SOURCE_AZURE = "Azure's resource SKU list (az vm list-skus)"

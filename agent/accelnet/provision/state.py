@@ -6,10 +6,10 @@ ARM resource model that `az ... show` prints (camelCase: ``hardwareProfile.vmSiz
 """
 
 import re
-from accelnet.records import dataclass, field
 from typing import Any, List, Mapping, Optional, Tuple
 
 from accelnet.provision.errors import AzOutputError
+from accelnet.records import dataclass, field
 
 _ID_RE = re.compile(r"/resourceGroups/(?P<rg>[^/]+)/providers/[^/]+/[^/]+/(?P<name>[^/]+)$",
                     re.IGNORECASE)

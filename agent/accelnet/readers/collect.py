@@ -17,7 +17,6 @@ import re
 import stat
 import tarfile
 import tempfile
-from accelnet.records import dataclass
 from typing import Callable, Dict, List, Optional
 
 from accelnet import __version__
@@ -28,6 +27,7 @@ from accelnet.readers.host import CounterSample, Host, SampleState
 from accelnet.readers.options import Options
 from accelnet.readers.platform import read_dmi
 from accelnet.readers.tempdir import held_signals, temporary_directory, unlink_held
+from accelnet.records import dataclass
 
 #: Attributes that must not be read (side effects, binary blobs such as a bridge's forwarding
 #: table ``brforward``, slow or private). scripts/accelnet-collect skips the same list.

@@ -17,10 +17,10 @@ import errno
 import itertools
 import os
 import stat
-from accelnet.records import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from accelnet.compat import Protocol
+from accelnet.records import dataclass, field
 
 #: Largest file we read. sysfs attributes are at most a page; /proc/cpuinfo on a 416-vCPU
 #: M-series VM is about 600 KiB; anything bigger is not something we need.

@@ -13,11 +13,11 @@ why Azure images ship udev rules marking VFs unmanaged. Three sources say what w
   (``ADMIN_STATE=unmanaged`` or ``configured``...).
 """
 
-from accelnet.records import dataclass, field
 from typing import Dict, Optional
 
 from accelnet.errors import ParseError
 from accelnet.readers.host import Host
+from accelnet.records import dataclass, field
 
 #: NM_UNMANAGED: NetworkManager leaves the device alone. ID_NET_MANAGED_BY: systemd-networkd
 #: (v255+) leaves it to the named manager. AZURE_UNMANAGED_SRIOV: set by Azure's own rule

@@ -7,12 +7,12 @@ of the running kernel's ``modules.dep`` and ``modules.builtin`` (captures ``modu
 "missing".
 """
 
-from accelnet.records import dataclass
 from typing import Dict, Optional
 
 from accelnet.parsers.kmod import AN_MODULES, parse_modules_builtin, parse_modules_dep
 from accelnet.readers import capturenames
 from accelnet.readers.host import Host
+from accelnet.records import dataclass
 
 SYS_MODULE = "/sys/module"
 

@@ -7,11 +7,11 @@ VF names vary (``enP31819s1``, ``enP53091s1np0``, ``eth1``, ``eth8``), so a name
 what an interface is.
 """
 
-from accelnet.records import dataclass, field
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence
 
 from accelnet.readers.host import Host
 from accelnet.readers.pci import PciDevice
+from accelnet.records import dataclass, field
 
 if TYPE_CHECKING:
     from accelnet.readers.management import Management

@@ -1,10 +1,10 @@
 """What a reading of a host asks for: the same for a diagnosis (diagnosis/facts.py) and for a
 bundle (collect.py), so a live check and its bundle read the host alike."""
 
-from accelnet.records import dataclass
 from typing import Optional, Sequence
 
 from accelnet.readers.netdev import HV_NETVSC
+from accelnet.records import dataclass
 
 
 @dataclass

@@ -7,7 +7,6 @@ no tool. ``lspci`` output is used to name devices and, where a capture has no sy
 
 import json
 import os
-from accelnet.records import dataclass, field
 from functools import lru_cache
 from typing import Dict, List, Optional, Tuple
 
@@ -15,6 +14,7 @@ from accelnet.errors import ParseError
 from accelnet.parsers.numbers import decimal
 from accelnet.readers import capturenames
 from accelnet.readers.host import Host
+from accelnet.records import dataclass, field
 
 PCI_DEVICES = "/sys/bus/pci/devices"
 #: PCI class 0x0200, Ethernet controller. The same ConnectX VF ids also come as InfiniBand

@@ -6,10 +6,10 @@ else's address (or a black hole that costs a timeout), so a diagnostic must not 
 
 import io
 import time
-from accelnet.records import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
 from accelnet.readers.host import Host
+from accelnet.records import dataclass
 
 if TYPE_CHECKING:  # imported where IMDS is asked, not by importing this
     import socket

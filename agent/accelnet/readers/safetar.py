@@ -26,14 +26,14 @@ Everything wrong raises :class:`~accelnet.errors.SnapshotError` with one line sa
 import errno
 import io
 import os
-import re
 import stat
 import struct
 import zlib
-from accelnet.records import dataclass
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from accelnet.errors import SnapshotError
+from accelnet.parsers.lazypattern import LazyPattern
+from accelnet.records import dataclass
 
 BLOCK = 512
 #: A PAX record set (``x``/``g``) or a GNU long name/link (``L``/``K``); real ones hold a
@@ -57,7 +57,7 @@ _FD_CACHE = 256
 
 _COPY_CHUNK = 1 << 16
 #: A size in decimal: ASCII digits only (``isdigit`` takes any script's), at most 20.
-_DIGITS = re.compile(r"[0-9]{1,20}\Z")
+_DIGITS = LazyPattern(r"[0-9]{1,20}\Z")
 _ZERO_BLOCK = bytes(BLOCK)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _O_CLOEXEC
