@@ -12,7 +12,6 @@ import io
 import os
 import signal
 import stat
-import threading
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Sequence
 
@@ -20,12 +19,8 @@ from accelnet.errors import ParseError, SnapshotError, Terminated
 from accelnet.parsers.jsontext import load_json
 from accelnet.readers.capturenames import file_name, stats_sample
 from accelnet.readers.host import Captures, CounterSample, Host, RecordedCaptures, Sampler, SampleState
-from accelnet.readers.safetar import MAX_DATA_BYTES, MAX_MEMBERS, extract
-from accelnet.readers.tempdir import temporary_directory
 
 SNAPSHOT_FORMAT = 1
-MAX_ARCHIVE_BYTES = MAX_DATA_BYTES
-MAX_ARCHIVE_MEMBERS = MAX_MEMBERS
 DEFAULT_SAMPLE_INTERVAL = 2.0
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
@@ -38,6 +33,8 @@ def _raise_terminated(signum: int, frame: object) -> None:
 def _sigterm_unwinds() -> Iterator[None]:
     """Turn SIGTERM into :class:`Terminated` while we own a temporary directory, unless the
     program has a SIGTERM handler of its own (the agent stops through its own path)."""
+    import threading  # only an archive gets here; a directory's check never starts a thread
+
     if threading.current_thread() is not threading.main_thread() or \
             signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         yield
@@ -64,6 +61,11 @@ def open_snapshot(path: str) -> Iterator[Host]:
     if not stat.S_ISREG(st.st_mode):
         raise SnapshotError(f"snapshot {path!r} is neither a directory nor a regular file "
                             "(a device, FIFO or socket is never read)")
+    # Only an archive needs the tar reader and a temporary tree: a directory is read in place,
+    # and the one-shot check does not pay for importing them.
+    from accelnet.readers.safetar import extract
+    from accelnet.readers.tempdir import temporary_directory
+
     handle = _open_regular(path)
     with _sigterm_unwinds(), temporary_directory("accelnet-snapshot-") as workdir:
         try:
