@@ -15,8 +15,10 @@ The baseline is that venv's ``bin/python -c pass`` — never a version manager's
 flatter the ratio. Without --venv, the venv of the interpreter running this script.
 
 Printed per venv: medians of wall time and of CPU time (user + system of the child); the CPU
-ratio is the steadier one on a loaded machine. Target: ratio <= 4. Two more rows, for scale: the
-stdlib imports the check cannot do without, with and without dataclasses.
+ratio is the steadier one on a loaded machine. Target: ratio <= 4, on the largest host
+(--fixture, 8 NICs). Rows for scale: the same check on a one-NIC host (--small-fixture), the
+imports of a snapshot diagnosis without the diagnosis, and the stdlib modules the check cannot
+do without; the differences say what is start-up, what is per-NIC work, and what is ours.
 """
 
 import argparse
@@ -40,6 +42,9 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 TARGET = 4.0
 FLOOR = "argparse, json, re, typing"
+#: What a snapshot diagnosis imports, without diagnosing anything.
+OURS = ("accelnet.cli.check, accelnet.readers.snapshot, accelnet.diagnosis.facts, "
+        "accelnet.diagnosis.checks, accelnet.diagnosis.report")
 
 LAUNCHER = """#!{python}
 import sys
@@ -80,10 +85,11 @@ def launcher(python: str, where: str) -> str:
     return path
 
 
-def measure(venv: str, fixture: str, runs: int) -> float:
+def measure(venv: str, fixture: str, small: str, runs: int) -> float:
     """Print and return the CPU ratio of the wheel-style launcher to ``python -c pass``."""
     python = os.path.join(venv, "bin", "python")
     args = ["--snapshot", fixture, "--json", "--sample-seconds", "0"]
+    small_args = ["--snapshot", small, "--json", "--sample-seconds", "0"]
     installed = os.path.join(venv, "bin", "accelnet-check")
     compile_package(python)
     with tempfile.TemporaryDirectory(prefix="accelnet-bench-") as where:
@@ -94,10 +100,10 @@ def measure(venv: str, fixture: str, runs: int) -> float:
                     ("accelnet-check --snapshot", [script] + args)]
         if editable:
             commands.append(("  (venv's own launcher)", [installed] + args))
-        # What the check cannot start without, for scale: the stdlib its modules import, with
-        # and without dataclasses (which imports inspect, and compiles each class's methods).
+        # For scale: a one-NIC host, our imports alone, and the stdlib the check cannot do without.
+        commands.append(("  (one-NIC host: %s)" % os.path.basename(small), [script] + small_args))
+        commands.append(("  (imports of a diagnosis, no diagnosis)", [python, "-c", "import " + OURS]))
         commands.append(("  (import %s)" % FLOOR, [python, "-c", "import " + FLOOR]))
-        commands.append(("  (... and dataclasses)", [python, "-c", "import dataclasses, " + FLOOR]))
         for _, argv in commands:
             timed(argv)  # warm the page cache
         walls: List[List[float]] = [[] for _ in commands]
@@ -111,7 +117,7 @@ def measure(venv: str, fixture: str, runs: int) -> float:
     print("Python %s (%s), %d runs each, medians" % (version(python), venv, runs))
     for (name, _), wall_runs, cpu_runs in zip(commands, walls, cpus):
         wall, cpu = statistics.median(wall_runs), statistics.median(cpu_runs)
-        print("  %-40s wall %7.1f ms %5.1fx   CPU %7.1f ms %5.1fx" % (
+        print("  %-44s wall %7.1f ms %5.1fx   CPU %7.1f ms %5.1fx" % (
             name, wall * 1000, wall / base_wall, cpu * 1000, cpu / base_cpu))
     ratio = statistics.median(cpus[1]) / base_cpu
     print("  cold-start ratio: %.1fx CPU, %.1fx wall  (target <= %gx)" % (
@@ -123,17 +129,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--fixture", default="ubuntu2004-cx3-8nics")
+    parser.add_argument("--small-fixture", default="ubuntu2204-mana-healthy")
     parser.add_argument("--venv", action="append", default=[],
                         help="a venv with accelnet installed (repeat for several interpreters)")
     args = parser.parse_args()
     fixture = os.path.join(REPO, "fixtures", "hosts", args.fixture)
+    small = os.path.join(REPO, "fixtures", "hosts", args.small_fixture)
     venvs = args.venv or [sys.prefix]
     for venv in venvs:
         if not os.path.exists(os.path.join(venv, "bin", "accelnet-check")):
             print("%s: no bin/accelnet-check (pip install . into it first)" % venv, file=sys.stderr)
             return 2
     for venv in venvs:
-        measure(venv, fixture, args.runs)
+        measure(venv, fixture, small, args.runs)
     return 0
 
 
