@@ -123,6 +123,7 @@ def _validated(args: argparse.Namespace) -> List[str]:
 def run(argv: Optional[Sequence[str]], out: TextIO, err: TextIO, cli: Any = None) -> int:
     """The command. ``cli``: the AzCli to use (tests pass one with their spawn); default
     make_cli() (ACCELNET_AZ_* environment values)."""
+    from accelnet.diagnosis.status import UNKNOWN
     from accelnet.provision.errors import ProvisionError
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -131,7 +132,7 @@ def run(argv: Optional[Sequence[str]], out: TextIO, err: TextIO, cli: Any = None
     def refuse(message: str) -> int:
         err.write(f"accelnet-fleet: {message}\n")
         if as_json:
-            out.write(json.dumps({"schema": 1, "read_only": True, "status": "unknown",
+            out.write(json.dumps({"schema": 1, "read_only": True, "status": UNKNOWN,
                                   "exit_status": EXIT_UNKNOWN, "error": message, "vms": []}, indent=2) + "\n")
         return EXIT_UNKNOWN
 

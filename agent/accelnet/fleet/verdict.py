@@ -13,7 +13,7 @@ from accelnet.records import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from accelnet.diagnosis.facts import Options, parse_rfc3339
-from accelnet.diagnosis.status import CRITICAL, OK, RANK, SKIPPED, UNKNOWN, WARNING
+from accelnet.diagnosis.status import CRITICAL, OK, SKIPPED, UNKNOWN, WARNING, worst_status
 from accelnet.fleet.answer import AnswerError
 from accelnet.fleet.minibundle import Entry, write
 
@@ -148,7 +148,9 @@ def from_report(report: Any, via: str) -> Verdict:
     if status == OK or not bad:
         cause = "Accelerated Networking works" if status == OK else general_cause("", summary, names)
     else:
-        worst = max(bad, key=lambda f: (RANK[f.status], -findings.index(f)))
+        # The first finding of the status that decides, decided as a check decides its parts.
+        deciding = worst_status(f.status for f in bad)
+        worst = next(f for f in bad if f.status == deciding)
         cause = general_cause(worst.check, worst.summary, names)
     return Verdict(
         status=str(status), summary=summary, cause=cause, via=via,
