@@ -10,7 +10,7 @@ from accelnet.diagnosis.source import SOURCE_OK
 from accelnet.parsers.driverlog import parse_driver_failures
 from accelnet.parsers.kernellog import parse_kernel_log
 from accelnet.parsers.osrelease import parse_os_release
-from accelnet.readers.host import CounterSample
+from accelnet.readers.host import CounterSample, SampleState
 from accelnet.readers.modules import ModuleState
 from accelnet.readers.netdev import NetInterface, pair_interfaces
 from accelnet.readers.pci import HvPciBridge, PciDevice, known_vf
@@ -297,3 +297,67 @@ def test_datapath_names_the_remedy_of_a_vf_driver_drop():
     datapath = finding(facts, "datapath.vf")
     assert datapath.status == "critical"
     assert datapath.remedy.startswith("enP1s1's driver dropped packets it had accepted: see which counter grows")
+
+
+def _enslaved_cx5_facts():
+    return facts_for([syn(), NetInterface(name="enP1s1", mac=MACS["eth0"], driver="mlx5_core", bus="pci",
+                                          device="0001:00:02.0", master="eth0", flags=0x1803, operstate="up",
+                                          ifindex=3)],
+                     pci=[cx5("0001:00:02.0", "mlx5_core", ("enP1s1",))])
+
+
+def test_samples_without_times_are_judged_over_the_recorded_interval():
+    """A bundle's samples may carry no monotonic time: the interval it recorded stands in."""
+    facts = _enslaved_cx5_facts()
+    facts.samples = {"eth0": [CounterSample(stats(tx=1000, rx=1000)), CounterSample(stats(tx=5000, rx=5000, tx_dropped=40))]}
+    facts.sample_interval = 2.0
+    datapath = finding(facts, "datapath.vf")
+    assert datapath.status == "warning" and "(vf_tx_dropped: 20.0/s)" in datapath.summary
+    (row,) = datapath.evidence["interfaces"]
+    assert [(d["counter"], d["seconds"]) for d in row["drops"]] == [("netvsc_tx", 2.0)]
+
+
+def test_a_vf_sampled_once_is_not_judged_and_not_shown():
+    """The VF's own counters count only from two samples: one sample is no growth, and its
+    counters appear in no verdict and no evidence."""
+    facts = _enslaved_cx5_facts()
+    facts.samples = {"eth0": [CounterSample(stats(tx=1000, rx=1000), monotonic=1.0),
+                              CounterSample(stats(tx=5000, rx=5000, tx_dropped=40), monotonic=3.0)]}
+    facts.vf_samples = {"enP1s1": [CounterSample({"rx_out_of_buffer": 400, "tx_queue_dropped": 9})]}
+    datapath = finding(facts, "datapath.vf")
+    (row,) = datapath.evidence["interfaces"]
+    assert [d["counter"] for d in row["drops"]] == ["netvsc_tx"]
+    assert datapath.status == "warning" and "enP1s1 dropped" not in datapath.summary
+
+
+def test_an_unreadable_sample_says_what_could_not_be_read():
+    facts = _enslaved_cx5_facts()
+    facts.samples = {"eth0": [CounterSample(None, SampleState.UNPARSABLE, "line 3: value of 'vf_rx_bytes' is not a counter")]}
+    datapath = finding(facts, "datapath.vf")
+    assert datapath.status == "unknown"
+    assert "eth0: counters unparsable (line 3: value of 'vf_rx_bytes' is not a counter)" in datapath.summary
+    facts.samples = {"eth0": [CounterSample(None, SampleState.GONE, "ignored for this state")]}
+    assert "eth0: counters gone" in finding(facts, "datapath.vf").summary
+    assert "ignored" not in finding(facts, "datapath.vf").summary
+
+
+def test_an_offer_waiting_for_one_nic_is_not_shared_with_a_nic_that_has_its_vf():
+    """One VMBus PCI device put no VF on the bus, eth0 has no VF and eth1 has one: the device is
+    eth0's offer (the NICs counted are those without a VF), not a reason to enable AN, whether
+    or not the PCI device of eth1's VF could be read."""
+    eth1_vf = NetInterface(name="enP2s1", mac=MACS["eth1"], driver="mlx5_core", bus="pci", device="0002:00:02.0",
+                           master="eth1", flags=0x1803, operstate="up", ifindex=4)
+    for pci in ([cx5("0002:00:02.0", "mlx5_core", ("enP2s1",))], []):
+        facts = facts_for([syn("eth0"), syn("eth1"), eth1_vf], pci=pci, bridges=[HvPciBridge(BRIDGE, None)])
+        datapath = finding(facts, "datapath.vf")
+        assert "eth0: traffic on the synthetic path: the host offers a VF the guest cannot take" in datapath.summary
+        assert not any(word in (datapath.remedy or "") for word in ENABLE_AN)
+
+
+def test_of_two_vfs_without_an_interface_the_one_named_gets_the_remedy():
+    mods = modules(mlx4_core=(False, False, None),
+                   mlx5_core=(True, False, "kernel/drivers/net/ethernet/mellanox/mlx5/core/mlx5_core.ko"))
+    facts = facts_for([syn()], pci=[cx3(driver=None), cx5(driver=None)], mods=mods)
+    datapath = finding(facts, "datapath.vf")
+    assert "the VF 0001:00:02.0 has no network interface" in datapath.summary
+    assert "modprobe mlx4_en" in datapath.remedy and "5f12:00:02.0" not in datapath.remedy
