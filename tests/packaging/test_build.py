@@ -5,9 +5,10 @@ ACCELNET_TEST_PACKAGES=1, as root. This is issue 6's "done when": build both pac
 `apt-get install ./packaging/out/accelnet_*.deb`, `accelnet-check --version`,
 `systemd-analyze verify` on the installed unit, and a clean remove and purge. Issue 12.9: the
 .deb starts the service on install as Debian's prometheus-node-exporter does (its maintainer
-scripts are compared, and run where systemd is faked). Issue 11.4: the packages carry the
-dataclasses backport for Python 3.6 and install accelnet-collect as /usr/bin/accelnet-collect
-once scripts/accelnet-collect is in the tree. Both install the textfile timer and its --once
+scripts are compared, and run where systemd is faked). Issue 11.4: the packages install
+accelnet-collect as /usr/bin/accelnet-collect once scripts/accelnet-collect is in the tree, and
+their commands run on a bare Python 3.6 (the package needs no dataclasses backport, and the
+packages carry none). Both install the textfile timer and its --once
 service (accelnet-agent-textfile.*) without enabling or starting them.
 """
 
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, Iterable, List
 
 import pytest
 
@@ -36,7 +37,6 @@ SYSTEM_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "DEBIA
 DEB_DEPENDS = {"python3", "python3-bcrypt", "python3-prometheus-client",
                "python3-pyudev", "python3-yaml"}
 COLLECT = REPO_ROOT / "scripts" / "accelnet-collect"
-PY36_DIR = "/usr/lib/accelnet/py36"
 TEXTFILE_UNITS = ("accelnet-agent-textfile.service", "accelnet-agent-textfile.timer")
 NODE_EXPORTER_SCRIPTS = Path("/var/lib/dpkg/info")
 # Wait for dpkg's lock rather than fail when another apt-get runs on the machine.
@@ -62,6 +62,12 @@ def _package_files() -> List[str]:
     top = REPO_ROOT / "agent"
     files = [p for p in (top / "accelnet").rglob("*") if p.suffix in (".py", ".json") and "__pycache__" not in p.parts]
     return sorted(str(p.relative_to(top)) for p in files)
+
+
+def _assert_no_backport(paths: Iterable[str]) -> None:
+    """No dataclasses module, nor the py36 directory and .pth that once put one on sys.path."""
+    carried = [p for p in paths if p.endswith(("/dataclasses.py", ".pth")) or "/py36" in p]
+    assert carried == []
 
 
 def _run(args: List[str], **kwargs) -> subprocess.CompletedProcess:
@@ -124,9 +130,7 @@ def test_deb_contents(deb: Path) -> None:
     for unit in TEXTFILE_UNITS:
         assert "/lib/systemd/system/" + unit in paths, unit
     assert "/usr/share/man/man1/accelnet-collect.1.gz" in paths
-    # Python 3.6 (Ubuntu 18.04): the dataclasses backport, on sys.path only there.
-    assert PY36_DIR + "/dataclasses.py" in paths
-    assert "/usr/lib/python3/dist-packages/accelnet-py36.pth" in paths
+    _assert_no_backport(paths)
     modes = {line.split()[5].lstrip("."): line.split()[0] for line in listing.splitlines()}
     if COLLECT.is_file():
         assert modes.get("/usr/bin/accelnet-collect") == "-rwxr-xr-x"
@@ -325,10 +329,6 @@ def test_install_check_verify_remove_purge(installed: Path) -> None:
     assert _version() in version.stdout + version.stderr
     where = _run(["/usr/bin/python3", "-c", "import accelnet; print(accelnet.__file__)"], env=SYSTEM_ENV, cwd="/")
     assert where.stdout.startswith("/usr/lib/python3/dist-packages/accelnet/"), where.stdout + where.stderr
-    # The backport stays off a Python that has dataclasses (the .pth acts on 3.6 only).
-    path = _run(["/usr/bin/python3", "-c", "import sys, dataclasses; print(%r in sys.path, dataclasses.__file__)" % PY36_DIR],
-                env=SYSTEM_ENV, cwd="/")
-    assert path.stdout.split()[0] == "False" and not path.stdout.split()[1].startswith(PY36_DIR), path.stdout
 
     files = _run(["dpkg", "-L", "accelnet"], env=SYSTEM_ENV).stdout.split()
     unit = next(p for p in files if p.endswith("/system/accelnet-agent.service"))
@@ -372,7 +372,8 @@ def test_rpm_metadata_and_scriptlets(rpm: Path) -> None:
     assert "python(abi) >= 3.6" in requires
     assert not {r for r in requires if "psutil" in r or "pyroute2" in r or "dataclasses" in r}
     provides = _run(["rpm", "-qp", "--provides", str(rpm)]).stdout.split("\n")
-    assert "bundled(python3dist(dataclasses)) = 0.8" in provides
+    assert not [p for p in provides if p.startswith("bundled(")], provides
+    assert _run(["rpm", "-qp", "--queryformat", "%{LICENSE}", str(rpm)]).stdout == "MIT"
     files = set(_run(["rpm", "-qp", "--list", str(rpm)]).stdout.split())
     assert "/usr/lib/systemd/system/accelnet-agent.service" in files
     for unit in TEXTFILE_UNITS:
@@ -383,7 +384,7 @@ def test_rpm_metadata_and_scriptlets(rpm: Path) -> None:
     assert "/usr/lib/accelnet/accelnet/__init__.py" in files
     missing = [f for f in _package_files() if "/usr/lib/accelnet/" + f not in files]
     assert not missing, missing
-    assert PY36_DIR + "/dataclasses.py" in files
+    _assert_no_backport(files)
     if COLLECT.is_file():
         assert "/usr/bin/accelnet-collect" in files
     else:
@@ -413,8 +414,7 @@ def _local_wrapper(root: Path, command: str, where: Path) -> Path:
     text = (root / "usr" / "bin" / command).read_text()
     local = where / command
     lib = root / "usr" / "lib" / "accelnet"
-    local.write_text(text.replace('"/usr/lib/accelnet/py36"', repr(str(lib / "py36")))
-                     .replace('"/usr/lib/accelnet"', repr(str(lib))))
+    local.write_text(text.replace('"/usr/lib/accelnet"', repr(str(lib))))
     return local
 
 
@@ -427,7 +427,7 @@ def test_rpm_commands_run(rpm: Path, tmp_path: Path) -> None:
         text = (root / "usr" / "bin" / command).read_text()
         assert text.startswith("#!/usr/bin/python3 -I\n"), command
         assert "from %s import" % module in text
-        assert 'if sys.version_info < (3, 7):\n    sys.path.append("%s")' % PY36_DIR in text
+        assert "version_info" not in text and "py36" not in text, command
         local = _local_wrapper(root, command, tmp_path)
         args = ["--version"] if command == "accelnet-check" else ["--help"]
         result = _run([sys.executable, "-I", str(local), *args], cwd=str(tmp_path))
@@ -448,15 +448,43 @@ def _python36() -> str:
     return found
 
 
-def test_rpm_check_runs_on_a_bare_python36(rpm: Path, tmp_path: Path) -> None:
-    """EL 8 and SLES 15: python3 is 3.6 without dataclasses. The rpm's accelnet-check, with
-    the bundled backport and nothing but the standard library, diagnoses a fixture host."""
+def _bare_python36() -> str:
+    """A Python 3.6 with the standard library only, as python3 is on Ubuntu 18.04, EL 8 and
+    SLES 15 before any python3-* package: no dataclasses module to fall back on."""
     python36 = _python36()
     bare = _run([python36, "-I", "-c", "import dataclasses"])
     require(bare.returncode != 0, "this Python 3.6 has dataclasses installed: not a bare one")
-    root = _extract_rpm(rpm, tmp_path)
-    local = _local_wrapper(root, "accelnet-check", tmp_path)
-    fixture = REPO_ROOT / "fixtures" / "hosts" / "ubuntu2204-cx5-2nics"
-    result = _run([python36, "-I", str(local), "--snapshot", str(fixture), "--json"], cwd=str(tmp_path))
+    return python36
+
+
+FIXTURE = REPO_ROOT / "fixtures" / "hosts" / "ubuntu2204-cx5-2nics"
+
+
+def _assert_diagnosed(result: subprocess.CompletedProcess) -> None:
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert json.loads(result.stdout)["status"] == "ok"
+
+
+def test_rpm_check_runs_on_a_bare_python36(rpm: Path, tmp_path: Path) -> None:
+    """EL 8 and SLES 15: python3 is 3.6 without dataclasses. The rpm's accelnet-check, with
+    nothing but the standard library, diagnoses a fixture host."""
+    python36 = _bare_python36()
+    root = _extract_rpm(rpm, tmp_path)
+    local = _local_wrapper(root, "accelnet-check", tmp_path)
+    _assert_diagnosed(_run([python36, "-I", str(local), "--snapshot", str(FIXTURE), "--json"], cwd=str(tmp_path)))
+
+
+def test_deb_check_runs_on_a_bare_python36(deb: Path, tmp_path: Path) -> None:
+    """Ubuntu 18.04: python3 is 3.6 without dataclasses. The deb's /usr/bin/accelnet-check,
+    its package directory in place of /usr/lib/python3/dist-packages (where Debian's python3
+    looks), diagnoses a fixture host with nothing but the standard library."""
+    python36 = _bare_python36()
+    root = tmp_path / "root"
+    assert _run(["dpkg-deb", "-x", str(deb), str(root)]).returncode == 0
+    dist_packages = root / "usr" / "lib" / "python3" / "dist-packages"
+    script = root / "usr" / "bin" / "accelnet-check"
+    assert script.read_text().startswith("#!/usr/bin/python3")
+    launch = "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); del sys.argv[0]; runpy.run_path(sys.argv[0], run_name='__main__')"
+    result = _run([python36, "-I", "-c", launch, str(dist_packages), str(script), "--snapshot", str(FIXTURE), "--json"],
+                  cwd=str(tmp_path))
+    _assert_diagnosed(result)

@@ -3,9 +3,10 @@ the distributions they serve (issue 11.4): Debian 10+/Ubuntu 18.04+ for the deb;
 (python3dist names) and SLES 15 (python3-* names) for the one rpm spec. Fast: reads the
 control file, and the spec through rpmspec for each distribution; no build."""
 
-import hashlib
+import ast
 import re
 import subprocess
+from pathlib import Path
 from typing import Dict, List, Tuple
 
 import pytest
@@ -14,7 +15,6 @@ from packaging_helpers import REPO_ROOT, require_tool
 
 CONTROL = REPO_ROOT / "packaging" / "debian" / "control"
 SPEC = REPO_ROOT / "packaging" / "rpm" / "accelnet.spec"
-VENDOR = REPO_ROOT / "packaging" / "vendor" / "dataclasses"
 # setup.cfg's distribution name -> (Debian, EL python3dist, SUSE) package names.
 NAMES = {
     "prometheus-client": ("python3-prometheus-client", "python3dist(prometheus-client)", "python3-prometheus_client"),
@@ -22,11 +22,7 @@ NAMES = {
     "pyyaml": ("python3-yaml", "python3dist(pyyaml)", "python3-PyYAML"),
     "bcrypt": ("python3-bcrypt", "python3dist(bcrypt)", "python3-bcrypt"),
 }
-# Declared by setup.cfg but not runtime dependencies of the packages: the backport is carried
-# (packaging/vendor/dataclasses) for the Python 3.6 targets.
-VENDORED = {"dataclasses": "0.8"}
 NOT_RUNTIME = {"psutil", "pyroute2"}
-DATACLASSES_SHA256 = "4c1b7676ee2a931c57759e68956173c07a629b6721e23ee42898b6552feaa19c"
 
 
 def _setup_requires() -> Tuple[str, Dict[str, str]]:
@@ -58,7 +54,7 @@ def _rpmspec_requires(*defines: str) -> List[str]:
 
 def test_every_setup_requirement_has_package_names() -> None:
     _, requires = _setup_requires()
-    assert set(requires) - set(VENDORED) <= set(NAMES), sorted(set(requires) - set(VENDORED) - set(NAMES))
+    assert set(requires) <= set(NAMES), sorted(set(requires) - set(NAMES))
     assert not NOT_RUNTIME & set(requires), "psutil and pyroute2 are test oracles, not runtime dependencies"
 
 
@@ -70,8 +66,6 @@ def test_deb_depends_are_setup_cfg_under_debian_names() -> None:
     entries = {re.match(r"([\w.+-]+)", e).group(1): e for e in fields}
     assert entries["python3"] == "python3 (>= %s)" % python
     for name, bound in requires.items():
-        if name in VENDORED:
-            continue
         deb = NAMES[name][0]
         assert entries.get(deb) == "%s (>= %s)" % (deb, bound), (name, entries.get(deb))
     for oracle in NOT_RUNTIME:
@@ -88,21 +82,38 @@ def test_rpm_requires_for_each_distribution(distribution: str, defines: List[str
     lines = _rpmspec_requires(*defines)
     assert "python(abi) >= %s" % python in lines, (distribution, lines)
     for name, bound in requires.items():
-        if name in VENDORED:
-            continue
         assert "%s >= %s" % (NAMES[name][column], bound) in lines, (distribution, name, lines)
     assert not any(oracle in line for line in lines for oracle in NOT_RUNTIME)
 
 
-def test_rpm_declares_the_bundled_backport() -> None:
+def _imported_modules(path: Path) -> List[str]:
+    """Top-level names of the modules PATH imports, wherever in it (functions included)."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names += [alias.name.split(".")[0] for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module.split(".")[0])
+    return names
+
+
+def test_the_package_never_imports_dataclasses() -> None:
+    """Why the packages carry no dataclasses backport for Python 3.6 (Ubuntu 18.04, EL 8,
+    SLES 15): no module of the package imports it (accelnet.records stands in for it)."""
+    modules = sorted((REPO_ROOT / "agent" / "accelnet").rglob("*.py"))
+    assert len(modules) > 50, modules
+    importers = [str(m.relative_to(REPO_ROOT)) for m in modules if "dataclasses" in _imported_modules(m)]
+    assert importers == []
+
+
+def test_nothing_is_bundled() -> None:
+    """The packages are accelnet's own MIT code and nothing else: no bundled() Provides, no
+    second license in the spec or in debian/copyright, no vendored tree."""
     spec = SPEC.read_text(encoding="utf-8")
-    assert "Provides:       bundled(python3dist(dataclasses)) = %s" % VENDORED["dataclasses"] in spec
-    assert re.search(r"^License:\s+MIT AND Apache-2\.0$", spec, re.M)
-
-
-def test_vendored_backport_is_the_released_file() -> None:
-    digest = hashlib.sha256((VENDOR / "dataclasses.py").read_bytes()).hexdigest()
-    assert digest == DATACLASSES_SHA256
-    assert (VENDOR / "LICENSE.txt").read_text(encoding="utf-8").lstrip().startswith("Apache License")
-    assert DATACLASSES_SHA256 in (VENDOR / "README.md").read_text(encoding="utf-8")
-    assert "Files: packaging/vendor/dataclasses/*" in (REPO_ROOT / "packaging" / "debian" / "copyright").read_text()
+    assert "bundled(" not in spec
+    assert re.search(r"^License:\s+MIT$", spec, re.M)
+    assert (REPO_ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
+    copyright_text = (REPO_ROOT / "packaging" / "debian" / "copyright").read_text(encoding="utf-8")
+    assert re.findall(r"^Files: .*$", copyright_text, re.M) == ["Files: *"]
+    assert re.findall(r"^License: .*$", copyright_text, re.M) == ["License: MIT", "License: MIT"]
+    assert not (REPO_ROOT / "packaging" / "vendor").exists()
