@@ -187,3 +187,168 @@ def test_no_dataclasses_module_is_needed() -> None:
                          check=True).stdout
     assert out.strip() == "[]"
     assert records.__all__ == ["FrozenInstanceError", "dataclass", "field", "replace"]
+
+
+# -- what dataclasses does that a record silently did differently (attack21b) -----------------
+
+def _both(build):
+    """``build(module)`` made with the records and, where there is one, with dataclasses."""
+    return [build(module) for module in (records, stdlib) if module is not None]
+
+
+def test_a_field_declared_again_keeps_its_place() -> None:
+    """A subclass that gives an inherited field a new default binds positional arguments as
+    dataclasses does: the field stays where the base declared it."""
+    def build(module):
+        @module.dataclass
+        class Base:
+            x: int
+            y: int = 2
+
+        @module.dataclass
+        class Child(Base):
+            x: int = 5
+            z: int = 3
+
+        return repr(Child(7)).split("(", 1)[1]
+
+    assert set(_both(build)) == {"x=7, y=2, z=3)"}
+
+
+def test_a_default_inherited_from_a_base_class_is_the_default() -> None:
+    def build(module):
+        @module.dataclass
+        class Base:
+            x: int = 1
+
+        @module.dataclass
+        class Child(Base):
+            x: int  # type: ignore[misc]
+
+        class Plain:
+            y = 7
+
+        @module.dataclass
+        class FromPlain(Plain):
+            y: int
+
+        return Child().x, FromPlain().y
+
+    assert set(_both(build)) == {(1, 7)}
+
+
+def test_a_record_that_contains_itself_has_a_repr() -> None:
+    def build(module):
+        @module.dataclass
+        class Node:
+            nxt: Optional[object] = None
+
+        node = Node()
+        node.nxt = Node(node)
+        return repr(node).split("(", 1)[1]
+
+    modules = [records] + ([stdlib] if stdlib is not None and sys.version_info >= (3, 7) else [])  # not the backport's
+    assert {build(module) for module in modules} == {
+        "nxt=test_a_record_that_contains_itself_has_a_repr.<locals>.build.<locals>.Node(nxt=...))"}
+
+
+@pytest.mark.parametrize("base_frozen", [True, False])
+def test_frozen_and_mutable_records_do_not_inherit_from_each_other(base_frozen: bool) -> None:
+    for module in (records, stdlib):
+        if module is None:
+            continue
+
+        @module.dataclass(frozen=base_frozen)
+        class Base:
+            a: int
+
+        with pytest.raises(TypeError, match="cannot inherit"):
+            @module.dataclass(frozen=not base_frozen)
+            class Child(Base):
+                b: int
+
+
+def test_an_explicit_hash_none_leaves_a_frozen_record_unhashable() -> None:
+    def build(module):
+        @module.dataclass(frozen=True)
+        class Secret:
+            a: int
+            __hash__ = None  # type: ignore[assignment]
+
+        @module.dataclass(frozen=True)
+        class OwnEq:
+            a: int
+
+            def __eq__(self, other: object) -> bool:
+                return True
+
+        return Secret.__hash__ is None, hash(OwnEq(1)) == hash(OwnEq(1))
+
+    assert set(_both(build)) == {(True, True)}
+
+
+def test_an_unhashable_default_is_refused() -> None:
+    """A bytearray (any instance of a class that cannot hash) would be one object shared by
+    every record, as a list would: refused as Python 3.11's dataclasses refuse it."""
+    with pytest.raises(ValueError, match="mutable default"):
+        @dataclass
+        class Buffer:
+            data: bytearray = bytearray()
+
+
+def test_a_mutable_record_is_set_through_its_own_setattr() -> None:
+    def build(module):
+        seen = []
+
+        @module.dataclass
+        class Watched:
+            a: int
+            b: int = 2
+
+            def __setattr__(self, name: str, value: object) -> None:
+                seen.append(name)
+                object.__setattr__(self, name, value)
+
+        Watched(1)
+        return tuple(seen)
+
+    assert set(_both(build)) == {("a", "b")}
+
+
+def test_defaults_are_made_in_declaration_order() -> None:
+    def build(module):
+        made = []
+
+        def factory(name: str):
+            return lambda: made.append(name) or name
+
+        @module.dataclass
+        class Ordered:
+            a: str = module.field(default_factory=factory("a"))
+            b: str = module.field(init=False, default_factory=factory("b"))
+            c: str = module.field(default_factory=factory("c"))
+
+        Ordered()
+        return tuple(made)
+
+    assert set(_both(build)) == {("a", "b", "c")}
+
+
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="annotations are in the class's __dict__ before 3.10")
+def test_fields_are_found_where_python_keeps_them() -> None:
+    """Python 3.14 evaluates a class's annotations lazily (PEP 649/749): they are no longer in
+    the class's ``__dict__``, only behind ``cls.__annotations__``. Records read them as Python
+    documents since 3.10, so a record is not left without fields there. Simulated: a metaclass
+    serves the annotations the way 3.14's ``type`` does, and the class dict has none."""
+    class LazyAnnotations(type):
+        @property
+        def __annotations__(cls) -> Dict[str, Any]:
+            return {"name": str, "mtu": int}
+
+    class Nic(metaclass=LazyAnnotations):
+        mtu = 1500
+
+    assert "__annotations__" not in Nic.__dict__
+    nic = dataclass(Nic)("eth0")
+    assert (nic.name, nic.mtu) == ("eth0", 1500)
+    assert repr(nic).endswith("Nic(name='eth0', mtu=1500)")

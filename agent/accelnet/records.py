@@ -16,7 +16,8 @@ Not supported, because nothing here needs them (and a use fails loudly, not sile
 """
 
 import sys
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, Optional, Tuple, Type, TypeVar, overload
+from _thread import get_ident
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, Optional, Set, Tuple, Type, TypeVar, overload
 
 if TYPE_CHECKING:
     from typing_extensions import dataclass_transform
@@ -39,6 +40,8 @@ class _Missing:
 
 
 MISSING = _Missing()
+#: (record id, thread) pairs whose repr is being written: a record inside itself prints "...".
+_repr_running = set()  # type: Set[Tuple[int, int]]
 
 
 class Field:
@@ -100,20 +103,30 @@ def _pseudo_field(annotation: object) -> bool:
     return type(annotation).__name__ == "InitVar"
 
 
+def _own_annotations(cls: type) -> Dict[str, object]:
+    """The annotations the class itself declares. From Python 3.10 through ``cls.__annotations__``
+    (never a base's there): Python 3.14 evaluates them lazily and keeps none in the class's
+    ``__dict__`` (PEP 649/749), where a record would find no field at all."""
+    if sys.version_info >= (3, 10):
+        return cls.__annotations__
+    return cls.__dict__.get("__annotations__", {})
+
+
 def _fields_of(cls: type) -> Tuple[Field, ...]:
-    """The class's fields in declaration order, those of record base classes first."""
+    """The class's fields in declaration order, those of record base classes first (a field
+    declared again keeps its place, as with dataclasses)."""
     found = {}  # type: Dict[str, Field]
     for base in reversed(cls.__mro__[1:]):
         for inherited in getattr(base, "__record_fields__", ()):
             found[inherited.name] = inherited
-    for name, annotation in cls.__dict__.get("__annotations__", {}).items():
+    for name, annotation in _own_annotations(cls).items():
         if _pseudo_field(annotation):
             raise TypeError("%s.%s: ClassVar and InitVar are not supported by records" % (cls.__name__, name))
-        declared = cls.__dict__.get(name, MISSING)
+        declared = getattr(cls, name, MISSING)  # a base class's attribute is a default too
         if isinstance(declared, Field):
             spec = declared
         else:
-            if isinstance(declared, (list, dict, set)):
+            if declared is not MISSING and type(declared).__hash__ is None:  # list, dict, set, bytearray...
                 raise ValueError("mutable default %s for field %s is not allowed: use default_factory"
                                  % (type(declared).__name__, name))
             spec = Field(declared, None, True, True, True)
@@ -123,7 +136,6 @@ def _fields_of(cls: type) -> Tuple[Field, ...]:
                 delattr(cls, name)  # a factory's field: no class attribute, as dataclasses does
         else:
             setattr(cls, name, spec.default)
-        found.pop(name, None)
         found[name] = spec
     specs = tuple(found.values())
     seen_default = False
@@ -138,32 +150,42 @@ def _fields_of(cls: type) -> Tuple[Field, ...]:
     return specs
 
 
-def _make_init(cls: type, specs: Tuple[Field, ...]) -> Callable[..., None]:
+def _make_init(cls: type, specs: Tuple[Field, ...], frozen: bool) -> Callable[..., None]:
     owner = cls.__name__
     given = tuple(spec for spec in specs if spec.init)
-    names = frozenset(spec.name for spec in given)
-    derived = tuple(spec for spec in specs if not spec.init)
+    given_names = tuple(spec.name for spec in given)
+    names = frozenset(given_names)
+    every_field_given = len(given) == len(specs)
     post_init = getattr(cls, "__post_init__", None) is not None
-    setter = object.__setattr__
+    # As dataclasses: a frozen record is set past its own __setattr__, a mutable one through it.
+    setter = object.__setattr__ if frozen else setattr
 
     def __init__(self: Any, *args: object, **kwargs: object) -> None:
-        if len(args) > len(given):
-            raise TypeError("%s() takes %d positional arguments but %d were given" % (owner, len(given), len(args)))
-        for unexpected in kwargs:
-            if unexpected not in names:
-                raise TypeError("%s() got an unexpected keyword argument %r" % (owner, unexpected))
-        for index, spec in enumerate(given):
-            if index < len(args):
-                if spec.name in kwargs:
-                    raise TypeError("%s() got multiple values for argument %r" % (owner, spec.name))
-                setter(self, spec.name, args[index])
-            elif spec.name in kwargs:
-                setter(self, spec.name, kwargs[spec.name])
-            else:
-                setter(self, spec.name, spec.value(owner))
-        for spec in derived:
-            if spec.default is not MISSING or spec.default_factory is not None:
-                setter(self, spec.name, spec.value(owner))
+        if not kwargs and len(args) == len(given) and every_field_given:
+            for name, value in zip(given_names, args):  # the common call: every field in order
+                setter(self, name, value)
+        else:
+            if len(args) > len(given):
+                raise TypeError("%s() takes %d positional arguments but %d were given"
+                                % (owner, len(given), len(args)))
+            for unexpected in kwargs:
+                if unexpected not in names:
+                    raise TypeError("%s() got an unexpected keyword argument %r" % (owner, unexpected))
+            index = 0
+            for spec in specs:  # in declaration order: default factories run in that order
+                if not spec.init:
+                    if spec.default is not MISSING or spec.default_factory is not None:
+                        setter(self, spec.name, spec.value(owner))
+                    continue
+                if index < len(args):
+                    if spec.name in kwargs:
+                        raise TypeError("%s() got multiple values for argument %r" % (owner, spec.name))
+                    setter(self, spec.name, args[index])
+                elif spec.name in kwargs:
+                    setter(self, spec.name, kwargs[spec.name])
+                else:
+                    setter(self, spec.name, spec.value(owner))
+                index += 1
         if post_init:
             self.__post_init__()
 
@@ -186,8 +208,15 @@ def _make_methods(cls: type, specs: Tuple[Field, ...], frozen: bool, eq: bool, r
         return hash(key(self))
 
     def __repr__(self: Any) -> str:
-        return "%s(%s)" % (self.__class__.__qualname__,
-                           ", ".join("%s=%r" % (name, getattr(self, name)) for name in shown))
+        key = (id(self), get_ident())
+        if key in _repr_running:  # a record that contains itself, as reprlib.recursive_repr says it
+            return "..."
+        _repr_running.add(key)
+        try:
+            return "%s(%s)" % (self.__class__.__qualname__,
+                               ", ".join("%s=%r" % (name, getattr(self, name)) for name in shown))
+        finally:
+            _repr_running.discard(key)
 
     def __setattr__(self: Any, name: str, value: object) -> None:
         raise FrozenInstanceError("cannot assign to field %r" % name)
@@ -195,13 +224,16 @@ def _make_methods(cls: type, specs: Tuple[Field, ...], frozen: bool, eq: bool, r
     def __delattr__(self: Any, name: str) -> None:
         raise FrozenInstanceError("cannot delete field %r" % name)
 
-    methods = {"__init__": _make_init(cls, specs)}  # type: Dict[str, Any]
+    methods = {"__init__": _make_init(cls, specs, frozen)}  # type: Dict[str, Any]
     if repr:
         methods["__repr__"] = __repr__
     if eq:
         methods["__eq__"] = __eq__
-        if "__hash__" not in cls.__dict__ or cls.__dict__["__hash__"] is None:
-            # As dataclasses: an equal-comparing record is hashable only when it is frozen.
+        # As dataclasses: an equal-comparing record is hashable only when it is frozen, unless
+        # the class says otherwise (a __hash__ of its own, or __hash__ = None without an __eq__:
+        # Python writes that None itself for a class that defines __eq__).
+        own_hash = cls.__dict__.get("__hash__", MISSING)
+        if own_hash is MISSING or (own_hash is None and "__eq__" in cls.__dict__):
             methods["__hash__"] = __hash__ if frozen else None
     if frozen:
         methods["__setattr__"] = __setattr__
@@ -210,6 +242,12 @@ def _make_methods(cls: type, specs: Tuple[Field, ...], frozen: bool, eq: bool, r
 
 
 def _process(cls: Type[T], frozen: bool, eq: bool, repr: bool) -> Type[T]:
+    for base in cls.__mro__[1:]:
+        if "__record_fields__" in base.__dict__:
+            if base.__dict__["__record_frozen__"] != frozen:
+                raise TypeError("cannot inherit %s record from a %s one"
+                                % (("frozen", "non-frozen") if frozen else ("non-frozen", "frozen")))
+            break
     specs = _fields_of(cls)
     for name, method in _make_methods(cls, specs, frozen, eq, repr).items():
         explicit = name in cls.__dict__ and name != "__hash__"
@@ -220,6 +258,7 @@ def _process(cls: Type[T], frozen: bool, eq: bool, repr: bool) -> Type[T]:
                 method.__qualname__ = "%s.%s" % (cls.__qualname__, name)
             setattr(cls, name, method)
     setattr(cls, "__record_fields__", specs)
+    setattr(cls, "__record_frozen__", frozen)
     return cls
 
 
