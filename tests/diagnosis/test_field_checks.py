@@ -124,9 +124,15 @@ def test_rfc3339_both_ways():
     assert rfc3339(parse_rfc3339("2025-06-03T17:43:12.250000+00:00")) == "2025-06-03T17:43:12.250000Z"
     assert parse_rfc3339("2025-06-03 16:13:12-01:30") == parse_rfc3339("2025-06-03t17:43:12z")
     assert rfc3339(parse_rfc3339(" 2025-06-03T17:43:12.25Z\n")) == "2025-06-03T17:43:12.250000Z"
+    # RFC 3339 puts no bound on a fraction's digits: nanoseconds (date --rfc-3339=ns, Go's
+    # RFC3339Nano) and any longer run are read to the microsecond, as fromisoformat reads them.
+    nanos = "2025-06-03T17:43:12.123456789Z"
+    assert rfc3339(parse_rfc3339(nanos)) == "2025-06-03T17:43:12.123456Z"
+    assert parse_rfc3339("2025-06-03T17:43:12." + "9" * 100000 + "+00:00") == parse_rfc3339("2025-06-03T17:43:12.999999Z")
     for bad in (None, 5, "", "yesterday", "2025-13-03T17:43:12Z", "2025-06-03T17:43:12+24:00",
-                "2025-06-03T17:43:12", "2025-06-03T17:43:12.1234567Z", "2025-06-03T17:43:12Z trailing",
-                "\u0662025-06-03T17:43:12Z"):
+                "2025-06-03T17:43:12", "2025-06-03T17:43:12.Z", "2025-06-03T17:43:12Z trailing",
+                "\u0662025-06-03T17:43:12Z", "2025-06-03T17:43:12+00:60", "2025-06-03T17:43:12-01:99",
+                "2016-12-31T23:59:60Z", "\uff12\uff10\uff12\uff15-06-03T17:43:12Z", "9" * 100000):
         assert parse_rfc3339(bad) is None
 
 

@@ -221,9 +221,11 @@ def rfc3339(epoch: float) -> Optional[str]:
     return stamp.strftime("%Y-%m-%dT%H:%M:%S") + (".%06dZ" % stamp.microsecond if stamp.microsecond else "Z")
 
 
-#: What RFC 3339 allows (and ``date --rfc-3339``'s space): date, time, a fraction, Z or an offset.
+#: What RFC 3339 allows (and ``date --rfc-3339``'s space): date, time, a fraction of any length
+#: (``date --rfc-3339=ns`` and Go's RFC3339Nano write nine digits; microseconds are kept), Z or
+#: an offset whose minutes are 00-59.
 _RFC3339 = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})[Tt ]([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})"
-                      r"(?:\.([0-9]{1,6}))?(?:[Zz]|([+-])([0-9]{2}):?([0-9]{2}))\Z")
+                      r"(?:\.([0-9]+))?(?:[Zz]|([+-])([0-9]{2}):?([0-5][0-9]))\Z")
 
 
 def parse_rfc3339(text: object) -> Optional[float]:
@@ -236,24 +238,13 @@ def parse_rfc3339(text: object) -> Optional[float]:
     if not m:
         return None
     year, month, day, hour, minute, second = (int(part) for part in m.group(1, 2, 3, 4, 5, 6))
-    fraction = int((m.group(7) or "0").ljust(6, "0"))
+    fraction = int((m.group(7) or "0")[:6].ljust(6, "0"))
     offset = datetime.timedelta(hours=int(m.group(9) or 0), minutes=int(m.group(10) or 0))
     try:
         zone = datetime.timezone(-offset if m.group(8) == "-" else offset)
         return datetime.datetime(year, month, day, hour, minute, second, fraction, zone).timestamp()
     except (ValueError, OverflowError):
         return None
-    value = text.strip().replace("z", "Z")
-    if value.endswith("Z"):
-        value = value[:-1] + "+0000"
-    elif len(value) > 6 and value[-6] in "+-" and value[-3] == ":":
-        value = value[:-3] + value[-2:]
-    for form in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z"):
-        try:
-            return datetime.datetime.strptime(value, form).timestamp()
-        except ValueError:
-            continue
-    return None
 
 
 def _read_history(host: Host, facts: Facts) -> None:
