@@ -58,6 +58,62 @@ def test_links_are_read_in_their_directory_as_resolved_in_root(tmp_path):
     assert host.read_link("/file") is None  # not a link
 
 
+def _read_link_as_nobody(root: str, path: str):
+    """Host.read_link in a child that runs as nobody (uid 65534): what a user without root
+    reads. Forked after the imports, so it needs no access to the package's files."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.close(read)
+            if os.getuid() == 0:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+            os.write(write, repr(Host(root=root, live=False).read_link(path)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as answer:
+        said = answer.read().decode()
+    os.waitpid(pid, 0)
+    return said
+
+
+def test_a_link_in_a_directory_that_can_be_searched_not_listed_is_read():
+    """readlink needs search permission on the link's directory, not read permission: nor does
+    read_link's directory descriptor (O_PATH). A directory opened for reading (O_RDONLY) made a
+    snapshot's 0711 directories' links unreadable for a user without root (None, not the driver)."""
+    import shutil
+    import tempfile
+
+    top = tempfile.mkdtemp(prefix="accelnet-test-")  # /tmp: nobody can reach it, tmp_path not
+    try:
+        os.chmod(top, 0o755)
+        eth0 = os.path.join(top, "sys", "class", "net", "eth0")
+        os.makedirs(eth0)
+        os.symlink("../../../bus/vmbus/drivers/hv_netvsc", os.path.join(eth0, "driver"))
+        os.chmod(eth0, 0o711)
+        assert _read_link_as_nobody(top, "/sys/class/net/eth0/driver") == "'../../../bus/vmbus/drivers/hv_netvsc'"
+        os.chmod(eth0, 0o700)  # no search permission either: nothing, and no error
+        assert _read_link_as_nobody(top, "/sys/class/net/eth0/driver") == "None"
+    finally:
+        os.chmod(eth0, 0o755)
+        shutil.rmtree(top)
+
+
+def test_a_link_below_a_fifo_or_a_link_is_nothing_and_never_blocks(tmp_path):
+    host, root = make_host(tmp_path)
+    os.mkfifo(str(root / "fifo"))
+    os.symlink("target", root / "link")
+    assert host.read_link("/fifo/driver") is None  # not opened as a FIFO: no writer to wait for
+    assert host.read_link("/fifo") is None
+    assert host.read_link("/link/driver") is None
+    assert host.read_link("/link") == "target"
+    os.symlink("x" * 4000, root / "long")
+    assert host.read_link("/long") == "x" * 4000
+
+
 def test_symlink_loop_is_a_state(tmp_path):
     host, root = make_host(tmp_path)
     os.symlink("b", root / "a")

@@ -47,6 +47,8 @@ MAX_DIR_ENTRIES = 4096
 MAX_CACHED_PATHS = 16384
 
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+#: A descriptor that names a directory for *at() calls without opening it for reading (Linux).
+_O_PATH = getattr(os, "O_PATH", os.O_RDONLY)
 
 
 class SampleState:
@@ -298,11 +300,13 @@ class JailedFiles:
     def read_link(self, path: str) -> Optional[str]:
         """A link's target as stored, read relative to its directory as opened (and checked)
         in the jail: nothing can swap the directory between the check and the read, and no
-        realpath walk per link (sysfs names drivers and devices by links, ~100 a diagnosis)."""
+        realpath walk per link (sysfs names drivers and devices by links, ~100 a diagnosis).
+        The directory is opened O_PATH: readlink needs search permission on it, not read
+        permission, and a user without root reads a 0711 directory's links as before."""
         head, tail = os.path.split(path.rstrip("/"))
         if tail in ("", ".", ".."):
             return None
-        fd = self.open(head or "/", os.O_RDONLY | os.O_DIRECTORY)
+        fd = self.open(head or "/", _O_PATH | os.O_DIRECTORY)
         if fd is None:
             return None
         try:
