@@ -4,10 +4,11 @@ The agent picks one when it opens its host; a scrape only calls ``read``.
 """
 
 import threading
+import time
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 from accelnet.compat import Protocol
-from accelnet.readers.host import CounterSample, Host
+from accelnet.readers.host import CounterSample, Host, SampleState
 
 if TYPE_CHECKING:
     from accelnet.kernel.ethtool import EthtoolReader
@@ -30,12 +31,14 @@ class LiveCounters:
 
     def read(self, names: Sequence[str]) -> Dict[str, CounterSample]:
         from accelnet.kernel.ethtool import EthtoolReader
-        from accelnet.readers.live import read_sample
+        from accelnet.readers.live import failed_sample
 
         with self._lock:
             if self._reader is None:
                 self._reader = EthtoolReader()
-            return {name: read_sample(self._reader, name) for name in names}
+            stamp = time.monotonic()
+            return {name: CounterSample(read, SampleState.OK, "", stamp) if isinstance(read, dict)
+                    else failed_sample(read, stamp) for name, read in self._reader.stats_of(names).items()}
 
     def close(self) -> None:
         with self._lock:

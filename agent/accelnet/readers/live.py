@@ -225,19 +225,26 @@ def journal_kernel_log(argv: Sequence[str] = JOURNALCTL_ARGS) -> str:
 
 def read_sample(reader, name: str) -> CounterSample:
     """One ethtool reading, with the reader's errors turned into sample states."""
-    from accelnet.kernel.ethtool import CountersUnavailable, EthtoolError, NoStats, NoSuchInterface
-
     stamp = time.monotonic()
     try:
         return CounterSample(reader.stats(name), SampleState.OK, "", stamp)
-    except NoStats as exc:
+    except Exception as exc:
+        return failed_sample(exc, stamp)
+
+
+def failed_sample(exc: Exception, stamp: float) -> CounterSample:
+    """The sample of a reading that raised ``exc``: its state says why (an error that is not
+    the ethtool reader's is raised again). The error types are imported only here: the agent
+    reads every interface at every scrape."""
+    from accelnet.kernel.ethtool import CountersUnavailable, EthtoolError, NoStats, NoSuchInterface
+
+    if isinstance(exc, NoStats):
         return CounterSample(None, SampleState.NO_STATS, str(exc), stamp)
-    except CountersUnavailable as exc:
-        return CounterSample(None, SampleState.UNAVAILABLE, str(exc), stamp)
-    except NoSuchInterface as exc:
+    if isinstance(exc, NoSuchInterface):
         return CounterSample(None, SampleState.GONE, str(exc), stamp)
-    except EthtoolError as exc:
+    if isinstance(exc, (CountersUnavailable, EthtoolError)):
         return CounterSample(None, SampleState.UNAVAILABLE, str(exc), stamp)
+    raise exc
 
 
 def sample_ethtool(
