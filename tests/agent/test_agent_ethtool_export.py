@@ -78,3 +78,41 @@ def test_names_that_collide_after_sanitising_keep_the_first_and_log_once(caplog)
         "dropping 'rx_errors'"
     ]
     assert 'collector="ethtool"} 1.0' in first
+
+
+def test_series_come_interface_by_interface_in_each_drivers_stat_order():
+    """Interfaces of two drivers, interleaved, each with queues: every family holds its series
+    interface by interface, each interface's in its driver's stat order, with the help text
+    of the first stat that made it (what a loop over interfaces and their stats gives), and
+    a stat layout that changes between scrapes is followed."""
+    import re
+
+    from accelnet.agent.exporter import AccelnetCollector, AgentView, EthtoolExport, metric_name
+    from accelnet.agent.exposition import RowsFamily
+    from accelnet.readers.host import CounterSample
+
+    netvsc = ["tx_queue_1_packets", "tx_queue_0_packets", "rx-errors", "vf_rx_bytes"]
+    mlx5 = ["rx_errors", "tx_queue_0_packets", "rx_out_of_buffer"]
+    layouts = {"eth0": netvsc, "enP1": mlx5, "eth1": netvsc, "eth2": netvsc, "enP2": mlx5}
+    values = iter(range(1, 10 ** 6))
+
+    def read(names):
+        return {n: CounterSample({stat: next(values) for stat in layouts[n]}) for n in names}
+
+    collector = AccelnetCollector(AgentView, read, EthtoolExport(include=re.compile(".")), lambda: list(layouts))
+
+    def expected(readings):
+        families = {}
+        for device, sample in readings.items():
+            for stat, value in sample.stats.items():
+                base, labels = split_stat(stat)
+                key = (metric_name(base), tuple(sorted(labels)))
+                families.setdefault(key, [f"ethtool statistic {base} (driver-defined).", []])[1].append(
+                    (dict(labels, device=device), value))
+        return [(name, doc, rows) for (name, _), (doc, rows) in sorted(families.items())]
+
+    for _ in range(2):
+        seen = {}
+        got = [f for f in collector._generic(seen) if isinstance(f, RowsFamily)]
+        assert [(f.name, f.documentation, [(s.labels, s.value) for s in f.samples]) for f in got] == expected(seen)
+        layouts["eth1"] = mlx5  # its driver changed: a run of its own, then netvsc again

@@ -1,5 +1,6 @@
-"""The agent's text exposition, held byte for byte to prometheus_client's generate_latest (the
-oracle): every metric type, every escape, Go's float formatting, and a real registry."""
+"""The agent's text and OpenMetrics exposition, held byte for byte to prometheus_client's
+generate_latest (the oracle): every metric type, every escape, Go's float formatting, a real
+registry, and the agent's own families and process metrics next to prometheus_client's."""
 
 import math
 import re
@@ -13,8 +14,12 @@ from prometheus_client.core import (CounterMetricFamily, GaugeHistogramMetricFam
                                     SummaryMetricFamily, UntypedMetricFamily)
 from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import Metric
+from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 
-from accelnet.agent.exposition import RowsFamily, go_float, text_format
+from accelnet.agent import selfmetrics
+from accelnet.agent.exposition import (CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE, RowsFamily, choose_format, go_float,
+                                       openmetrics_format, text_format)
+from accelnet.agent.metrics import CounterFamily, GaugeFamily, Registry, families_named
 
 
 class Fixed:
@@ -27,12 +32,23 @@ class Fixed:
         return iter(self.families)
 
 
+def go_exponents(text: bytes) -> bytes:
+    # prometheus_client before 0.20 wrote exponents of 10 and more with a stray zero
+    # ("1e+010"); Go, node_exporter and recent clients write "1e+10", as we do.
+    return re.sub(rb"e\+0(\d\d)(?=[ \n])", rb"e+\1", text)
+
+
 def same(families):
     registry = Fixed(families)
     ours = text_format(registry)
-    # prometheus_client before 0.20 wrote exponents of 10 and more with a stray zero
-    # ("1e+010"); Go, node_exporter and recent clients write "1e+10", as we do.
-    assert ours == re.sub(rb"e\+0(\d\d)(?=[ \n])", rb"e+\1", generate_latest(registry))
+    assert ours == go_exponents(generate_latest(registry))
+    return ours.decode()
+
+
+def same_openmetrics(families):
+    registry = Fixed(families)
+    ours = openmetrics_format(registry)
+    assert ours == go_exponents(openmetrics_latest(registry))
     return ours.decode()
 
 
@@ -97,6 +113,8 @@ def test_go_floats(value, text):
 label_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
 
 
+@pytest.mark.parametrize("family_type, check", [(GaugeMetricFamily, same), (CounterMetricFamily, same_openmetrics)],
+                         ids=["text", "openmetrics"])
 @settings(max_examples=300, deadline=None)
 @given(
     help_text=label_text,
@@ -104,11 +122,11 @@ label_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_s
         st.floats(allow_nan=True, allow_infinity=True), st.integers(min_value=0, max_value=2 ** 64 - 1))),
         max_size=5),
 )
-def test_any_help_label_value_and_value(help_text, values):
-    family = GaugeMetricFamily("accelnet_x", help_text, labels=["device"])
+def test_any_help_label_value_and_value(family_type, check, help_text, values):
+    family = family_type("accelnet_x", help_text, labels=["device"])
     for label, value in values:
         family.add_metric([label], value)
-    same([family])
+    check([family])
 
 
 def test_rows_are_written_as_their_samples_would_be():
@@ -127,9 +145,92 @@ def test_rows_are_written_as_their_samples_would_be():
 
 
 def test_rows_for_the_other_encoders():
-    """OpenMetrics (prometheus_client's encoder) reads the rows as samples."""
-    from prometheus_client.openmetrics.exposition import generate_latest as openmetrics
-
+    """prometheus_client's OpenMetrics encoder reads the rows as samples, and writes what ours does."""
     family = RowsFamily("accelnet_ethtool_rx_bytes", "ethtool statistic rx_bytes.", ["device"])
     family.add(("eth0",), 5)
-    assert b'accelnet_ethtool_rx_bytes{device="eth0"} 5' in openmetrics(Fixed([family]))
+    text = same_openmetrics([family])
+    assert 'accelnet_ethtool_rx_bytes{device="eth0"} 5.0\n' in text
+    assert "# TYPE accelnet_ethtool_rx_bytes unknown\n" in text  # OpenMetrics has no "untyped"
+
+
+def test_openmetrics_as_generate_latest_writes_it():
+    counter = CounterMetricFamily("c_bytes", 'A "counter".', labels=["device"])
+    counter.add_metric(["eth0"], 12)
+    counter.add_metric(['e"th\\1\n'], 2 ** 64 - 1)
+    gauge = GaugeMetricFamily("g", "Help with a \\ backslash\nand a newline.", labels=["a", "b"])
+    gauge.add_metric(["x", "y"], -0.5)
+    gauge.add_metric(["", "ü"], math.nan)
+    info = InfoMetricFamily("build", "Build.", value={"version": "1.2"})
+    unit = GaugeMetricFamily("temp_celsius", "With a unit.", value=21.5, unit="celsius")
+    empty = GaugeMetricFamily("empty", "No samples.", labels=["x"])
+    text = same_openmetrics([counter, gauge, info, unit, empty])
+    assert text.endswith("# EOF\n") and "# TYPE c_bytes counter\n" in text
+    assert "# HELP c_bytes A \\\"counter\\\".\n" in text
+    assert same_openmetrics([]) == "# EOF\n"
+
+
+@pytest.mark.parametrize("accept, content_type", [
+    ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+     "text/plain;version=0.0.4;q=0.5,*/*;q=0.1", OPENMETRICS_CONTENT_TYPE),  # Prometheus 2.x
+    ("Application/OpenMetrics-Text", OPENMETRICS_CONTENT_TYPE),
+    ("text/plain", CONTENT_TYPE), ("", CONTENT_TYPE), ("*/*", CONTENT_TYPE),
+    ("application/openmetrics-textx", CONTENT_TYPE),
+])
+def test_format_negotiation(accept, content_type):
+    encoder, chosen = choose_format(accept)
+    assert chosen == content_type
+    assert encoder is (openmetrics_format if content_type == OPENMETRICS_CONTENT_TYPE else text_format)
+
+
+def test_our_families_are_prometheus_clients():
+    """The agent's families (metrics.py) write what prometheus_client's write, in both formats."""
+    ours = [GaugeFamily("g", "Gauge.", value=3), CounterFamily("c_total", "Counter.", labels=["device", "event"]),
+            GaugeFamily("gl", "Labelled.", labels=["device"])]
+    theirs = [GaugeMetricFamily("g", "Gauge.", value=3), CounterMetricFamily("c_total", "Counter.", labels=["device", "event"]),
+              GaugeMetricFamily("gl", "Labelled.", labels=["device"])]
+    for families in (ours, theirs):
+        families[1].add_metric(["eth0", "added"], 2)
+        families[2].add_metric(['e"th0'], 1.5)
+    assert text_format(Fixed(ours)) == generate_latest(Fixed(theirs))
+    assert openmetrics_format(Fixed(ours)) == openmetrics_latest(Fixed(theirs))
+    assert [s.name for s in ours[1].samples] == ["c_total"]
+    assert ours[1].name == "c"
+
+
+def test_registry_and_name_filter():
+    registry = Registry()
+    registry.register(Fixed([GaugeFamily("a", "A.", value=1), CounterFamily("b", "B.", value=2)]))
+    registry.register(Fixed([GaugeFamily("c", "C.", value=3)]))
+    assert [f.name for f in registry.collect()] == ["a", "b", "c"]
+    kept = list(families_named(registry.collect(), ["b_total", "c"]))
+    assert [(f.name, f.type, [s.name for s in f.samples]) for f in kept] == \
+        [("b", "counter", ["b_total"]), ("c", "gauge", ["c"])]
+
+
+def test_self_metrics_are_prometheus_clients_collectors():
+    """process_*, python_info and python_gc_*: the same series, help and types as
+    prometheus_client's collectors write; the values that cannot move between two reads agree."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    theirs = CollectorRegistry(auto_describe=False)
+    ProcessCollector(registry=theirs)
+    PlatformCollector(registry=theirs)
+    GCCollector(registry=theirs)
+    ours = Registry()
+    for collector in (selfmetrics.ProcessCollector(), selfmetrics.PlatformCollector(), selfmetrics.GCCollector()):
+        ours.register(collector)
+
+    def shape(text: bytes):
+        return [(f.name, f.type, f.documentation, [(s.name, sorted(s.labels.items())) for s in f.samples])
+                for f in text_string_to_metric_families(text.decode())]
+
+    mine, oracle = text_format(ours), generate_latest(theirs)
+    assert shape(mine) == shape(oracle)
+    steady = (b"python_info", b"process_max_fds", b"process_start_time_seconds")
+    assert [line for line in mine.splitlines() if line.startswith(steady)] == \
+        [line for line in oracle.splitlines() if line.startswith(steady)]
+
+
+def test_self_metrics_without_proc(tmp_path):
+    """No /proc (like prometheus_client's collector): no process_* series, no error."""
+    assert selfmetrics.ProcessCollector(proc=str(tmp_path)).collect() == []

@@ -34,8 +34,7 @@ from accelnet.readers.netdev import HV_NETVSC
 from accelnet.records import dataclass
 
 if TYPE_CHECKING:  # imported where the agent serves, not by --once
-    from prometheus_client import CollectorRegistry
-
+    from accelnet.agent.metrics import Registry
     from accelnet.agent.web import Server
 
 log = logging.getLogger("accelnet.agent")
@@ -194,8 +193,8 @@ class Agent:
         self._monitors: Dict[str, _Supervised] = {}
         self._monitor_lock = threading.Lock()
         self.server: Optional["Server"] = None
-        self.registry: Optional["CollectorRegistry"] = None
-        self.textfile_registry: Optional["CollectorRegistry"] = None
+        self.registry: Optional["Registry"] = None
+        self.textfile_registry: Optional["Registry"] = None
         #: monotonic time of the last refresh that succeeded; None before the first one
         self.heartbeat: Optional[float] = None
         self._thread: Optional[threading.Thread] = None
@@ -237,13 +236,14 @@ class Agent:
         self._sources = BoundedSources(self._cache, self.config.refresh_deadline)
         return self._sources
 
-    def build_registry(self):
+    def build_registry(self) -> "Registry":
         """The registries: the served one (with the process and Python metrics) and the
         textfile's, ``accelnet_*`` only: node_exporter has its own process_* series and
         fails its whole scrape on a name collected twice."""
         import re
 
-        from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
+        from accelnet.agent.metrics import Registry
+        from accelnet.agent.selfmetrics import GCCollector, PlatformCollector, ProcessCollector
 
         def pattern(text: Optional[str]):
             return re.compile(text) if text else None
@@ -255,12 +255,12 @@ class Agent:
             metrics_exclude=pattern(self.config.ethtool_metrics_exclude),
         )
         collector = AccelnetCollector(self.view, self.read_counters, export, self._all_interfaces)
-        registry = CollectorRegistry(auto_describe=False)
-        ProcessCollector(registry=registry)
-        PlatformCollector(registry=registry)
-        GCCollector(registry=registry)
+        registry = Registry()
+        registry.register(ProcessCollector())
+        registry.register(PlatformCollector())
+        registry.register(GCCollector())
         registry.register(collector)
-        textfile_registry = CollectorRegistry(auto_describe=False)
+        textfile_registry = Registry()
         textfile_registry.register(collector)
         self.textfile_registry = textfile_registry
         return registry

@@ -1,4 +1,4 @@
-"""The Prometheus text format (version 0.0.4) of what a registry collects.
+"""The Prometheus text format (version 0.0.4), and OpenMetrics 1.0.0, of what a registry collects.
 
 prometheus_client's ``generate_latest`` writes the same bytes, but it re-validates and
 re-escapes every metric and label name of every sample (through its OpenMetrics escaping, in
@@ -6,12 +6,13 @@ recent versions): with the ethtool export on 64 interfaces that was about half o
 CPU. Here a name is checked once per process, and only where it is new; label values and help
 texts are escaped as node_exporter and prometheus_client escape them (backslash, newline, and
 the double quote in label values), and values are formatted as Go formats them (``+Inf``,
-``1.8446744073709552e+19``). The tests hold the output to ``generate_latest`` byte for byte.
+``1.8446744073709552e+19``). The tests hold the output to ``generate_latest`` byte for byte
+(both formats); the agent imports no prometheus_client at all (metrics.py says why).
 """
 
 import math
 import re
-from typing import Any, Dict, List, Pattern, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Pattern, Sequence, Set, Tuple
 
 #: The content type of the format (Prometheus' and node_exporter's default).
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -97,54 +98,65 @@ def _pair(name: str, value: str) -> str:
     return text
 
 
-def _sample_line(sample: Any) -> str:
-    labels: Dict[str, str] = sample.labels
+def _label_set(labels: Dict[str, str]) -> str:
     if not labels:
-        text = ""
-    elif len(labels) == 1:
+        return ""
+    if len(labels) == 1:
         [(name, value)] = labels.items()
-        text = "{" + _pair(name, value) + "}"
-    else:
-        text = "{" + ",".join([_pair(name, labels[name]) for name in sorted(labels)]) + "}"
+        return "{" + _pair(name, value) + "}"
+    return "{" + ",".join([_pair(name, labels[name]) for name in sorted(labels)]) + "}"
+
+
+def _sample_line(sample: Any) -> str:
     stamp = "" if sample.timestamp is None else f" {int(float(sample.timestamp) * 1000):d}"
-    return f"{_METRICS.check(sample.name)}{text} {go_float(sample.value)}{stamp}\n"
+    return f"{_METRICS.check(sample.name)}{_label_set(sample.labels)} {go_float(sample.value)}{stamp}\n"
+
+
+#: One series of a :class:`RowsFamily`, its labels already written: the label values (in the
+#: family's ``label_names`` order) and the line up to its value (``name{a="x",b="y"} ``).
+Row = Tuple[Tuple[str, ...], str]
+
+
+def render_row(name: str, label_names: Sequence[str], values: Tuple[str, ...]) -> Row:
+    """A series of family ``name``, written once and reused at every scrape (the ethtool
+    export has the same few hundred at each): labels sorted by name, as generate_latest
+    writes them."""
+    metric = _METRICS.check(name)
+    if not label_names:
+        return values, metric + " "
+    pairs = sorted(zip(label_names, values))
+    return values, metric + "{" + ",".join([_pair(label, value) for label, value in pairs]) + "} "
 
 
 class RowsFamily:
-    """An untyped family whose samples are kept as rows (label values in ``label_names``'
-    order, value) and written straight from them: the ethtool export adds hundreds per
-    scrape. Encoders other than :func:`text_format` (OpenMetrics, a ``name[]`` filter) read
-    :attr:`samples`, prometheus_client's, made when asked."""
+    """An untyped family whose samples are kept as rows (a :data:`Row`, value) and written
+    straight from them: the ethtool export adds hundreds per scrape. A ``name[]`` filter or
+    prometheus_client's encoders read :attr:`samples`, made when asked."""
 
-    type = "untyped"
+    type = "unknown"  # OpenMetrics' name; the text format's "untyped"
     unit = ""
 
     def __init__(self, name: str, documentation: str, label_names: Sequence[str]) -> None:
         self.name = name
         self.documentation = documentation
         self.label_names = tuple(label_names)
-        self.rows: List[Tuple[Tuple[str, ...], float]] = []
+        self.rows: List[Tuple[Row, float]] = []
 
     def add(self, values: Tuple[str, ...], value: float) -> None:
-        self.rows.append((values, value))
+        self.rows.append((render_row(self.name, self.label_names, values), value))
 
     @property
     def samples(self) -> List[Any]:
-        from prometheus_client.samples import Sample
+        from accelnet.agent.metrics import Sample
 
-        return [Sample(self.name, dict(zip(self.label_names, values)), value) for values, value in self.rows]
+        return [Sample(self.name, dict(zip(self.label_names, values)), value) for (values, _), value in self.rows]
 
 
 def _rows_lines(family: RowsFamily, out: List[str]) -> None:
-    order = sorted(range(len(family.label_names)), key=family.label_names.__getitem__)
-    names = [family.label_names[i] for i in order]
-    name = _METRICS.check(family.name)
-    for values, value in family.rows:
-        if names:
-            labels = ",".join([_pair(label, values[i]) for label, i in zip(names, order)])
-            out.append(f"{name}{{{labels}}} {go_float(value)}\n")
-        else:
-            out.append(f"{name} {go_float(value)}\n")
+    # Most driver counters are small integers, which go_float writes as "<n>.0": written
+    # here without the call, they take half the time.
+    out.extend([f"{prefix}{value}.0\n" if type(value) is int and 0 <= value < 1000000 else f"{prefix}{go_float(value)}\n"
+                for (_, prefix), value in family.rows])
 
 
 def text_format(registry: Any) -> bytes:
@@ -171,3 +183,41 @@ def text_format(registry: Any) -> bytes:
             out.extend(lines)
     return "".join(out).encode("utf-8")
 
+
+
+#: OpenMetrics 1.0.0: what Prometheus asks for first.
+OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+
+
+def _openmetrics_sample_line(sample: Any) -> str:
+    stamp = "" if sample.timestamp is None else f" {sample.timestamp}"
+    return f"{_METRICS.check(sample.name)}{_label_set(sample.labels)} {go_float(sample.value)}{stamp}\n"
+
+
+def openmetrics_format(registry: Any) -> bytes:
+    """Every family ``registry.collect()`` yields, in the OpenMetrics text format, UTF-8: the
+    bytes prometheus_client's OpenMetrics ``generate_latest`` writes (no exemplars: the agent
+    has none). Help texts escape the double quote too, samples keep their own names
+    (``_total``), and the page ends with ``# EOF``."""
+    out: List[str] = []
+    for family in registry.collect():
+        name = _METRICS.check(family.name)
+        kind = "unknown" if family.type == "untyped" else family.type
+        out.append(f"# HELP {name} {escape_label_value(family.documentation)}\n# TYPE {name} {kind}\n")
+        if family.unit:
+            out.append(f"# UNIT {name} {family.unit}\n")
+        if isinstance(family, RowsFamily):
+            _rows_lines(family, out)
+        else:
+            out.extend([_openmetrics_sample_line(sample) for sample in family.samples])
+    out.append("# EOF\n")
+    return "".join(out).encode("utf-8")
+
+
+def choose_format(accept: str) -> Tuple[Callable[[Any], bytes], str]:
+    """(encoder, content type) for an Accept header: OpenMetrics where the client lists it
+    (Prometheus does, first), else the text format (node_exporter's default)."""
+    for item in accept.split(","):
+        if item.split(";", 1)[0].strip().lower() == "application/openmetrics-text":
+            return openmetrics_format, OPENMETRICS_CONTENT_TYPE
+    return text_format, CONTENT_TYPE
