@@ -17,12 +17,11 @@ CONTROL = REPO_ROOT / "packaging" / "debian" / "control"
 SPEC = REPO_ROOT / "packaging" / "rpm" / "accelnet.spec"
 # setup.cfg's distribution name -> (Debian, EL python3dist, SUSE) package names.
 NAMES = {
-    "prometheus-client": ("python3-prometheus-client", "python3dist(prometheus-client)", "python3-prometheus_client"),
     "pyudev": ("python3-pyudev", "python3dist(pyudev)", "python3-pyudev"),
     "pyyaml": ("python3-yaml", "python3dist(pyyaml)", "python3-PyYAML"),
     "bcrypt": ("python3-bcrypt", "python3dist(bcrypt)", "python3-bcrypt"),
 }
-NOT_RUNTIME = {"psutil", "pyroute2"}
+NOT_RUNTIME = {"psutil", "pyroute2", "prometheus-client", "prometheus_client"}
 
 
 def _setup_requires() -> Tuple[str, Dict[str, str]]:

@@ -197,7 +197,7 @@ def _python_for_uid(setpriv: str, uid: int) -> str:
     question here, not the interpreter's version."""
     switch = [setpriv, "--reuid", str(uid), "--regid", str(uid), "--clear-groups"]
     for python in (sys.executable, "/usr/bin/python3"):
-        argv = switch + [python, "-c", "import prometheus_client, yaml"]
+        argv = switch + [python, "-c", "import yaml, bcrypt"]
         if subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/").returncode == 0:
             return python
     pytest.fail("no python3 that uid %d can run (neither %s nor /usr/bin/python3)" % (uid, sys.executable))

@@ -2,8 +2,10 @@
 
 Why not prometheus_client's ``start_http_server``: it spawns a thread per connection without
 bound, has no TLS client-auth, basic auth or security headers from an exporter-toolkit web
-config, and a collector exception there surfaces as a bare traceback. This server keeps the
-stdlib HTTP parser (``BaseHTTPRequestHandler``) and adds what an exporter on every VM needs:
+config, and a collector exception there surfaces as a bare traceback. This server reads
+request heads with its own strict HTTP/1.1 parser (httphead.py: the stdlib's http.server
+loads http.client, email and ssl, about 7 MiB, and accepts HTTP/0.9 and folded headers), and
+adds what an exporter on every VM needs:
 
 * a connection gets a worker only once its whole request head has arrived: one reception
   thread accepts, does TLS handshakes without blocking, and buffers request heads, each
@@ -40,25 +42,28 @@ import collections
 import errno
 import gzip
 import html
-import http.client
-import io
 import logging
 import os
 import resource
 import selectors
 import socket
-import ssl  # already loaded by http.server (through http.client): costs nothing here
+import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
-from typing import Any, Callable, Counter, Deque, Dict, Iterable, List, Optional, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Counter, Deque, Dict, Iterable, List, Optional, Set, Tuple, Type, Union
 from urllib.parse import parse_qs, urlsplit
 
 from accelnet import __version__
+from accelnet.agent.exposition import choose_format
+from accelnet.agent.httphead import Headers, HeadError, Request, framing_problem, head_complete, parse_head
+from accelnet.agent.metrics import families_named
 from accelnet.agent.webauth import BasicAuth, FailureThrottle, TokenBucket, client_key
 from accelnet.errors import ParseError
 from accelnet.agent.webconfig import (WebConfig, WebConfigError, build_ssl_context, describe, load_web_config,
                                       san_allowed, weakening)
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; ssl is imported when TLS is configured
+    import ssl
 
 
 __all__ = ["ListenAddressError", "ServeError", "BasicAuth", "Server", "serve",
@@ -122,8 +127,8 @@ FD_RESERVE = 64
 #: so node_exporter, raises it to the hard limit; systemd's default soft limit is 1,024).
 FD_WANTED = 8192
 
-#: One TLS record: what a non-blocking write offers at a time (and again, the same, when
-#: the socket was full).
+#: One TLS record: what a non-blocking TLS write offers at a time (and again, the same, when
+#: the socket was full); plain HTTP offers all it has.
 _SEND_CHUNK = 16384
 
 
@@ -177,45 +182,31 @@ def accepts_gzip(accept_encoding: Optional[str]) -> bool:
     return False
 
 
-def framing_problem(lengths: List[str], encodings: List[str]) -> Optional[str]:
-    """Why a request's framing headers are refused (RFC 9112 section 6.3), or None.
-
-    Two parsers that disagree on where a body ends let a request hide inside another
-    (smuggling) through a proxy; so a request with more than one Content-Length (even
-    equal ones, or a list in one), a non-numeric one, or one next to a Transfer-Encoding,
-    is refused outright.
-    """
-    if len(lengths) > 1:
-        return "duplicate Content-Length headers"
-    if lengths and not lengths[0].strip().isdigit():
-        return "invalid Content-Length"
-    if lengths and encodings:
-        return "both Content-Length and Transfer-Encoding"
-    return None
-
-
 def head_authorization(buf: bytes) -> Optional[str]:
     """The Authorization header of the first request head in ``buf``, read by the parser the
-    handler uses (http.client's); None without one, or when the head does not parse."""
-    end = buf.find(b"\n")
-    if end < 0:
-        return None
+    handler uses; None without one, or when the head does not parse."""
     try:
-        headers = http.client.parse_headers(io.BytesIO(buf[end + 1:]))
-    except (http.client.HTTPException, ValueError):
+        request, _ = parse_head(buf)
+    except HeadError:
         return None
-    return headers.get("Authorization")
+    return request.headers.get("Authorization")
 
 
-def head_complete(buf: bytes) -> bool:
-    """Whether ``buf`` holds a whole request head: the request line and, for an HTTP/1.x
-    request line, the empty line ending the headers (a line without a version has none)."""
-    nl = buf.find(b"\n")
-    if nl < 0:
-        return False
-    if len(buf[:nl].split()) < 3:
-        return True
-    return buf.find(b"\n\r\n", nl) >= 0 or buf.find(b"\n\n", nl) >= 0
+class _NeverRaised(OSError):
+    """Stands for ssl's exceptions while ssl is not loaded: a plain socket raises none."""
+
+
+class _TlsErrors:
+    """ssl's exception classes where ssl is loaded (a web config with TLS: webconfig's
+    build_ssl_context imports it), else one nothing raises. ``import ssl`` costs an agent
+    that serves plain HTTP about 4 MiB, so this module does not import it."""
+
+    def __getattr__(self, name: str) -> Type[OSError]:
+        ssl = sys.modules.get("ssl")
+        return getattr(ssl, name) if ssl is not None else _NeverRaised
+
+
+_tls = _TlsErrors()
 
 
 class _Settings:
@@ -267,89 +258,6 @@ def _settings_for(web_config: "Union[WebConfig, str, None]") -> _Settings:
     return _Settings(web_config)
 
 
-# --- socket I/O for the handler -------------------------------------------------------------
-
-
-class _Reader:
-    """A buffered reader over a socket, starting with what the reception thread received;
-    it can tell whether the next request head is already buffered (pipelining) and hand
-    the rest back, which io.BufferedReader cannot. It caps the head at MAX_REQUEST_HEAD."""
-
-    def __init__(self, sock: socket.socket, buffered: bytes = b"") -> None:
-        self._sock = sock
-        self._buf = bytearray(buffered)
-        self.budget = MAX_REQUEST_HEAD
-
-    def next_head_buffered(self) -> bool:
-        return head_complete(bytes(self._buf))
-
-    def leftover(self) -> bytes:
-        return bytes(self._buf)
-
-    def _more(self) -> bytes:
-        """What the socket has now: the reception thread hands over whole heads, so a
-        worker never waits for bytes (the socket does not block)."""
-        try:
-            return self._sock.recv(16384)
-        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
-            return b""
-
-    def readline(self, limit: int = -1) -> bytes:
-        while True:
-            nl = self._buf.find(b"\n")
-            if nl >= 0 and (limit < 0 or nl < limit):
-                return self._take(nl + 1)
-            if 0 <= limit <= len(self._buf):
-                return self._take(limit)
-            chunk = self._more()
-            if not chunk:
-                return self._take(len(self._buf))
-            self._buf += chunk
-
-    def read(self, n: int = -1) -> bytes:
-        while n < 0 or len(self._buf) < n:
-            chunk = self._more()
-            if not chunk:
-                break
-            self._buf += chunk
-        return self._take(len(self._buf) if n < 0 else min(n, len(self._buf)))
-
-    def _take(self, n: int) -> bytes:
-        self.budget -= n
-        if self.budget < 0:
-            # Raised inside http.client.parse_headers, BaseHTTPRequestHandler answers 431.
-            raise http.client.LineTooLong("request head")
-        out = bytes(self._buf[:n])
-        del self._buf[:n]
-        return out
-
-    def close(self) -> None:
-        """The socket belongs to the server; nothing to release here."""
-
-
-class _Writer:
-    """Collects a whole response and, on flush, writes it without blocking: headers and body
-    in one segment (Nagle and delayed ACK never add 40 ms to a scrape), and what the socket
-    does not take now stays in the connection's outbox for the reception thread."""
-
-    def __init__(self, conn: "_Conn") -> None:
-        self._conn = conn
-        self._parts: List[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self._parts.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        if self._parts:
-            self._conn.out += b"".join(self._parts)
-            self._parts = []
-            self._conn.send_some()
-
-    def close(self) -> None:
-        self._parts = []
-
-
 # --- the request handler --------------------------------------------------------------------
 
 _LANDING = """<!DOCTYPE html>
@@ -368,118 +276,109 @@ _LANDING = """<!DOCTYPE html>
 """
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """One connection: requests until the client closes, idles out, or others wait."""
+#: Reason phrases of the statuses the server answers with.
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
+            414: "URI Too Long", 429: "Too Many Requests", 431: "Request Header Fields Too Large",
+            500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable",
+            505: "HTTP Version Not Supported"}
+#: Methods answered 405 (the others 501): those RFC 9110 defines.
+_KNOWN_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"})
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
-    protocol_version = "HTTP/1.1"
-    # HTTP/0.9 answers have no status line; nobody speaks it, so errors always get one
-    default_request_version = "HTTP/1.0"
-    # The stdlib types these as its own bases; ours are always these (setup, __init__).
-    server: "Server"  # type: ignore[assignment]  # the base class says BaseServer
-    rfile: "_Reader"  # type: ignore[assignment]  # the base class says BinaryIO
-    wfile: "_Writer"  # type: ignore[assignment]  # the base class says BinaryIO
-    #: end the connection after this response (and say so in a Connection header)
-    close_after = False
+
+def http_date(now: float) -> str:
+    """An IMF-fixdate (RFC 9110 5.6.7), whatever the locale."""
+    t = time.gmtime(now)
+    return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
+
+
+class _Handler:
+    """One connection's requests whose heads are buffered, a turn of them; then the
+    connection waits in the reception thread (its answers taken, its next head, its next
+    password). Answers go to the connection's outbox, written without blocking: headers
+    and body in one segment (Nagle and delayed ACK never add 40 ms to a scrape)."""
 
     def __init__(self, conn: "_Conn", server: "Server") -> None:
         self._conn = conn
+        self.server = server
+        self.buf = bytes(conn.buf)
+        self.request: Optional[Request] = None
+        #: end the connection after this answer (and say so in a Connection header)
+        self.close_after = False
         #: set when the connection stays open for another request: it goes back to the
         #: reception thread with what is left in the buffer (and in its outbox)
         self.keep_alive = False
-        super().__init__(conn.sock, conn.addr, server)  # type: ignore[arg-type]  # typeshed's BaseServer: a Server is one
+        self.handle()
 
-    def setup(self) -> None:
-        self.connection = self.request
-        self.rfile = _Reader(self.connection, bytes(self._conn.buf))
-        self.wfile = _Writer(self._conn)
-
-    def finish(self) -> None:
-        try:
-            self.wfile.flush()
-        except OSError:
-            pass
+    @property
+    def headers(self) -> Headers:
+        """The current request's."""
+        assert self.request is not None
+        return self.request.headers
 
     def handle(self) -> None:
-        """The requests whose heads are buffered, a turn of them; then the connection waits
-        in the reception thread (its answers taken, its next head, its next password)."""
-        self.close_connection = True
         conn = self._conn
         for _ in range(PIPELINE_TURN):
-            self.rfile.budget = 65537  # the stdlib itself answers 414 past 65536 bytes
             self.handle_one_request()
-            self.wfile.flush()
-            if self.close_connection or self.server.stopping:
+            conn.send_some()
+            if self.close_after or self.server.stopping:
                 self.keep_alive = False
                 return
             self.keep_alive = True
-            if not self.rfile.next_head_buffered():
+            if not head_complete(self.buf):
                 conn.pipelined = 0
                 return
             conn.pipelined += 1  # sent before it read this answer
             conn.bulk = True
-            if conn.out or self.server.needs_bcrypt(self.rfile.leftover()):
+            if conn.out or self.server.needs_bcrypt(self.buf):
                 return
 
-    def parse_request(self) -> bool:
+    def handle_one_request(self) -> None:
         self.close_after = False
-        self.rfile.budget = MAX_REQUEST_HEAD  # for the headers
-        if not super().parse_request():
-            return False
-        problem = framing_problem(self.headers.get_all("Content-Length") or [],
-                                  self.headers.get_all("Transfer-Encoding") or [])
-        if problem:
-            self.send_error(400, problem)
-            return False
-        return True
-
-    # -- logging: access lines only at debug, errors through the module logger --
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def version_string(self) -> str:
-        return f"accelnet-agent/{__version__}"
-
-    def address_string(self) -> str:
-        return str(self.client_address[0]) if self.client_address else "-"
-
-    def end_headers(self) -> None:
-        for name, value in self.server.settings.headers:
-            self.send_header(name, value)
-        if not self.close_connection and self.close_after:
-            self.send_header("Connection", "close")
-        super().end_headers()
-
-    # -- methods --
-    def do_GET(self) -> None:
-        self._dispatch(head=False)
-
-    def do_HEAD(self) -> None:
-        self._dispatch(head=True)
-
-    def _method_not_allowed(self) -> None:
-        self.close_after = True  # the body, if any, is not read
-        self._reply(405, b"Method Not Allowed\n", extra=(("Allow", "GET, HEAD"),))
-
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _method_not_allowed
+        try:
+            request, used = parse_head(self.buf)
+        except HeadError as e:
+            self.buf = b""
+            self.request = None
+            log.debug("%s: %d %s", self._conn.host, e.status, e.message)
+            self.close_after = True
+            self._reply(e.status, f"{_REASONS[e.status]}: {e.message}\n".encode("utf-8"))
+            return
+        self.buf = self.buf[used:]
+        self.request = request
+        self.close_after = not request.keep_alive
+        if request.method in ("GET", "HEAD"):
+            self._dispatch(head=request.method == "HEAD")
+        elif request.method in _KNOWN_METHODS:
+            self.close_after = True  # the body, if any, is not read
+            self._reply(405, b"Method Not Allowed\n", extra=(("Allow", "GET, HEAD"),))
+        else:
+            self.close_after = True
+            self._reply(501, b"Not Implemented\n")
 
     def _reply(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8",
                extra: Iterable[Tuple[str, str]] = (), head: bool = False) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in extra:
-            self.send_header(name, value)
-        self.end_headers()
+        lines = [f"HTTP/1.1 {status} {_REASONS[status]}", f"Server: accelnet-agent/{__version__}",
+                 f"Date: {http_date(time.time())}", f"Content-Type: {content_type}",
+                 f"Content-Length: {len(body)}"]
+        lines.extend(f"{name}: {value}" for name, value in extra)
+        lines.extend(f"{name}: {value}" for name, value in self.server.settings.headers)
+        if self.close_after:
+            lines.append("Connection: close")
+        lines.append("\r\n")
+        self._conn.out += "\r\n".join(lines).encode("latin-1", "replace")
         if not head:
-            self.wfile.write(body)
+            self._conn.out += body
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug('%s "%s" %d %d', self._conn.host, self.request.line if self.request else "-",
+                      status, len(body))
 
     def _dispatch(self, head: bool) -> None:
         srv = self.server
         srv.check_reload()
-        if self.headers.get("Content-Length", "0").strip() not in ("", "0") or \
+        if (self.headers.get("Content-Length") or "0").strip() not in ("", "0") or \
                 "Transfer-Encoding" in self.headers:
             self.close_after = True  # a body is never read: it must not pass for a request
         if self._conn.pipelined >= MAX_PIPELINED:
@@ -491,7 +390,8 @@ class _Handler(BaseHTTPRequestHandler):
         if settings.auth is not None and not self._authorized(settings.auth):
             self._reply(401, b"Unauthorized\n", extra=(("WWW-Authenticate", "Basic"),), head=head)
             return
-        url = urlsplit(self.path)
+        assert self.request is not None
+        url = urlsplit(self.request.target)
         path = url.path
         if path == srv.telemetry_path:
             self._metrics(url.query, head)
@@ -520,13 +420,7 @@ class _Handler(BaseHTTPRequestHandler):
         return verdict is not None and verdict[0] == header and verdict[1]
 
     def _metrics(self, query: str, head: bool) -> None:
-        from prometheus_client.exposition import choose_encoder, generate_latest
-
-        from accelnet.agent.exposition import text_format
-
-        encoder, content_type = choose_encoder(self.headers.get("Accept") or "")
-        if encoder is generate_latest:  # the text format: the same bytes, written for less CPU
-            encoder = text_format
+        encoder, content_type = choose_format(self.headers.get("Accept") or "")
         registry = self.server.registry
         names = parse_qs(query).get("name[]")
         if names:
@@ -555,17 +449,10 @@ class _NameFilter:
 
     def __init__(self, registry: Any, names: List[str]) -> None:
         self._registry = registry
-        self._names = frozenset(names)
+        self._names = names
 
     def collect(self) -> Iterable[Any]:
-        from prometheus_client.metrics_core import Metric
-
-        for family in self._registry.collect():
-            samples = [s for s in family.samples if s.name in self._names]
-            if samples:
-                kept = Metric(family.name, family.documentation, family.type, family.unit)
-                kept.samples = samples
-                yield kept
+        return families_named(self._registry.collect(), self._names)
 
 
 # --- the server -----------------------------------------------------------------------------
@@ -613,7 +500,7 @@ class _Conn:
 
     __slots__ = ("sock", "addr", "buf", "deadline", "handshaking", "allowed_sans", "idle",
                  "since", "fd", "host", "out", "close_when_sent", "pipelined", "bulk", "verdict",
-                 "client", "write_waits_read")
+                 "client", "write_waits_read", "chunk")
 
     def __init__(self, sock: socket.socket, addr: Any, deadline: float, handshaking: bool,
                  allowed_sans: Optional[Tuple[str, ...]]) -> None:
@@ -622,6 +509,9 @@ class _Conn:
         self.buf = bytearray()
         self.deadline = deadline
         self.handshaking = handshaking
+        #: what one write offers: a TLS record (a TLS write the socket could not take must be
+        #: offered again with the same bytes), or everything at once in one system call
+        self.chunk = _SEND_CHUNK if handshaking else None
         self.allowed_sans = allowed_sans
         self.idle = False
         self.since = time.monotonic()
@@ -647,11 +537,11 @@ class _Conn:
         self.write_waits_read = False
         while self.out:
             try:
-                n = self.sock.send(self.out[:_SEND_CHUNK])
-            except ssl.SSLWantReadError:
+                n = self.sock.send(self.out[:self.chunk] if self.chunk else self.out)
+            except _tls.SSLWantReadError:
                 self.write_waits_read = True
                 break
-            except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError):
+            except (BlockingIOError, InterruptedError, _tls.SSLWantWriteError):
                 break
             if not n:
                 break
@@ -985,10 +875,10 @@ class Server:
             if c.handshaking:
                 try:
                     c.sock.do_handshake()  # type: ignore[attr-defined]  # handshaking: an SSLSocket
-                except ssl.SSLWantReadError:
+                except _tls.SSLWantReadError:
                     sel.modify(c.sock, selectors.EVENT_READ, c)
                     return
-                except ssl.SSLWantWriteError:
+                except _tls.SSLWantWriteError:
                     sel.modify(c.sock, selectors.EVENT_WRITE, c)
                     return
                 c.handshaking = False
@@ -1004,9 +894,9 @@ class Server:
             while len(c.buf) <= MAX_BUFFERED_HEAD:
                 try:
                     chunk = c.sock.recv(16384)
-                except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
+                except (BlockingIOError, InterruptedError, _tls.SSLWantReadError):
                     break
-                except ssl.SSLWantWriteError:
+                except _tls.SSLWantWriteError:
                     sel.modify(c.sock, selectors.EVENT_WRITE, c)
                     return
                 if not chunk:
@@ -1030,10 +920,10 @@ class Server:
                 self._route(c)
             else:
                 sel.modify(c.sock, selectors.EVENT_READ, c)
-        except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as e:  # port probes, early closes
+        except (_tls.SSLEOFError, _tls.SSLZeroReturnError) as e:  # port probes, early closes
             log.debug("%s: TLS connection ended: %s", c.host, e)
             self._drop(sel, conns, c)
-        except ssl.SSLError as e:  # a client that cannot or may not talk to us: worth a line
+        except _tls.SSLError as e:  # a client that cannot or may not talk to us: worth a line
             log.info("%s: TLS handshake failed: %s", c.host, getattr(e, "reason", None) or e)
             self._drop(sel, conns, c)
         except OSError as e:  # resets
@@ -1207,7 +1097,7 @@ class Server:
                 back = handler is not None and not self.stopping and (handler.keep_alive or bool(c.out))
                 if back:
                     c.close_when_sent = not handler.keep_alive  # type: ignore[union-attr]  # back is True only with a handler
-                    c.buf = bytearray(handler.rfile.leftover())  # type: ignore[union-attr]  # back is True only with a handler
+                    c.buf = bytearray(handler.buf)  # type: ignore[union-attr]  # back is True only with a handler
                     c.since = time.monotonic()
                     c.idle = not c.out
                     c.deadline = c.since + (self.io_timeout if c.out else self.keepalive_timeout)
@@ -1294,21 +1184,18 @@ def raise_fd_limit() -> int:
     return soft
 
 
-def serve(listen: str, registry: Any = None, telemetry_path: str = "/metrics",
+def serve(listen: str, registry: Any, telemetry_path: str = "/metrics",
           web_config: "Union[WebConfig, str, None]" = None,
           ready: Callable[[], bool] = lambda: True, *, max_workers: int = 16,
           max_queue: int = 128, keepalive_timeout: float = 30.0, io_timeout: float = 10.0,
           version: str = __version__) -> Server:
-    """Start serving ``registry`` (default: prometheus_client's global REGISTRY) on
-    ``listen`` and return the running :class:`Server`.
+    """Start serving ``registry`` (anything whose ``collect()`` yields metric families:
+    metrics.Registry, or prometheus_client's) on ``listen`` and return the running
+    :class:`Server`.
 
     ``web_config`` is a parsed WebConfig or the path of a web-config file. Raises
     ListenAddressError, WebConfigError or ServeError, each with a one-line message.
     """
-    if registry is None:
-        from prometheus_client import REGISTRY
-
-        registry = REGISTRY
     if not telemetry_path.startswith("/") or telemetry_path in ("/", "/-/healthy", "/-/ready"):
         raise ServeError(f"telemetry path {telemetry_path!r}: must start with / and not be "
                          "/, /-/healthy or /-/ready")

@@ -7,8 +7,6 @@ Kept apart from the HTTP server so each can be read (and audited) on its own.
 import base64
 import binascii
 import collections
-import hashlib
-import hmac
 import os
 import threading
 import time
@@ -44,9 +42,15 @@ class BasicAuth:
     CACHE_SIZE = 256
 
     def __init__(self, users: Mapping[str, str]) -> None:
-        import bcrypt  # only a web config with users pays for it
+        # only a web config with users pays for these (hashlib loads OpenSSL's libcrypto:
+        # about 3.5 MiB of an agent that has no users to check)
+        import bcrypt
+        import hashlib
+        import hmac
 
         self._bcrypt = bcrypt
+        self._hmac = hmac
+        self._sha256 = hashlib.sha256
         self._users = {u.encode("utf-8"): h.encode("ascii") for u, h in users.items()}
         cost = max([int(h.split(b"$")[2]) for h in self._users.values()] or [10])
         self._dummy = bcrypt.hashpw(b"accelnet-no-such-user", bcrypt.gensalt(cost))
@@ -73,7 +77,7 @@ class BasicAuth:
 
     def _cache_key(self, user: bytes, password: bytes) -> bytes:
         hashed = self._users.get(user, self._dummy)
-        return hmac.new(self._key, b"\0".join((user, hashed, password)), hashlib.sha256).digest()
+        return self._hmac.new(self._key, b"\0".join((user, hashed, password)), self._sha256).digest()
 
     def verify(self, authorization: Optional[str]) -> bool:
         """bcrypt's answer (slow on purpose); a success is cached."""
