@@ -16,7 +16,7 @@ import sys
 import tempfile
 
 SUITE = "bookworm"
-INCLUDE = ("systemd", "systemd-sysv", "dbus", "python3", "python3-prometheus-client", "python3-pyudev",
+INCLUDE = ("systemd", "systemd-sysv", "dbus", "python3", "python3-pyudev",
            "python3-yaml", "python3-bcrypt", "python3-cffi-backend", "prometheus-node-exporter")
 CACHE = os.environ.get("ACCELNET_BOOT_CACHE", "/var/cache/accelnet-test")
 

@@ -142,13 +142,19 @@ MDWE_CHILD = textwrap.dedent(
     importlib.reload(ctypes)                  # ctypes makes a libffi closure when imported
     out["callback"] = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)(lambda x: x + 1)(41)
     import bcrypt, pyudev, yaml
-    from prometheus_client import generate_latest, REGISTRY
+    from accelnet.agent.exposition import text_format
+    from accelnet.agent.metrics import Registry
+    from accelnet.agent.selfmetrics import ProcessCollector
     from accelnet.kernel import netlink
     out["bcrypt"] = bcrypt.checkpw(b"pw", bcrypt.hashpw(b"pw", bcrypt.gensalt(4)))
     out["udev_net"] = len(list(pyudev.Context().list_devices(subsystem="net")))
     out["links"] = len(netlink.dump_links())
-    out["metrics"] = b"process_resident_memory_bytes" in generate_latest(REGISTRY)
-    out["rss"] = b"process_resident_memory_bytes" in generate_latest(REGISTRY)
+    registry = Registry()
+    registry.register(ProcessCollector())
+    page = text_format(registry)
+    out["metrics"] = b"process_resident_memory_bytes" in page
+    out["rss"] = [float(line.split()[1]) for line in page.splitlines()
+                  if line.startswith(b"process_resident_memory_bytes ")][0] > 0
     out["yaml"] = yaml.safe_load("a: 1") == {"a": 1}
     import accelnet
     out["agent"] = None
