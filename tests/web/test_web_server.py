@@ -161,7 +161,53 @@ def test_pipelined_requests_are_all_answered(start, registry):
     assert answer.index(b"200 OK") < answer.index(b"404 Not Found")
 
 
+def test_empty_lines_before_a_request_arriving_on_their_own_are_skipped(start, registry):
+    srv = start(registry)
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
+        s.sendall(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n\r\n")  # a CRLF too many
+        time.sleep(0.3)  # the server sees it alone before the next request
+        s.sendall(b"GET /-/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.count(b"HTTP/1.1 200 OK") == 2 and b"400" not in answer
+
+
+def test_an_http_1_0_keep_alive_is_answered_as_one(start, registry):
+    srv = start(registry)
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
+        for _ in range(2):
+            s.sendall(b"GET /-/healthy HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            answer = b""
+            while not answer.endswith(b"\r\n\r\nOK\n"):
+                chunk = s.recv(65536)
+                assert chunk, answer
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200 OK") and b"\r\nConnection: keep-alive\r\n" in answer
+    assert b"\r\nConnection: close\r\n" in raw(srv, b"GET /-/healthy HTTP/1.0\r\n\r\n")
+
+
 # --- bad requests ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", [b"http://[::1/metrics", b"http://[zz]/metrics"])
+def test_an_absolute_form_target_urlsplit_refuses_is_a_400(start, registry, target, caplog):
+    srv = start(registry)
+    with caplog.at_level(logging.ERROR, logger="accelnet.agent.web"):
+        answer = raw(srv, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 ") and b"\r\nConnection: close\r\n" in answer
+    assert not caplog.records  # no "unexpected error", no traceback
+    assert get(srv, "/metrics")[0] == 200
+
+
+def test_a_bare_cr_in_a_header_cannot_hide_a_content_length(start, registry):
+    srv = start(registry)
+    answer = raw(srv, b"GET /-/healthy HTTP/1.1\r\nHost: x\r\nX: y\rContent-Length: 26\r\n\r\n"
+                      b"GET /nope HTTP/1.1\r\nX: y\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 ") and answer.count(b"HTTP/1.1 ") == 1
 
 
 def test_a_get_with_a_body_closes_instead_of_misreading_the_body(start, registry):

@@ -19,6 +19,15 @@ MAX_HEADERS = 100
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _VERSION = re.compile(r"HTTP/(\d{1,9})\.(\d{1,9})\Z")
+#: What separates the words of a request line: SP, and the whitespace RFC 9112 section 3
+#: lets a recipient take for it (HTAB, VT, FF, bare CR); not str.split()'s, which includes
+#: latin-1's NEL and no-break space.
+_LINE_SPACE = re.compile(r"[ \t\x0b\x0c\r]+")
+#: Octets a field value may not hold (RFC 9110 section 5.5: CR, LF and NUL "MUST" be
+#: refused or replaced): the controls but HTAB, as Go's net/http refuses them. A bare CR
+#: kept inside a value is a header of its own to a proxy that ends lines at CR: desync.
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_DIGITS = re.compile(r"[0-9]+\Z")
 
 
 class HeadError(Exception):
@@ -75,14 +84,24 @@ class Request:
         return self.version >= (1, 1) or "keep-alive" in tokens
 
 
+def _skip_empty_lines(buf: bytes) -> int:
+    """Where the request line starts: RFC 9112 section 2.2 has a server ignore empty lines
+    before it (a client may send a CRLF after a body, and it may arrive on its own)."""
+    pos = 0
+    while buf.startswith(b"\r\n", pos) or buf.startswith(b"\n", pos):
+        pos += 2 if buf.startswith(b"\r\n", pos) else 1
+    return pos
+
+
 def head_complete(buf: bytes) -> bool:
     """Whether ``buf`` holds a whole request head: the request line and, for an HTTP/1.x
     request line, the empty line ending the headers (a line without a version has none,
-    and is answered 400 at once)."""
-    nl = buf.find(b"\n")
+    and is answered 400 at once). Empty lines before the request line are not one."""
+    start = _skip_empty_lines(buf)
+    nl = buf.find(b"\n", start)
     if nl < 0:
         return False
-    if len(buf[:nl].split()) < 3:
+    if len(buf[start:nl].split()) < 3:
         return True
     return buf.find(b"\n\r\n", nl) >= 0 or buf.find(b"\n\n", nl) >= 0
 
@@ -97,7 +116,7 @@ def framing_problem(lengths: List[str], encodings: List[str]) -> Optional[str]:
     """
     if len(lengths) > 1:
         return "duplicate Content-Length headers"
-    if lengths and not lengths[0].strip().isdigit():
+    if lengths and not _DIGITS.match(lengths[0].strip(" \t")):  # str.isdigit() takes "²"
         return "invalid Content-Length"
     if lengths and encodings:
         return "both Content-Length and Transfer-Encoding"
@@ -117,16 +136,14 @@ def parse_head(buf: bytes) -> Tuple[Request, int]:
     """The first request head in ``buf`` and the bytes it took; HeadError for one that is
     malformed, too large, or incomplete (the server hands over only whole heads, and the
     oversized)."""
-    pos = 0
-    while buf.startswith(b"\r\n", pos) or buf.startswith(b"\n", pos):  # RFC 9112 2.2: leading empty lines
-        pos += 2 if buf.startswith(b"\r\n", pos) else 1
+    pos = _skip_empty_lines(buf)
     end, nxt = _line_end(buf, pos)
     if end < 0 and len(buf) - pos > MAX_REQUEST_LINE or nxt - pos > MAX_REQUEST_LINE:
         raise HeadError(414, "request line too long")
     if end < 0:
         raise HeadError(400, "incomplete request line")
     line = buf[pos:end].decode("latin-1")
-    words = line.split()
+    words = _LINE_SPACE.split(line.strip(" \t\x0b\x0c\r"))
     if len(words) != 3:
         raise HeadError(400, "bad request line")
     method, target, version_text = words
@@ -158,6 +175,8 @@ def parse_head(buf: bytes) -> Tuple[Request, int]:
         name, colon, value = field.partition(":")
         if not colon or not _TOKEN.match(name):  # also a folded line, or a space before the colon
             raise HeadError(400, "bad header field")
+        if _BAD_VALUE.search(value):
+            raise HeadError(400, "control character in a header field")
         headers.add(name, value.strip(" \t"))
         pos = nxt
     request = Request(method, target, version, headers, line)

@@ -367,6 +367,8 @@ class _Handler:
         lines.extend(f"{name}: {value}" for name, value in self.server.settings.headers)
         if self.close_after:
             lines.append("Connection: close")
+        elif self.request is not None and self.request.version < (1, 1):
+            lines.append("Connection: keep-alive")  # an HTTP/1.0 client assumes close without it (Go says it too)
         lines.append("\r\n")
         self._conn.out += "\r\n".join(lines).encode("latin-1", "replace")
         if not head:
@@ -391,7 +393,13 @@ class _Handler:
             self._reply(401, b"Unauthorized\n", extra=(("WWW-Authenticate", "Basic"),), head=head)
             return
         assert self.request is not None
-        url = urlsplit(self.request.target)
+        try:
+            url = urlsplit(self.request.target)
+        except ValueError as e:  # an absolute-form target with a bad [host]: the request's fault
+            self.close_after = True
+            log.debug("%s: 400 bad request target: %s", self._conn.host, e)
+            self._reply(400, b"Bad Request: bad request target\n", head=head)
+            return
         path = url.path
         if path == srv.telemetry_path:
             self._metrics(url.query, head)
