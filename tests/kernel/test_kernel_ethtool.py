@@ -204,3 +204,42 @@ def test_same_count_layout_change_is_caught_by_the_name_ttl(ns, ethtool_bin):
     finally:
         for r in (lazy, strict, short):
             r.close()
+
+
+def test_same_count_layout_change_is_caught_at_once_through_the_channels(ns, ethtool_bin):
+    """The same veth change as above, with names that never age: the channels read after
+    each GSTATS see it, in the scrape path (stats_of) and in stats()."""
+    _veth(ns, queues=8)
+    run_ethtool(ns, "-L", "va", "rx", "1", "tx", "8")
+    with netns.entered(ns):
+        readers = EthtoolReader(name_ttl=3600), EthtoolReader(name_ttl=3600)
+    try:
+        for r in readers:
+            assert list(r.stats_of(["va"])["va"].items()) == ethtool_s(ns, "va")
+        run_ethtool(ns, "-L", "va", "rx", "3", "tx", "1")
+        truth = ethtool_s(ns, "va")
+        assert len(truth) == len(readers[0].stat_names("va"))  # same count, other names
+        assert list(readers[0].stats_of(["va"])["va"].items()) == truth
+        assert list(readers[1].stats("va").items()) == truth
+    finally:
+        for r in readers:
+            r.close()
+
+
+def test_another_interface_under_the_same_name_is_read_with_its_own_names(ns, monkeypatch, ethtool_bin):
+    """Deleted and made again under the same name with the same count and other names, by a
+    driver without channels (EOPNOTSUPP, injected): its new index has the names re-read."""
+    faults = _Faults(monkeypatch)
+    faults.errno_for[ethtool.ETHTOOL_GCHANNELS] = errno.EOPNOTSUPP
+    netns.ip("link", "add", "va", "numrxqueues", "1", "numtxqueues", "8", "type", "veth", "peer", "vb", netns=ns)
+    with netns.entered(ns):
+        r = EthtoolReader(name_ttl=3600)
+    try:
+        assert list(r.stats_of(["va"])["va"].items()) == ethtool_s(ns, "va")
+        netns.delete_link(ns, "va")
+        netns.ip("link", "add", "va", "numrxqueues", "3", "numtxqueues", "1", "type", "veth", "peer", "vb", netns=ns)
+        truth = ethtool_s(ns, "va")
+        assert len(truth) == len(r.stat_names("va")) and tuple(n for n, _ in truth) != r.stat_names("va")
+        assert list(r.stats_of(["va"])["va"].items()) == truth
+    finally:
+        r.close()

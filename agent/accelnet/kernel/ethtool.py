@@ -5,7 +5,8 @@ names per instance (not per interface) and trusts that GSTATS returns as many va
 has names. The kernel copies as many entries as the driver counts *now* (netvsc's count moves
 with channels and CPU hotplug), so a stale cache pairs names with the wrong values, and a
 grown count overruns the caller's buffer. Here every buffer has headroom, the count the
-kernel returns is checked against the cached names, and on a mismatch the names are re-read
+kernel returns and the interface's index and channels (which can move the names and keep
+the count) are checked against the cached names', and on a mismatch the names are re-read
 and the read retried once: a value is never reported under another stat's name.
 
 The reader works in the network namespace of the thread that constructs it (the socket keeps
@@ -35,6 +36,7 @@ MAX_ADDR_LEN = 32
 ETHTOOL_GSTRINGS = 0x0000001B
 ETHTOOL_GSTATS = 0x0000001D
 ETHTOOL_GSSET_INFO = 0x00000037
+ETHTOOL_GCHANNELS = 0x0000003C
 ETH_SS_STATS = 1
 ETH_GSTRING_LEN = 32
 IFNAMSIZ = 16
@@ -49,6 +51,9 @@ _GSTRINGS_HDR = struct.Struct("=III")
 _GSTATS_HDR = struct.Struct("=II")
 # struct ethtool_perm_addr: cmd, size, data[size]
 _PERMADDR_HDR = struct.Struct("=II")
+# struct ethtool_channels: cmd, max_rx, max_tx, max_other, max_combined, rx_count, tx_count,
+# other_count, combined_count
+_CHANNELS = struct.Struct("=9I")
 # struct ifreq: name[16] + a union whose first member we use is the ifr_data pointer;
 # sizeof(struct ifreq) is 40 on 64-bit and 32 on 32-bit Linux.
 _IFREQ = struct.Struct("@16sP%dx" % (24 - struct.calcsize("P")))
@@ -106,6 +111,9 @@ class _Names:
     read_at: float
     ifreq: bytes
     values: struct.Struct
+    #: the interface's index and channels when the names were read (:meth:`_Probe.read`)
+    layout: bytes
+    probe: "_Probe"
 
 
 def _cstr(raw: bytes) -> str:
@@ -125,6 +133,35 @@ def _ifreq(ifname: str, payload: ctypes.Array) -> bytes:
     return _IFREQ.pack(name, ctypes.addressof(payload))
 
 
+class _Probe:
+    """What a driver's stat layout depends on besides its count, read in two ioctls that
+    need no buffer of names: the interface's index (another interface under the same name)
+    and its channels (ETHTOOL_GCHANNELS: netvsc, mlx5 and veth name stats per queue, so
+    one rx queue more and 3.5 tx queues fewer keep veth's count and move its names).
+
+    Read after every GSTATS: unchanged since the names were read means the values just
+    read have the names' layout; changed, the names are read again. Drivers without
+    channels answer EOPNOTSUPP, and then only their index, count and the names' age
+    (``name_ttl``) stand for the layout."""
+
+    def __init__(self, ifname: str) -> None:
+        self.index_req = _IFREQ_INDEX.pack(ifname.encode("utf-8"), 0)
+        self.channels = ctypes.create_string_buffer(_CHANNELS.size)
+        self.channels_req = _ifreq(ifname, self.channels)
+
+    def read(self, fd: int) -> bytes:
+        try:
+            index = fcntl.ioctl(fd, SIOCGIFINDEX, self.index_req)
+        except OSError:
+            index = b""
+        _CHANNELS.pack_into(self.channels, 0, ETHTOOL_GCHANNELS, 0, 0, 0, 0, 0, 0, 0, 0)
+        try:
+            fcntl.ioctl(fd, SIOCETHTOOL, self.channels_req)
+        except OSError:
+            return index
+        return index + self.channels.raw
+
+
 def decode_strings(raw: bytes, count: int) -> Tuple[str, ...]:
     """Split a GSTRINGS payload into ``count`` NUL-padded 32-byte names."""
     return tuple(
@@ -136,9 +173,11 @@ class EthtoolReader:
     """One AF_INET datagram socket for all ethtool reads; stat names cached per interface.
 
     ``name_ttl``: cached names are also re-read when older than this many seconds. A count
-    change is caught on the next read; a layout change that keeps the count (netvsc: one
-    channel fewer and one CPU more at once) can only be caught by re-reading the names, which
-    costs ~25 µs. 0 re-reads them on every call.
+    change is caught on the next read, and so is a layout change that keeps the count
+    through the channels or the interface (netvsc: one channel fewer and one CPU more at
+    once; veth: an rx queue more, 3.5 tx queues fewer), by the two small ioctls of
+    :class:`_Probe` after each GSTATS; the age limit is left for drivers whose layout moves
+    with neither. 0 re-reads the names on every call.
 
     Thread-safe: one lock serialises the ioctls and the cache.
     """
@@ -211,7 +250,7 @@ class EthtoolReader:
                     except OSError:
                         pass  # the slow path says what it means
                     else:
-                        if header.unpack_from(buf, 0)[1] == count:
+                        if header.unpack_from(buf, 0)[1] == count and cached.probe.read(fd) == cached.layout:
                             out[ifname] = dict(zip(cached.names, cached.values.unpack_from(buf, header.size)))
                             continue
                 try:
@@ -320,7 +359,11 @@ class EthtoolReader:
         cached = None if refresh else self._cache.get(ifname)
         if cached is not None:
             return cached
+        if self._fd < 0:
+            raise EthtoolError("ethtool reader is closed")
+        probe = _Probe(ifname)
         for _attempt in range(3):
+            layout = probe.read(self._fd)
             count = self._count(ifname)
             capacity = _capacity(count)
             buf = ctypes.create_string_buffer(
@@ -329,6 +372,8 @@ class EthtoolReader:
             _GSTRINGS_HDR.pack_into(buf, 0, ETHTOOL_GSTRINGS, ETH_SS_STATS, count)
             self._ioctl(ifname, buf)
             got = _GSTRINGS_HDR.unpack_from(buf, 0)[2]
+            if probe.read(self._fd) != layout:  # channels changed while the names were read
+                continue
             if 0 < got <= capacity:
                 names = decode_strings(buf.raw[_GSTRINGS_HDR.size:], got)
                 stats_buf = ctypes.create_string_buffer(_GSTATS_HDR.size + capacity * 8)
@@ -339,6 +384,8 @@ class EthtoolReader:
                     read_at=time.monotonic(),
                     ifreq=_ifreq(ifname, stats_buf),
                     values=struct.Struct("=%dQ" % len(names)),
+                    layout=layout,
+                    probe=probe,
                 )
                 self._cache[ifname] = entry
                 return entry
@@ -347,11 +394,14 @@ class EthtoolReader:
         raise CountersUnavailable("%s: the stat names keep changing" % ifname)
 
     def _gstats(self, ifname: str, cached: _Names) -> Optional[Tuple[int, ...]]:
-        """Values, or None when the driver's count no longer matches the cached names."""
+        """Values, or None when the driver's count or layout no longer matches the cached
+        names."""
         buf = cached.stats_buf
         count = len(cached.names)
         _GSTATS_HDR.pack_into(buf, 0, ETHTOOL_GSTATS, count)
         self._ioctl_ifreq(ifname, cached.ifreq)
         if _GSTATS_HDR.unpack_from(buf, 0)[1] != count:  # count <= capacity: names fit the buffer
+            return None
+        if cached.probe.read(self._fd) != cached.layout:
             return None
         return cached.values.unpack_from(buf, _GSTATS_HDR.size)
