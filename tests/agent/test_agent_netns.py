@@ -37,13 +37,19 @@ def value(body: str, metric: str, **labels) -> float:
     raise KeyError(f"{metric}{{{wanted}}} not in scrape")
 
 
+#: The names the agent's interfaces get: (synthetic bridge, VF). A name is bytes, not always
+#: UTF-8; subprocess writes os.listdir's surrogates back as the bytes they stand for.
+NAMES = ("syn0", "vf0")
+
+
 @pytest.fixture
-def agent_in_ns(ns):
+def agent_in_ns(ns, request):
+    syn, vf = getattr(request, "param", NAMES)
     netns.ip("link", "set", "lo", "up", netns=ns)
-    netns.add_bridge(ns, "syn0")
-    netns.ip("link", "set", "syn0", "up", netns=ns)
-    netns.add_veth(ns, "vf0", "vf0peer")
-    netns.set_master(ns, "vf0", "syn0")
+    netns.add_bridge(ns, syn)
+    netns.ip("link", "set", syn, "up", netns=ns)
+    netns.add_veth(ns, vf, "vf0peer")
+    netns.set_master(ns, vf, syn)
     proc = subprocess.Popen(
         ["ip", "netns", "exec", ns] + command(
             "--synthetic-drivers", "bridge", "--web.listen-address", f"127.0.0.1:{PORT}", "--no-imds",
@@ -72,6 +78,17 @@ def test_vf_discovered_with_bridge_as_master(agent_in_ns):
     assert 'accelnet_vf_info{' in body and 'vf="vf0"' in body
     assert value(body, "accelnet_vf_events_total", device="syn0", event="removed") == 0
     assert "accelnet_vf_event_resyncs_total 0.0" in body
+
+
+@pytest.mark.parametrize("agent_in_ns", [("syn\udcff", 'vf\udcfe"\\')], indirect=True)
+def test_interface_names_that_are_not_utf8_are_served(agent_in_ns):
+    """The agent once stopped at start-up (UnicodeEncodeError in the ethtool ioctl), and a
+    page could not hold the name: each byte that is not UTF-8 is written \\xff."""
+    ns, proc = agent_in_ns
+    body = scrape(ns)
+    assert value(body, "accelnet_vf_present", device="syn\\\\xff") == 1
+    assert 'vf="vf\\\\xfe\\"\\\\"' in body
+    assert proc.poll() is None
 
 
 def test_200_flaps_between_two_scrapes_are_all_counted(agent_in_ns):

@@ -17,7 +17,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 
 from accelnet.agent import selfmetrics
-from accelnet.agent.exposition import (CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE, RowsFamily, choose_format, go_float,
+from accelnet.agent.exposition import (CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE, RowsFamily, choose_format, go_float, utf8_text,
                                        openmetrics_format, text_format)
 from accelnet.agent.metrics import CounterFamily, GaugeFamily, Registry, families_named
 
@@ -234,3 +234,17 @@ def test_self_metrics_are_prometheus_clients_collectors():
 def test_self_metrics_without_proc(tmp_path):
     """No /proc (like prometheus_client's collector): no process_* series, no error."""
     assert selfmetrics.ProcessCollector(proc=str(tmp_path)).collect() == []
+
+
+def test_label_values_that_utf8_cannot_hold_are_written_with_their_bytes():
+    """os.listdir gives an interface name that is not UTF-8 with surrogates (prometheus_client
+    fails on them with UnicodeEncodeError: the whole scrape a 500)."""
+    assert utf8_text("et\udcff") == "et\\xff" and utf8_text("a\ud800") == "a\\ud800"
+    assert utf8_text("é\\") == "é\\"
+    gauge = GaugeFamily("g", "h", labels=["device"])
+    gauge.add_metric(["et\udcff"], 1)
+    rows = RowsFamily("r", "h", ["device"])
+    rows.add(("vq\udcfe",), 2)
+    registry = Fixed([gauge, rows])
+    assert b'g{device="et\\\\xff"} 1.0\n' in text_format(registry)
+    assert b'r{device="vq\\\\xfe"} 2.0\n' in openmetrics_format(registry)

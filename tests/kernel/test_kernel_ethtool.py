@@ -2,6 +2,7 @@
 
 import errno
 import fcntl
+import socket
 import time
 
 import pytest
@@ -241,5 +242,22 @@ def test_another_interface_under_the_same_name_is_read_with_its_own_names(ns, mo
         truth = ethtool_s(ns, "va")
         assert len(truth) == len(r.stat_names("va")) and tuple(n for n, _ in truth) != r.stat_names("va")
         assert list(r.stats_of(["va"])["va"].items()) == truth
+    finally:
+        r.close()
+
+
+def test_an_interface_name_that_is_not_utf8(ns, ethtool_bin):
+    """os.listdir's surrogates go back to the kernel as the bytes they stand for (once a
+    UnicodeEncodeError that stopped the agent at start-up)."""
+    name = "va\udcff"  # b"va\xff"
+    netns.add_veth(ns, name, "vb", queues=1)
+    with netns.entered(ns):
+        r = EthtoolReader()
+    try:
+        assert list(r.stats_of([name])[name].items()) == ethtool_s(ns, name)
+        assert r.driver_info(name).driver == "veth"
+        with netns.entered(ns):
+            index = socket.if_nametoindex(name)
+        assert r.ifname(index) == name
     finally:
         r.close()

@@ -88,11 +88,29 @@ _PAIRS: Dict[Tuple[str, str], str] = {}
 _MAX_PAIRS = 4096
 
 
+def utf8_text(value: str) -> str:
+    """``value`` as UTF-8 can carry it: an interface name is bytes (os.listdir gives the
+    ones that are not UTF-8 as surrogates, which no page can hold), so its undecodable
+    bytes are written ``\\xff``, the name still told apart from the others."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join(_unsurrogate(c) for c in value)
+    return value
+
+
+def _unsurrogate(c: str) -> str:
+    code = ord(c)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte surrogateescape kept
+        return "\\x%02x" % (code - 0xDC00)
+    return "\\u%04x" % code if 0xD800 <= code <= 0xDFFF else c
+
+
 def _pair(name: str, value: str) -> str:
     key = (name, value)
     text = _PAIRS.get(key)
     if text is None:
-        text = f'{_LABELS.check(name)}="{escape_label_value(value)}"'
+        text = f'{_LABELS.check(name)}="{escape_label_value(utf8_text(value))}"'
         if len(_PAIRS) < _MAX_PAIRS:
             _PAIRS[key] = text
     return text

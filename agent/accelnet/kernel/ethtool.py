@@ -19,6 +19,7 @@ ethtool_get_sset_info), include/uapi/linux/ethtool.h (struct layouts).
 import ctypes
 import errno
 import fcntl
+import os
 import socket
 import struct
 import threading
@@ -127,7 +128,7 @@ def _capacity(count: int) -> int:
 def _ifreq(ifname: str, payload: ctypes.Array) -> bytes:
     """struct ifreq naming ``ifname``, its ifr_data pointing at ``payload`` (which must live
     as long as the ifreq is used)."""
-    name = ifname.encode("utf-8")
+    name = os.fsencode(ifname)  # an interface name is bytes, not always UTF-8 (os.listdir's surrogates)
     if not name or len(name) >= IFNAMSIZ or b"\0" in name or b"/" in name:
         raise NoSuchInterface("%r is not a valid interface name" % ifname)
     return _IFREQ.pack(name, ctypes.addressof(payload))
@@ -145,7 +146,7 @@ class _Probe:
     (``name_ttl``) stand for the layout."""
 
     def __init__(self, ifname: str) -> None:
-        self.index_req = _IFREQ_INDEX.pack(ifname.encode("utf-8"), 0)
+        self.index_req = _IFREQ_INDEX.pack(os.fsencode(ifname), 0)
         self.channels = ctypes.create_string_buffer(_CHANNELS.size)
         self.channels_req = _ifreq(ifname, self.channels)
 
@@ -282,7 +283,7 @@ class EthtoolReader:
             out = fcntl.ioctl(self._fd, SIOCGIFNAME, _IFREQ_INDEX.pack(b"", ifindex))
         except OSError:
             raise NoSuchInterface("no interface with index %d" % ifindex) from None
-        return _cstr(_IFREQ_INDEX.unpack(out)[0])
+        return os.fsdecode(_IFREQ_INDEX.unpack(out)[0].split(b"\0", 1)[0])
 
     def forget(self, ifname: Optional[str] = None) -> None:
         """Drop the cached names of one interface (all when None), e.g. after a rename."""
@@ -320,7 +321,7 @@ class EthtoolReader:
         which is what ENODEV from SIOCETHTOOL refers to (if_nametoindex would open a socket
         in the calling thread's namespace instead)."""
         try:
-            fcntl.ioctl(self._fd, SIOCGIFINDEX, _IFREQ_INDEX.pack(ifname.encode("utf-8"), 0))
+            fcntl.ioctl(self._fd, SIOCGIFINDEX, _IFREQ_INDEX.pack(os.fsencode(ifname), 0))
         except OSError:
             return False
         return True
