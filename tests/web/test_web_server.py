@@ -193,8 +193,10 @@ def test_an_http_1_0_keep_alive_is_answered_as_one(start, registry):
 # --- bad requests ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("target", [b"http://[::1/metrics", b"http://[zz]/metrics"])
+@pytest.mark.parametrize("target", [b"http://[::1/metrics", b"http://[/metrics"])
 def test_an_absolute_form_target_urlsplit_refuses_is_a_400(start, registry, target, caplog):
+    """Every Python's urlsplit raises ValueError on these (3.11.4+ also on "[zz]"): once an
+    "unexpected error" with a traceback, and the connection dropped without an answer."""
     srv = start(registry)
     with caplog.at_level(logging.ERROR, logger="accelnet.agent.web"):
         answer = raw(srv, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n")
