@@ -17,7 +17,7 @@ from accelnet.agent import web
 from accelnet.agent.webauth import FailureThrottle
 from accelnet.agent.webconfig import parse_web_config
 
-from webhelpers import WrongPasswordClients, get
+from webhelpers import WrongPasswordClients, get, read_to_close
 
 ALICE = {"Authorization": "Basic " + base64.b64encode(b"alice:secret").decode()}
 
@@ -177,12 +177,7 @@ def test_a_pipelined_request_with_other_credentials_is_checked_before_it_is_answ
            b"GET /-/healthy HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YWxpY2U6bm9wZQ==\r\nConnection: close\r\n\r\n")
     with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
         s.sendall(two)
-        answer = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
+        answer = read_to_close(s)
     assert answer.count(b"HTTP/1.1 ") == 2
     assert answer.index(b"200 OK") < answer.index(b"401 Unauthorized")
 

@@ -23,7 +23,7 @@ from prometheus_client.openmetrics import exposition as openmetrics_exposition
 from accelnet.agent import web
 from accelnet.agent.webconfig import parse_web_config
 
-from webhelpers import BrokenCollector, FixedCollector, get
+from webhelpers import BrokenCollector, FixedCollector, get, read_to_close
 
 
 def basic(user: str, password: str) -> dict:
@@ -167,12 +167,7 @@ def test_empty_lines_before_a_request_arriving_on_their_own_are_skipped(start, r
         s.sendall(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n\r\n")  # a CRLF too many
         time.sleep(0.3)  # the server sees it alone before the next request
         s.sendall(b"GET /-/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        answer = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
+        answer = read_to_close(s)
     assert answer.count(b"HTTP/1.1 200 OK") == 2 and b"400" not in answer
 
 

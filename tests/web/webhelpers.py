@@ -46,6 +46,16 @@ class BrokenCollector:
         yield GaugeMetricFamily("accelnet_ok", "Fine again.", value=1)
 
 
+def read_to_close(sock: socket.socket) -> bytes:
+    """Everything a connection answers until the server closes it."""
+    answer = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return answer
+        answer += chunk
+
+
 def get(srv: web.Server, path: str, headers: Optional[Dict[str, str]] = None,
         method: str = "GET", context: Optional[ssl.SSLContext] = None,
         host: str = "127.0.0.1") -> Tuple[int, Dict[str, str], bytes]:
