@@ -101,3 +101,10 @@ def test_the_whitespace_rfc_9112_lets_a_request_line_use():
 ])
 def test_head_complete_waits_past_leading_empty_lines(buf, complete):
     assert head_complete(buf) is complete
+
+
+def test_many_empty_lines_before_the_request_line():
+    """Skipped at every read of the reception thread: any number, in one regex match."""
+    assert not head_complete(b"\r\n\n" * 20000)
+    request, used = parse_head(b"\r\n\n" * 20000 + b"GET / HTTP/1.1\r\n\r\n")
+    assert request.target == "/" and used == 60000 + 18

@@ -28,6 +28,10 @@ _LINE_SPACE = re.compile(r"[ \t\x0b\x0c\r]+")
 #: kept inside a value is a header of its own to a proxy that ends lines at CR: desync.
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _DIGITS = re.compile(r"[0-9]+\Z")
+#: Empty lines before a request line, matched in C: the reception thread looks for them at
+#: every read, and a client may send nothing else (a Python loop over 64 KiB of them per
+#: read made a scrape wait 0.6 s behind eight such clients).
+_EMPTY_LINES = re.compile(rb"(?:\r?\n)*")
 
 
 class HeadError(Exception):
@@ -87,10 +91,8 @@ class Request:
 def _skip_empty_lines(buf: bytes) -> int:
     """Where the request line starts: RFC 9112 section 2.2 has a server ignore empty lines
     before it (a client may send a CRLF after a body, and it may arrive on its own)."""
-    pos = 0
-    while buf.startswith(b"\r\n", pos) or buf.startswith(b"\n", pos):
-        pos += 2 if buf.startswith(b"\r\n", pos) else 1
-    return pos
+    match = _EMPTY_LINES.match(buf)
+    return match.end() if match else 0
 
 
 def head_complete(buf: bytes) -> bool:
