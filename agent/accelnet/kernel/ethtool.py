@@ -138,7 +138,7 @@ class _Probe:
     """What a driver's stat layout depends on besides its count, read in two ioctls that
     need no buffer of names: the interface's index (another interface under the same name)
     and its channels (ETHTOOL_GCHANNELS: netvsc, mlx5 and veth name stats per queue, so
-    one rx queue more and 3.5 tx queues fewer keep veth's count and move its names).
+    two rx queues more and seven tx queues fewer keep veth's count and move its names).
 
     Read after every GSTATS: unchanged since the names were read means the values just
     read have the names' layout; changed, the names are read again. Drivers without
@@ -176,7 +176,7 @@ class EthtoolReader:
     ``name_ttl``: cached names are also re-read when older than this many seconds. A count
     change is caught on the next read, and so is a layout change that keeps the count
     through the channels or the interface (netvsc: one channel fewer and one CPU more at
-    once; veth: an rx queue more, 3.5 tx queues fewer), by the two small ioctls of
+    once; veth: two rx queues more, seven tx queues fewer), by the two small ioctls of
     :class:`_Probe` after each GSTATS; the age limit is left for drivers whose layout moves
     with neither. 0 re-reads the names on every call.
 
